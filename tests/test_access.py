@@ -1,0 +1,108 @@
+"""Role checks on every view of ours, with the shared cast.
+
+Each of our URL patterns must be listed in VIEWS, so a new view cannot ship without
+saying who may use it; the tests then check anonymous visitors are sent to sign in,
+members get a readable 403 on admin-only views, and another account's objects are 404.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import Invitation, Membership, Role
+from workspaces.models import Workspace
+
+pytestmark = pytest.mark.django_db
+
+# url name -> (method, who may use it: "member" or "admin", object kind or None)
+VIEWS = {
+    "workspaces:index": ("get", "member", None),
+    "workspaces:detail": ("get", "member", "workspace"),
+    "workspaces:connect": ("post", "admin", "provider"),
+    "accounts:team": ("get", "member", None),
+    "accounts:invite": ("post", "admin", None),
+    "accounts:invitation_cancel": ("post", "admin", "invitation"),
+    "accounts:member_role": ("post", "admin", "membership"),
+    "accounts:member_remove": ("post", "admin", "membership"),
+    "accounts:switch": ("post", "member", None),
+}
+# Reachable without signing in, on purpose.
+PUBLIC = {"accounts:invitation"}
+
+
+def our_url_names():
+    names = set()
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace in {"accounts", "workspaces"}:
+            for pattern in entry.url_patterns:
+                assert isinstance(pattern, URLPattern)
+                names.add(f"{entry.namespace}:{pattern.name}")
+    return names
+
+
+def test_every_view_is_listed():
+    assert our_url_names() == set(VIEWS) | PUBLIC
+
+
+def objects_of(account, cast):
+    invitation = Invitation.objects.create(
+        account=account,
+        email="x@x.test",
+        role=Role.MEMBER,
+        token_hash=str(account.pk) * 8,
+        expires_at="2999-01-01T00:00Z",
+    )
+    return {
+        "workspace": Workspace.objects.for_account(account).first()
+        or Workspace.objects.create(
+            account=account, provider="intercom", external_id=f"w{account.pk}", name="W"
+        ),
+        "invitation": invitation,
+        "membership": Membership.objects.filter(account=account).first(),
+    }
+
+
+def url_for(name, kind, objects):
+    if kind is None:
+        return reverse(name)
+    if kind == "provider":
+        return reverse(name, args=["intercom"])
+    return reverse(name, args=[objects[kind].pk])
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_anonymous_visitors_are_sent_to_sign_in(client, cast, name):
+    method, _, kind = VIEWS[name]
+    response = getattr(client, method)(url_for(name, kind, objects_of(cast.account, cast)))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/auth/login/")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, v in VIEWS.items() if v[1] == "admin"))
+def test_members_get_a_readable_403_on_admin_views(cast, name):
+    method, _, kind = VIEWS[name]
+    response = getattr(cast.member_client, method)(
+        url_for(name, kind, objects_of(cast.account, cast))
+    )
+    assert response.status_code == 403
+    assert "Only admins can do this" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, v in VIEWS.items() if v[2] not in (None, "provider"))
+)
+def test_another_accounts_object_is_a_404(cast, name):
+    method, _, kind = VIEWS[name]
+    theirs = objects_of(cast.other_account, cast)
+    before = (
+        Workspace.objects.count(),
+        Invitation.objects.count(),
+        sorted(Membership.objects.values_list("pk", "role")),
+    )
+    response = getattr(cast.admin_client, method)(url_for(name, kind, theirs), {"role": "member"})
+    assert response.status_code == 404
+    after = (
+        Workspace.objects.count(),
+        Invitation.objects.count(),
+        sorted(Membership.objects.values_list("pk", "role")),
+    )
+    assert after == before

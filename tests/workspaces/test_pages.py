@@ -1,0 +1,144 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Membership
+from channels.models import Channel, Kind
+from workspaces.models import Provider, Status, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def add_workspaces(cast, count, **fields):
+    return Workspace.objects.bulk_create(
+        Workspace(
+            account=cast.account,
+            provider=Provider.INTERCOM if i % 2 else Provider.HUBSPOT,
+            external_id=f"ext-{i}",
+            name=f"Workspace {i:03}",
+            connected_by=cast.admin if i % 3 else cast.member,
+            **fields,
+        )
+        for i in range(count)
+    )
+
+
+def test_the_welcome_state_has_the_seed_words(cast):
+    html = cast.admin_client.get("/").content.decode()
+    assert "Thanks for signing up!" in html
+    assert "Step 1 of 2" in html
+    assert "Connect Intercom" in html
+    assert "Link your Intercom workspace" in html
+    assert "Connect HubSpot" in html
+    assert html.count(">Connect</button>") == 2
+    assert "Only admins can connect workspaces" not in html
+
+
+def test_members_see_the_page_without_connect_buttons(cast):
+    html = cast.member_client.get("/").content.decode()
+    assert "Thanks for signing up!" in html
+    assert "Connect Intercom" in html
+    assert "Only admins can connect workspaces" in html
+    assert ">Connect</button>" not in html
+
+
+def test_rows_show_name_provider_added_by_status_and_last_updated(cast):
+    workspace = Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="acme-app",
+        name="Acme Intercom",
+        connected_by=cast.admin,
+    )
+    html = cast.member_client.get("/").content.decode()
+    assert "Thanks for signing up!" not in html
+    assert f'href="/workspaces/{workspace.pk}/"' in html
+    assert "Acme Intercom" in html
+    assert "<td>Intercom</td>" in html
+    assert "admin@acme.test" in html
+    assert '<span class="badge status-active">Active</span>' in html
+    assert workspace.updated_at.strftime("%Y-%m-%d %H:%M") in html
+    assert "Add another workspace" in html
+    # Never another account's workspace.
+    assert "Globex Intercom" not in html
+
+
+def test_other_statuses_look_different(cast):
+    Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.HUBSPOT,
+        external_id="1",
+        name="Off",
+        status=Status.DISCONNECTED,
+    )
+    Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="2",
+        name="Stale",
+        status=Status.NEEDS_RECONNECT,
+    )
+    html = cast.admin_client.get("/").content.decode()
+    assert '<span class="badge status-disconnected">Disconnected</span>' in html
+    assert '<span class="badge status-needs_reconnect">Needs reconnect</span>' in html
+
+
+def count_queries(client, path):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_page_runs_a_constant_number_of_queries(cast):
+    client = cast.admin_client
+    client.get("/")  # the first request of a session also stores the current account
+    add_workspaces(cast, 1)
+    one = count_queries(client, "/")
+    Workspace.objects.filter(account=cast.account).delete()
+    add_workspaces(cast, 200)
+    two_hundred = count_queries(client, "/")
+    assert two_hundred == one
+    html = client.get("/").content.decode()
+    assert html.count('href="/workspaces/') == 200
+
+
+def test_the_workspace_page_shows_its_facts_and_step_2(cast):
+    workspace = add_workspaces(cast, 1)[0]
+    response = cast.member_client.get(f"/workspaces/{workspace.pk}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert workspace.name in html
+    assert "HubSpot" in html
+    assert "member@acme.test" in html
+    assert "Active" in html
+    assert "Step 2 of 2: add your first channel" in html
+
+
+def test_the_workspace_page_lists_its_channels(cast):
+    workspace = add_workspaces(cast, 1)[0]
+    Channel.objects.create(workspace=workspace, kind=Kind.TELEGRAM, name="Support bot")
+    html = cast.admin_client.get(f"/workspaces/{workspace.pk}/").content.decode()
+    assert "Support bot" in html
+    assert "Telegram" in html
+    assert "Step 2 of 2" not in html
+
+
+def test_another_accounts_workspace_is_a_404(cast):
+    response = cast.admin_client.get(f"/workspaces/{cast.other_workspace.pk}/")
+    assert response.status_code == 404
+    assert "Globex" not in response.content.decode()
+
+
+def test_connect_is_for_admins_only(cast):
+    assert cast.member_client.post("/connect/intercom/").status_code == 403
+    response = cast.admin_client.post("/connect/intercom/")
+    assert response.status_code == 503
+    assert "Intercom is not configured" in response.content.decode()
+    assert cast.admin_client.post("/connect/zendesk/").status_code == 404
+    assert cast.admin_client.get("/connect/intercom/").status_code == 405
+
+
+def test_a_member_promoted_to_admin_gets_the_buttons(cast):
+    Membership.objects.filter(user=cast.member).update(role="admin")
+    assert ">Connect</button>" in cast.member_client.get("/").content.decode()

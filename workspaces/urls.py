@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspaces"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("workspaces/<int:pk>/", views.detail, name="detail"),
+    path("connect/<str:provider>/", views.connect, name="connect"),
+]
