@@ -1,7 +1,14 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+
+# Support staff sign in through allauth like everyone else, so its rate limits and
+# e-mail verification also guard the admin; Django's own admin login has neither.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Octopods support"
+admin.site.site_title = "Octopods support"
 
 urlpatterns = [
     path("", include("workspaces.urls")),

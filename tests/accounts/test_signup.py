@@ -1,8 +1,12 @@
+import os
 import re
+import uuid
 
 import pytest
+import redis
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import Client
 
 from accounts.models import Account, Membership, Role, User
 from tests.conftest import PASSWORD
@@ -96,3 +100,27 @@ def test_it_rate_limits_failed_logins(client, cast):
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_rate_limits_hold_on_the_production_redis_cache(client, cast, settings):
+    """Production keeps rate-limit counters in Redis, shared by every web process."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("REDIS_URL is not set (CI always sets it)")
+    prefix = f"test-{uuid.uuid4()}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    for _ in range(5):
+        client.post("/auth/login/", {"login": cast.admin.email, "password": "wrong"})
+    # The counters are in Redis, where every web process sees them.
+    connection = redis.Redis.from_url(redis_url)
+    keys = connection.keys(f"{prefix}:*")
+    assert keys
+    response = Client().post("/auth/login/", {"login": cast.admin.email, "password": PASSWORD})
+    assert "Too many failed login attempts" in response.content.decode()
+    connection.delete(*keys)
