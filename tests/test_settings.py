@@ -19,9 +19,9 @@ PROD_ENV = {
 
 
 def manage(*args, env):
-    base = {
-        k: v for k, v in os.environ.items() if k not in PROD_ENV and k != "DJANGO_SETTINGS_MODULE"
-    }
+    # The browser tests allow sync ORM calls under an event loop; production must not.
+    dropped = {*PROD_ENV, "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", *args, "--settings=octopods.settings.prod"],
         cwd=ROOT,
