@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# Shared by scripts/run and scripts/test (sourced, not executed).
+#
+# Leaves the shell in the repository root with a working .venv on Python 3.12+ that
+# has the project and its dev extras installed. Safe to run again: it only recreates
+# the venv when it is missing or on the wrong Python, and only reinstalls when
+# pyproject.toml changed since the last install.
+
+OCTOPODS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$OCTOPODS_ROOT" || exit 1
+
+VENV="$OCTOPODS_ROOT/.venv"
+VENV_PY="$VENV/bin/python"
+INSTALL_STAMP="$VENV/.octopods-pyproject.sha256"
+PY_CHECK='import sys, venv, ensurepip; assert sys.version_info >= (3, 12)'
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# True when "$1" runs and is Python 3.12 or newer with venv/ensurepip available.
+# Candidates are probed by running them: a pyenv shim is on PATH even when it
+# cannot run ("pyenv: python3.13: command not found" unless PYENV_VERSION is set).
+python_ok() {
+    "$1" -c "$PY_CHECK" >/dev/null 2>&1
+}
+
+find_python() {
+    if [[ -n "${PYTHON:-}" ]]; then
+        python_ok "$PYTHON" && { printf '%s\n' "$PYTHON"; return 0; }
+        return 1
+    fi
+    local candidates=(python3.13 python3.12 python3)
+    local pyenv_root="${PYENV_ROOT:-${HOME:-/root}/.pyenv}" p i
+    # pyenv-installed interpreters, newest first, for when the shims cannot run.
+    local found=()
+    shopt -s nullglob
+    found=("$pyenv_root"/versions/3.1[2-9]*/bin/python3.1[2-9])
+    shopt -u nullglob
+    for ((i = ${#found[@]} - 1; i >= 0; i--)); do candidates+=("${found[i]}"); done
+    for p in "${candidates[@]}"; do
+        if python_ok "$p"; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+no_python_help() {
+    if [[ -n "${PYTHON:-}" ]]; then
+        die "PYTHON=$PYTHON is not a working Python 3.12+ with the venv module."
+    fi
+    local have
+    have="$(python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || true)"
+    {
+        echo "error: Octopods needs Python 3.12 or newer (Django 6.1 does not run on older Pythons)."
+        if [[ -n "$have" ]]; then
+            echo "       python3 here is $have. Do not use it: pip would quietly install Django 5.2."
+        fi
+        echo "       Tried: python3.13, python3.12, python3 and ${PYENV_ROOT:-${HOME:-/root}/.pyenv}/versions/3.1[2-9]*."
+        echo "       Install Python 3.13 (or 3.12) with its venv module, for example:"
+        echo "         pyenv install 3.13            (then re-run; no need to activate it)"
+        echo "         apt-get install python3.13 python3.13-venv   (where your distribution has it)"
+        echo "       or point at one explicitly: PYTHON=/path/to/python3.13 $0"
+    } >&2
+    exit 1
+}
+
+ensure_venv() {
+    if [[ -x "$VENV_PY" ]] && python_ok "$VENV_PY"; then
+        return 0
+    fi
+    local py
+    py="$(find_python)" || no_python_help
+    if [[ -e "$VENV" ]]; then
+        say "Existing .venv is missing, broken or on Python < 3.12; recreating it with $py"
+        rm -rf "$VENV"
+    else
+        say "Creating .venv with $py ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
+    fi
+    "$py" -m venv "$VENV"
+}
+
+pyproject_hash() {
+    "$VENV_PY" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' \
+        "$OCTOPODS_ROOT/pyproject.toml"
+}
+
+ensure_installed() {
+    local want have=""
+    want="$(pyproject_hash)"
+    [[ -f "$INSTALL_STAMP" ]] && have="$(cat "$INSTALL_STAMP")"
+    if [[ "$want" == "$have" ]]; then
+        return 0
+    fi
+    say "Installing Octopods and its dev dependencies into .venv (pyproject.toml changed or first run)"
+    rm -f "$INSTALL_STAMP"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV_PY" -m pip install --quiet -e ".[dev]" \
+        || die "pip install -e \".[dev]\" failed (see above)."
+    printf '%s\n' "$want" >"$INSTALL_STAMP"
+}
+
+ensure_venv
+ensure_installed
