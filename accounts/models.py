@@ -50,6 +50,16 @@ class User(AbstractUser):
         return self.email
 
 
+class AccountScopedQuerySet(models.QuerySet):
+    """Tenant data is only ever fetched through ``for_account``; a row of another
+    account is then simply not found (a 404, never a 403)."""
+
+    account_lookup = "account"
+
+    def for_account(self, account):
+        return self.filter(**{self.account_lookup: account})
+
+
 class Account(models.Model):
     """A customer of Octopods: holds members and connected workspaces."""
 
@@ -68,11 +78,6 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
-class MembershipQuerySet(models.QuerySet):
-    def for_account(self, account):
-        return self.filter(account=account)
-
-
 class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -81,7 +86,7 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = MembershipQuerySet.as_manager()
+    objects = AccountScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -104,10 +109,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class InvitationQuerySet(models.QuerySet):
-    def for_account(self, account):
-        return self.filter(account=account)
-
+class InvitationQuerySet(AccountScopedQuerySet):
     def pending(self):
         return self.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
 

@@ -1,5 +1,6 @@
 from django.db import models
 
+from accounts.models import AccountScopedQuerySet
 from workspaces.models import Workspace
 
 
@@ -10,9 +11,8 @@ class Kind(models.TextChoices):
     MESSENGER = "messenger", "Messenger"
 
 
-class ChannelQuerySet(models.QuerySet):
-    def for_account(self, account):
-        return self.filter(workspace__account=account)
+class ChannelQuerySet(AccountScopedQuerySet):
+    account_lookup = "workspace__account"
 
 
 class Channel(models.Model):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from accounts.models import Account
+from accounts.models import Account, AccountScopedQuerySet
 from octopods.crypto import EncryptedTextField
 
 
@@ -14,11 +14,6 @@ class Status(models.TextChoices):
     ACTIVE = "active", "Active"
     DISCONNECTED = "disconnected", "Disconnected"
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
-
-
-class WorkspaceQuerySet(models.QuerySet):
-    def for_account(self, account):
-        return self.filter(account=account)
 
 
 class Workspace(models.Model):
@@ -47,7 +42,7 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WorkspaceQuerySet.as_manager()
+    objects = AccountScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [

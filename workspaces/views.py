@@ -7,6 +7,12 @@ from accounts.decorators import account_required, account_role
 from .models import Provider, Workspace
 from .selectors import workspace_for_account, workspaces_for_account
 
+# The seed's wording for each provider's card on Connected Workspaces.
+CONNECT_CARDS = [
+    {"provider": Provider.INTERCOM, "label": "Intercom", "text": "Link your Intercom workspace"},
+    {"provider": Provider.HUBSPOT, "label": "HubSpot", "text": "Link your HubSpot portal"},
+]
+
 
 @account_required
 def index(request):
@@ -16,7 +22,7 @@ def index(request):
         "workspaces/index.html",
         {
             "workspaces": workspaces_for_account(account=request.account),
-            "providers": Provider,
+            "connect_cards": CONNECT_CARDS,
         },
     )
 
