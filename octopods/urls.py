@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -12,9 +13,14 @@ admin.site.site_title = "Octopods support"
 
 urlpatterns = [
     path("", include("workspaces.urls")),
+    path("", include("integrations.urls")),
     path("team/", include("accounts.urls")),
     # Sign-up writes the user, the account and the membership in one transaction.
     path("auth/signup/", account_views.signup, name="account_signup"),
     path("auth/", include("allauth.urls")),
     path("support/", admin.site.urls),
 ]
+
+# Stand-ins for the providers on a laptop and in tests; never mounted in production.
+if settings.SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

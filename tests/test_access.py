@@ -17,7 +17,10 @@ pytestmark = pytest.mark.django_db
 VIEWS = {
     "workspaces:index": ("get", "member", None),
     "workspaces:detail": ("get", "member", "workspace"),
-    "workspaces:connect": ("post", "admin", "provider"),
+    "workspaces:remove": ("post", "admin", "workspace"),
+    "integrations:connect": ("post", "admin", "provider"),
+    "integrations:disconnect": ("post", "admin", "workspace"),
+    "integrations:check": ("post", "admin", "workspace"),
     "accounts:team": ("get", "member", None),
     "accounts:invite": ("post", "admin", None),
     "accounts:invitation_cancel": ("post", "admin", "invitation"),
@@ -25,14 +28,19 @@ VIEWS = {
     "accounts:member_remove": ("post", "admin", "membership"),
     "accounts:switch": ("post", "member", None),
 }
-# Reachable without signing in, on purpose.
-PUBLIC = {"accounts:invitation"}
+# Reachable without signing in, on purpose: guarded by a token, the OAuth state or a
+# provider's signature instead (each has its own tests).
+PUBLIC = {"accounts:invitation", "integrations:callback", "integrations:intercom_uninstall"}
 
 
 def our_url_names():
     names = set()
     for entry in get_resolver().url_patterns:
-        if isinstance(entry, URLResolver) and entry.namespace in {"accounts", "workspaces"}:
+        if isinstance(entry, URLResolver) and entry.namespace in {
+            "accounts",
+            "workspaces",
+            "integrations",
+        }:
             for pattern in entry.url_patterns:
                 assert isinstance(pattern, URLPattern)
                 names.add(f"{entry.namespace}:{pattern.name}")

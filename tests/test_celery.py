@@ -30,8 +30,11 @@ def test_the_visibility_timeout_outlasts_any_task():
     assert celery_app.conf.task_soft_time_limit < celery_app.conf.task_time_limit
 
 
-def test_the_beat_schedule_is_static():
+def test_the_beat_schedule_is_static_and_names_registered_tasks():
     assert isinstance(settings.CELERY_BEAT_SCHEDULE, dict)
+    celery_app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in celery_app.tasks
     assert "django_celery_beat" not in settings.INSTALLED_APPS
 
 

@@ -54,3 +54,24 @@ class Workspace(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_provider_display()})"
+
+
+class InboxAdmin(models.Model):
+    """A teammate of the provider workspace (an Intercom admin), kept for attributing
+    replies to the right person."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="admins")
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"], name="inbox_admin_unique_external_id"
+            ),
+        ]
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name or self.email or self.external_id

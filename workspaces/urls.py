@@ -7,5 +7,5 @@ app_name = "workspaces"
 urlpatterns = [
     path("", views.index, name="index"),
     path("workspaces/<int:pk>/", views.detail, name="detail"),
-    path("connect/<str:provider>/", views.connect, name="connect"),
+    path("workspaces/<int:pk>/remove/", views.remove, name="remove"),
 ]

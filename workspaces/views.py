@@ -1,11 +1,13 @@
+from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from accounts.decorators import account_required, account_role
 
 from .models import Provider, Workspace
 from .selectors import workspace_for_account, workspaces_for_account
+from .services import workspace_remove
 
 # The seed's wording for each provider's card on Connected Workspaces.
 CONNECT_CARDS = [
@@ -40,15 +42,20 @@ def detail(request, pk):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @account_role("admin")
-def connect(request, provider):
-    if provider not in Provider.values:
-        raise Http404("Unknown provider.")
-    label = Provider(provider).label
+def remove(request, pk):
+    """Confirm, naming what goes, then delete the workspace and its channels."""
+    try:
+        workspace = workspace_for_account(account=request.account, pk=pk)
+    except Workspace.DoesNotExist:
+        raise Http404("No such workspace.") from None
+    if request.method == "POST":
+        workspace_remove(workspace=workspace)
+        messages.success(request, f"{workspace.name} and its channels were removed.")
+        return redirect("workspaces:index")
     return render(
         request,
-        "workspaces/connect_unavailable.html",
-        {"provider_label": label},
-        status=503,
+        "workspaces/remove.html",
+        {"workspace": workspace, "channels": list(workspace.channels.all())},
     )

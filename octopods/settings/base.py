@@ -5,6 +5,7 @@ runs tasks eagerly), console mailer, sandbox providers on. ``prod.py`` refuses t
 without the secrets production needs.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -120,7 +121,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
 # A static schedule: django-celery-beat does not support Django 6.1.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "check-inbox-connections": {
+        "task": "integrations.check_connections",
+        "schedule": 6 * 60 * 60,
+    },
+}
 
 # --- Auth and allauth ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -186,10 +192,59 @@ TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 # Sandbox providers stand in for Intercom, HubSpot and the channel providers when the
 # product runs locally; never in production.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+# Provider addresses come from settings so the sandbox can stand in for them; the product
+# code has no sandbox special case.
 INTERCOM_CLIENT_ID = env.str("INTERCOM_CLIENT_ID", default="")
 INTERCOM_CLIENT_SECRET = env.str("INTERCOM_CLIENT_SECRET", default="")
+INTERCOM_AUTHORIZE_URL = env.str("INTERCOM_AUTHORIZE_URL", default="https://app.intercom.com/oauth")
+INTERCOM_API_URL = env.str("INTERCOM_API_URL", default="https://api.intercom.io")
+INTERCOM_API_VERSION = env.str("INTERCOM_API_VERSION", default="2.14")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
+HUBSPOT_AUTHORIZE_URL = env.str(
+    "HUBSPOT_AUTHORIZE_URL", default="https://app.hubspot.com/oauth/authorize"
+)
+HUBSPOT_API_URL = env.str("HUBSPOT_API_URL", default="https://api.hubapi.com")
+# Custom channels need these (PROVIDERS.md §2.1); `oauth` is implied by every app.
+HUBSPOT_SCOPES = env.list(
+    "HUBSPOT_SCOPES",
+    default=[
+        "oauth",
+        "conversations.read",
+        "conversations.custom_channels.read",
+        "conversations.custom_channels.write",
+        "crm.objects.contacts.write",
+    ],
+)
+# Refresh HubSpot access tokens this long before they expire.
+HUBSPOT_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_REFRESH_MARGIN_SECONDS", default=300)
+# Outbound HTTP to providers: (connect, read) seconds.
+PROVIDER_HTTP_TIMEOUT = (5, 15)
+
+
+def sandbox_provider_settings(public_base_url: str) -> dict:
+    """Defaults that point every provider at the local sandbox (dev and tests only).
+
+    Each one still yields to its environment variable, so a developer can point a
+    single provider at the real service.
+    """
+    sandbox = f"{public_base_url}/sandbox"
+    if public_base_url.startswith("http://"):
+        # oauthlib refuses token endpoints over plain http; the sandbox on a laptop (and
+        # in the tests) is served that way. Production never calls this function.
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    defaults = {
+        "INTERCOM_CLIENT_ID": "sandbox-intercom-client",
+        "INTERCOM_CLIENT_SECRET": "sandbox-intercom-secret",
+        "INTERCOM_AUTHORIZE_URL": f"{sandbox}/intercom/oauth",
+        "INTERCOM_API_URL": f"{sandbox}/intercom/api",
+        "HUBSPOT_CLIENT_ID": "sandbox-hubspot-client",
+        "HUBSPOT_CLIENT_SECRET": "sandbox-hubspot-secret",
+        "HUBSPOT_AUTHORIZE_URL": f"{sandbox}/hubspot/oauth/authorize",
+        "HUBSPOT_API_URL": f"{sandbox}/hubspot/api",
+    }
+    return {name: env.str(name, default=value) for name, value in defaults.items()}
+
 
 # --- Security headers ---------------------------------------------------------------
 SECURE_CSP = {
@@ -226,5 +281,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Their DEBUG lines print token requests and responses, secrets included.
+        "requests_oauthlib": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
+    },
 }

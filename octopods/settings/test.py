@@ -1,7 +1,7 @@
 """The test suite: DATABASE_URL / REDIS_URL when given (CI), embedded otherwise."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import INSTALLED_APPS, PUBLIC_BASE_URL, env, sandbox_provider_settings
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
@@ -21,3 +21,7 @@ TOKEN_ENCRYPTION_KEYS = env.list(
 # Serve static files from the source folders; tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+if SANDBOX_ENABLED:
+    globals().update(sandbox_provider_settings(PUBLIC_BASE_URL))
+    INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]

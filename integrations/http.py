@@ -1,0 +1,73 @@
+"""The one HTTP seam to providers: timeouts on every call and a log line per attempt.
+
+Log lines carry the method, host, path, status and duration — never query strings,
+bodies or headers, and path segments long enough to be tokens are masked.
+"""
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests_oauthlib import OAuth2Session
+
+logger = logging.getLogger("integrations.http")
+
+# Segments this long are credentials (HubSpot puts tokens in paths), not resource ids.
+_SECRET_SEGMENT_LENGTH = 32
+
+
+def loggable_url(url: str) -> str:
+    parts = urlsplit(url)
+    path = "/".join(
+        "…" if len(segment) >= _SECRET_SEGMENT_LENGTH else segment
+        for segment in parts.path.split("/")
+    )
+    return f"{parts.netloc}{path}"
+
+
+class _Seam:
+    """Mixed into requests sessions: a default timeout, and one log line per call."""
+
+    def request(self, method, url, *args, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = settings.PROVIDER_HTTP_TIMEOUT
+        started = time.monotonic()
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as error:
+            logger.warning(
+                "provider call failed: %s %s after %.0f ms: %s",
+                method,
+                loggable_url(url),
+                (time.monotonic() - started) * 1000,
+                type(error).__name__,
+            )
+            raise
+        logger.info(
+            "provider call: %s %s -> %s in %.0f ms",
+            method,
+            loggable_url(url),
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+
+class ProviderSession(_Seam, requests.Session):
+    pass
+
+
+def _raise_for_status(response):
+    # oauthlib reads any body as a token answer; an HTTP error must stay one, so the
+    # provider's own error mapping sees its status and body.
+    response.raise_for_status()
+    return response
+
+
+class ProviderOAuth2Session(_Seam, OAuth2Session):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_compliance_hook("access_token_response", _raise_for_status)
+        self.register_compliance_hook("refresh_token_response", _raise_for_status)

@@ -1,0 +1,45 @@
+"""Pieces the provider stand-ins share, and the sandbox's index page."""
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .directory import HUBSPOT_PORTALS, INTERCOM_WORKSPACES
+
+
+def problem(request, title: str, message: str, *, provider: str = "", status: int = 400):
+    return render(
+        request,
+        "sandbox/problem.html",
+        {"title": title, "message": message, "provider": provider},
+        status=status,
+    )
+
+
+def redirect_uri_problem(redirect_uri: str) -> str | None:
+    """Why this redirect_uri can't be used, or None if it can."""
+    if not redirect_uri:
+        return "The request has no redirect_uri, so there is nowhere to send you back to."
+    parts = urlsplit(redirect_uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "The redirect_uri must be an absolute http:// or https:// address."
+    return None
+
+
+def redirect_with(redirect_uri: str, **params: str | None) -> HttpResponseRedirect:
+    """Redirect to ``redirect_uri`` with ``params`` added to the query it already has."""
+    parts = urlsplit(redirect_uri)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(name, value) for name, value in params.items() if value is not None]
+    return HttpResponseRedirect(urlunsplit(parts._replace(query=urlencode(query))))
+
+
+@require_GET
+def index(request):
+    return render(
+        request,
+        "sandbox/index.html",
+        {"intercom_workspaces": INTERCOM_WORKSPACES, "hubspot_portals": HUBSPOT_PORTALS},
+    )
