@@ -40,6 +40,10 @@ UNKNOWN_ERROR = (
 UNINSTALL_MAX_BYTES = 16 * 1024
 
 
+def _indefinite(word: str) -> str:
+    return "An" if word[:1].upper() in "AEIOU" else "A"
+
+
 def _adapter_or_404(provider: str):
     if provider not in Provider.values:
         raise Http404("Unknown provider.")
@@ -147,7 +151,8 @@ def callback(request, provider):
         messages.error(
             request,
             f"Access was not approved, so the {adapter.label} workspace was not connected. "
-            f"A {adapter.label} admin must approve Octopods' access to connect it.",
+            f"{_indefinite(adapter.label)} {adapter.label} admin must approve Octopods' access "
+            "to connect it.",
         )
         return redirect("workspaces:index")
     code = params.get("code", "")

@@ -83,7 +83,7 @@ def test_a_declined_authorization_explains_a_hubspot_admin_must_approve(cast, mo
     client = cast.admin_client
     state = start(client, "hubspot")["state"]
     callback(client, error="access_denied", state=state)
-    assert "HubSpot admin must approve" in client.get("/").content.decode()
+    assert "A HubSpot admin must approve" in client.get("/").content.decode()
     assert not Workspace.objects.filter(account=cast.account).exists()
 
 

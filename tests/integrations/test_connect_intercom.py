@@ -155,7 +155,7 @@ def test_a_declined_authorization_explains_an_intercom_admin_must_approve(cast, 
     assert response.status_code == 302
     page = client.get("/").content.decode()
     assert "Access was not approved" in page
-    assert "Intercom admin must approve" in page
+    assert "An Intercom admin must approve" in page
     assert len(mocked.calls) == 0
     assert not Workspace.objects.filter(account=cast.account).exists()
 
