@@ -1,0 +1,145 @@
+"""The channel side (WhatsApp, SMS, Telegram, Messenger): the adapter contract and the
+normalized events every provider's webhook is parsed into.
+
+Adapters take and return plain data; they never import ``channels`` (the domain) nor
+Django's request. A webhook arrives as a ``WebhookRequest``; ``verify`` raises
+``WebhookRejected`` for a bad signature; ``parse`` returns events or raises
+``MalformedPayload``. Nothing is dropped silently: a message type we do not model
+becomes an ``UNSUPPORTED`` message naming the provider's type.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class WebhookRejected(Exception):
+    """Missing or wrong signature / secret: answer 403 and store nothing."""
+
+
+class MalformedPayload(Exception):
+    """The body is not what this provider sends: answer 400 and store nothing."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A provider's HTTP request to our webhook, as plain data.
+
+    ``url`` is the public URL the provider called (from PUBLIC_BASE_URL, so it holds
+    behind a proxy); ``headers`` keys are case-insensitive HTTP names as Django gives
+    them (``request.headers``); ``form`` holds every value of repeated fields.
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    query: dict[str, list[str]] = field(default_factory=dict)
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), "")
+
+
+class ContentType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACTS = "contacts"
+    REACTION = "reaction"
+    INTERACTIVE = "interactive"  # a reply to our buttons, lists or template buttons
+    UNSUPPORTED = "unsupported"
+
+
+MEDIA_TYPES = {
+    ContentType.IMAGE,
+    ContentType.VIDEO,
+    ContentType.AUDIO,
+    ContentType.VOICE,
+    ContentType.DOCUMENT,
+    ContentType.STICKER,
+}
+
+
+@dataclass(frozen=True)
+class Media:
+    """A provider's reference to a file: an id to resolve (WhatsApp, Telegram) or a URL
+    on the provider's own host (Twilio, Messenger). Fetched later by a worker."""
+
+    ref: str
+    mime_type: str = ""
+    filename: str = ""
+    size: int | None = None
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str = ""
+    address: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    name: str
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The customer. ``external_id`` is the provider's stable id for them (WhatsApp
+    wa_id, Messenger PSID, Telegram user id, the phone number for SMS); ``phone`` is
+    their number as the provider gave it, when it has one."""
+
+    external_id: str
+    phone: str = ""
+    name: str = ""
+    username: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    provider_message_id: str
+    sender: Sender
+    sent_at: datetime
+    type: ContentType
+    text: str = ""  # the body, a caption, or the title of a tapped button
+    media: Media | None = None
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
+    reaction_emoji: str = ""  # empty on a reaction event means the reaction was removed
+    reacted_to: str = ""  # provider message id the reaction is on
+    reply_to: str = ""  # provider message id being quoted
+    payload: str = ""  # the id of a tapped button or list row
+    provider_type: str = ""  # the provider's own name for the type (kept for UNSUPPORTED)
+
+
+class DeliveryState(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """What the provider says became of a message we sent."""
+
+    provider_message_id: str
+    state: DeliveryState
+    at: datetime
+    error_code: str = ""
+    error_text: str = ""
+
+
+InboundEvent = InboundMessage | DeliveryStatus
