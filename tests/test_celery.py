@@ -30,6 +30,7 @@ def test_the_visibility_timeout_outlasts_any_task():
     assert celery_app.conf.task_soft_time_limit < celery_app.conf.task_time_limit
 
 
+@pytest.mark.django_db  # loading the task modules runs Django's checks, which query
 def test_the_beat_schedule_is_static_and_names_registered_tasks():
     assert isinstance(settings.CELERY_BEAT_SCHEDULE, dict)
     celery_app.loader.import_default_modules()
