@@ -143,3 +143,42 @@ class DeliveryStatus:
 
 
 InboundEvent = InboundMessage | DeliveryStatus
+
+
+class ChannelAdapter:
+    """One channel kind. Each provider package's ``adapter.py`` names its typed
+    ``Credentials`` and its ``webhooks`` module (``verify``, ``parse``, ``ACK`` and, for
+    Meta's subscribe handshake, ``handshake``).
+
+    - ``credentials(data)`` parses the stored JSON into the kind's typed credentials
+      (ValueError when a field is missing);
+    - ``verify`` raises WebhookRejected; ``parse`` returns events or raises
+      MalformedPayload; neither makes an HTTP call;
+    - ``handshake`` answers a provider's GET challenge (NotImplementedError where the
+      provider has none);
+    - ``ack`` is the body the provider expects on success.
+    """
+
+    kind: str
+    label: str
+    Credentials: type
+    webhooks: object
+
+    def credentials(self, data: dict):
+        return self.Credentials.from_dict(data)
+
+    def verify(self, *, credentials, request: WebhookRequest) -> None:
+        self.webhooks.verify(credentials=credentials, request=request)
+
+    def parse(self, *, request: WebhookRequest) -> list[InboundEvent]:
+        return self.webhooks.parse(request=request)
+
+    def handshake(self, *, credentials, request: WebhookRequest) -> str:
+        handshake = getattr(self.webhooks, "handshake", None)
+        if handshake is None:
+            raise NotImplementedError(f"{self.label} has no subscribe handshake")
+        return handshake(credentials=credentials, request=request)
+
+    @property
+    def ack(self) -> tuple[bytes, str]:
+        return self.webhooks.ACK

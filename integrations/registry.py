@@ -8,6 +8,7 @@ from functools import cache
 from django.utils.module_loading import import_string
 
 from .base import InboxAdapter
+from .channel import ChannelAdapter
 
 INBOXES = {
     "intercom": "integrations.intercom.adapter.IntercomAdapter",
@@ -19,3 +20,18 @@ INBOXES = {
 def inbox_adapter(provider: str) -> InboxAdapter:
     """The adapter for ``provider``; KeyError for a provider we do not know."""
     return import_string(INBOXES[provider])()
+
+
+# Channel kind (as stored on Channel.kind) → its adapter.
+CHANNELS = {
+    "whatsapp": "integrations.whatsapp.adapter.WhatsAppAdapter",
+    "sms": "integrations.twilio.adapter.TwilioAdapter",
+    "telegram": "integrations.telegram.adapter.TelegramAdapter",
+    "messenger": "integrations.messenger.adapter.MessengerAdapter",
+}
+
+
+@cache
+def channel_adapter(kind: str) -> ChannelAdapter:
+    """The adapter for channel ``kind``; KeyError for a kind we do not know."""
+    return import_string(CHANNELS[kind])()

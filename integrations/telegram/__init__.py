@@ -1,0 +1,1 @@
+"""Telegram Bot API channel: a bot customers message in private chats."""

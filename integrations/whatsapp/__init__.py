@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API (Meta Graph): the channel side for WhatsApp numbers (PROVIDERS.md §3)."""

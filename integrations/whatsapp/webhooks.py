@@ -1,0 +1,331 @@
+"""WhatsApp Cloud API webhooks: the GET subscribe handshake, the POST signature, and the
+``whatsapp_business_account`` envelope parsed into normalized events (PROVIDERS.md
+§3.2-3.4)."""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ..channel import (
+    ContactCard,
+    ContentType,
+    DeliveryState,
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    Location,
+    MalformedPayload,
+    Media,
+    Sender,
+    WebhookRejected,
+    WebhookRequest,
+)
+from .credentials import Credentials
+
+# Meta only looks at the status code; any 200 body will do.
+ACK = (b"", "text/plain")
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+OBJECT = "whatsapp_business_account"
+
+_REQUIRED = object()
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
+    """Raise ``WebhookRejected`` unless ``X-Hub-Signature-256`` is the HMAC-SHA256 of the
+    raw body under the app secret.
+
+    Meta signs the bytes it sent (non-ASCII escaped as ``\\uXXXX``), so only the raw
+    body matches; JSON decoded and dumped again does not. Meta signs no timestamp, so
+    deduplication by wamid is the only replay defence (RELIABILITY.md §1.1).
+    """
+    if not credentials.app_secret:
+        raise WebhookRejected("no app secret configured")
+    header = request.header(SIGNATURE_HEADER).strip()
+    if not header:
+        raise WebhookRejected(f"missing {SIGNATURE_HEADER}")
+    scheme, _, given = header.partition("=")
+    if scheme != "sha256" or not given:
+        raise WebhookRejected(f"malformed {SIGNATURE_HEADER}")
+    expected = hmac.new(credentials.app_secret.encode(), request.body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
+        raise WebhookRejected("signature mismatch")
+
+
+def handshake(*, credentials: Credentials, request: WebhookRequest) -> str:
+    """The GET Meta sends when the webhook is subscribed: return ``hub.challenge`` (to be
+    answered as a bare text/plain 200, never as HTML, since it is echoed input) when the
+    mode is ``subscribe`` and the verify token is ours."""
+    mode = _query(request, "hub.mode")
+    token = _query(request, "hub.verify_token")
+    challenge = _query(request, "hub.challenge")
+    if mode != "subscribe":
+        raise WebhookRejected("hub.mode is not subscribe")
+    if not credentials.verify_token or not hmac.compare_digest(
+        token.encode(), credentials.verify_token.encode()
+    ):
+        raise WebhookRejected("verify token mismatch")
+    if not challenge:
+        raise WebhookRejected("missing hub.challenge")
+    return challenge
+
+
+def _query(request: WebhookRequest, name: str) -> str:
+    values = request.query.get(name) or [""]
+    return values[0]
+
+
+# --- parsing: envelope ------------------------------------------------------------------
+
+
+def parse(*, request: WebhookRequest) -> list[InboundEvent]:
+    """Every message and status in the POST, in payload order."""
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedPayload("body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise MalformedPayload("body is not a JSON object")
+    if _get(body, "object", str) != OBJECT:
+        # The same Meta app can be subscribed to other objects (page, instagram, …);
+        # they are not WhatsApp traffic.
+        return []
+    events: list[InboundEvent] = []
+    for entry in _items(body, "entry"):
+        for change in _items(entry, "changes"):
+            if _get(change, "field", str) != "messages":
+                # Template, quality, account and other management updates: not
+                # conversation traffic.
+                continue
+            events.extend(_parse_value(_get(change, "value", dict)))
+    return events
+
+
+def _parse_value(value: dict) -> list[InboundEvent]:
+    _get(_get(value, "metadata", dict), "phone_number_id", str)
+    names = {
+        _get(contact, "wa_id", str): _get(_get(contact, "profile", dict, {}), "name", str, "")
+        for contact in _items(value, "contacts", [])
+    }
+    events: list[InboundEvent] = [
+        _parse_message(message, names) for message in _items(value, "messages", [])
+    ]
+    for status in _items(value, "statuses", []):
+        event = _parse_status(status)
+        if event is not None:
+            events.append(event)
+    # value.errors alone (no messages/statuses) reports a problem on Meta's side with no
+    # message of the customer's to keep; a message it concerns arrives as UNSUPPORTED.
+    return events
+
+
+# --- parsing: messages ------------------------------------------------------------------
+
+
+def _parse_message(message: dict, names: dict[str, str]) -> InboundMessage:
+    message_type = _get(message, "type", str)
+    wa_id = _get(message, "from", str)
+    handler = MESSAGE_HANDLERS.get(message_type)
+    if handler is None or message.get(message_type) is None:
+        # Never drop a customer's message: types we do not model (order, system,
+        # request_welcome, …) and known types Meta delivered without their body (it
+        # then explains in value.errors) are kept as UNSUPPORTED.
+        content = {"type": ContentType.UNSUPPORTED, "provider_type": message_type}
+    else:
+        content = handler(message)
+    context = _get(message, "context", dict, {})
+    return InboundMessage(
+        provider_message_id=_get(message, "id", str),
+        # wa_id is the number without "+"; the profile name rides in value.contacts.
+        sender=Sender(external_id=wa_id, phone=f"+{wa_id}", name=names.get(wa_id, "")),
+        sent_at=_timestamp(message),
+        # A forwarded message has a context without an id: it quotes nothing.
+        reply_to=_get(context, "id", str, ""),
+        **content,
+    )
+
+
+def _text(message: dict) -> dict:
+    return {"type": ContentType.TEXT, "text": _get(_get(message, "text", dict), "body", str)}
+
+
+def _media(content_type: ContentType) -> Callable[[dict], dict]:
+    def handle(message: dict) -> dict:
+        body = _get(message, _get(message, "type", str), dict)
+        media = Media(
+            # The id is resolved to a short-lived download URL by GET /{media-id}; it
+            # expires 7 days after the webhook (PROVIDERS.md §3.6).
+            ref=_get(body, "id", str),
+            mime_type=_get(body, "mime_type", str, ""),
+            filename=_get(body, "filename", str, ""),
+            # Passed through as Meta gives it (base64 in captured payloads).
+            sha256=_get(body, "sha256", str, ""),
+        )
+        return {"type": content_type, "text": _get(body, "caption", str, ""), "media": media}
+
+    return handle
+
+
+def _audio(message: dict) -> dict:
+    # Voice notes are audio recorded in WhatsApp, flagged with voice: true.
+    voice = _get(message, "audio", dict).get("voice") is True
+    return _media(ContentType.VOICE if voice else ContentType.AUDIO)(message)
+
+
+def _location(message: dict) -> dict:
+    body = _get(message, "location", dict)
+    location = Location(
+        latitude=float(_get(body, "latitude", (int, float))),
+        longitude=float(_get(body, "longitude", (int, float))),
+        name=_get(body, "name", str, ""),
+        address=_get(body, "address", str, ""),
+        url=_get(body, "url", str, ""),
+    )
+    return {"type": ContentType.LOCATION, "location": location}
+
+
+def _contacts(message: dict) -> dict:
+    return {
+        "type": ContentType.CONTACTS,
+        "contacts": tuple(_contact_card(card) for card in _items(message, "contacts")),
+    }
+
+
+def _contact_card(card: dict) -> ContactCard:
+    name = _get(card, "name", dict, {})
+    full = " ".join(
+        part for part in (_get(name, key, str, "") for key in ("first_name", "last_name")) if part
+    )
+    return ContactCard(
+        name=_get(name, "formatted_name", str, "") or full,
+        phones=tuple(_get(phone, "phone", str) for phone in _items(card, "phones", [])),
+        emails=tuple(_get(email, "email", str) for email in _items(card, "emails", [])),
+    )
+
+
+def _interactive(message: dict) -> dict:
+    body = _get(message, "interactive", dict)
+    reply_type = _get(body, "type", str)
+    if reply_type not in ("button_reply", "list_reply"):
+        # Flow submissions (nfm_reply) and anything newer: keep, naming the subtype.
+        return {"type": ContentType.UNSUPPORTED, "provider_type": f"interactive.{reply_type}"}
+    reply = _get(body, reply_type, dict)
+    return {
+        "type": ContentType.INTERACTIVE,
+        "payload": _get(reply, "id", str),
+        "text": _get(reply, "title", str, ""),
+    }
+
+
+def _button(message: dict) -> dict:
+    # A quick-reply button on one of our templates (not an interactive message).
+    body = _get(message, "button", dict)
+    return {
+        "type": ContentType.INTERACTIVE,
+        "payload": _get(body, "payload", str, ""),
+        "text": _get(body, "text", str, ""),
+    }
+
+
+def _reaction(message: dict) -> dict:
+    body = _get(message, "reaction", dict)
+    return {
+        "type": ContentType.REACTION,
+        # Meta sends an empty or absent emoji when the customer removes a reaction.
+        "reaction_emoji": _get(body, "emoji", str, ""),
+        "reacted_to": _get(body, "message_id", str),
+    }
+
+
+MESSAGE_HANDLERS: dict[str, Callable[[dict], dict]] = {
+    "text": _text,
+    "image": _media(ContentType.IMAGE),
+    "video": _media(ContentType.VIDEO),
+    "sticker": _media(ContentType.STICKER),
+    "document": _media(ContentType.DOCUMENT),
+    "audio": _audio,
+    "location": _location,
+    "contacts": _contacts,
+    "interactive": _interactive,
+    "button": _button,
+    "reaction": _reaction,
+}
+
+
+# --- parsing: statuses ------------------------------------------------------------------
+
+STATUS_STATES = {
+    "sent": DeliveryState.SENT,
+    "delivered": DeliveryState.DELIVERED,
+    "read": DeliveryState.READ,
+    # "played" follows "read" for a voice note the customer listened to; we have no
+    # PLAYED state and listening implies having read it.
+    "played": DeliveryState.READ,
+    "failed": DeliveryState.FAILED,
+}
+
+
+def _parse_status(status: dict) -> DeliveryStatus | None:
+    state = STATUS_STATES.get(_get(status, "status", str))
+    if state is None:
+        # Other statuses (e.g. "deleted", "warning" on catalog sends) are not a
+        # delivery state of a message we sent.
+        return None
+    error_code, error_text = _status_error(status)
+    return DeliveryStatus(
+        provider_message_id=_get(status, "id", str),
+        state=state,
+        at=_timestamp(status),
+        error_code=error_code,
+        error_text=error_text,
+    )
+
+
+def _status_error(status: dict) -> tuple[str, str]:
+    errors = _items(status, "errors", [])
+    if not errors:
+        return "", ""
+    first = errors[0]
+    code = _get(first, "code", (int, str), "")
+    title = _get(first, "title", str, "") or _get(first, "message", str, "")
+    details = _get(_get(first, "error_data", dict, {}), "details", str, "")
+    text = f"{title}: {details}" if title and details and details != title else title or details
+    return str(code), text
+
+
+# --- typed access -----------------------------------------------------------------------
+
+
+def _get(data: dict, key: str, kind: type | tuple[type, ...], default=_REQUIRED):
+    """``data[key]`` checked to be ``kind``; a missing or null key gives ``default``.
+    Anything else is not what Meta sends: ``MalformedPayload``."""
+    value = data.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise MalformedPayload(f"missing {key!r}")
+        return default
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise MalformedPayload(f"{key!r} has the wrong type")
+    return value
+
+
+def _items(data: dict, key: str, default=_REQUIRED) -> list[dict]:
+    """A list of JSON objects under ``key``."""
+    items = _get(data, key, list, default)
+    if not all(isinstance(item, dict) for item in items):
+        raise MalformedPayload(f"{key!r} holds something other than objects")
+    return items
+
+
+def _timestamp(data: dict) -> datetime:
+    # Unix seconds, as a string in every payload seen so far.
+    raw = _get(data, "timestamp", (str, int))
+    try:
+        return datetime.fromtimestamp(int(raw), tz=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise MalformedPayload("'timestamp' is not Unix seconds") from exc
