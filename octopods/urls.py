@@ -14,6 +14,7 @@ admin.site.site_title = "Octopods support"
 urlpatterns = [
     path("", include("workspaces.urls")),
     path("", include("integrations.urls")),
+    path("", include("channels.urls")),
     path("team/", include("accounts.urls")),
     # Sign-up writes the user, the account and the membership in one transaction.
     path("auth/signup/", account_views.signup, name="account_signup"),

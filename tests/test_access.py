@@ -30,7 +30,12 @@ VIEWS = {
 }
 # Reachable without signing in, on purpose: guarded by a token, the OAuth state or a
 # provider's signature instead (each has its own tests).
-PUBLIC = {"accounts:invitation", "integrations:callback", "integrations:intercom_uninstall"}
+PUBLIC = {
+    "accounts:invitation",
+    "integrations:callback",
+    "integrations:intercom_uninstall",
+    "channels:webhook",
+}
 
 
 def our_url_names():
@@ -40,6 +45,7 @@ def our_url_names():
             "accounts",
             "workspaces",
             "integrations",
+            "channels",
         }:
             for pattern in entry.url_patterns:
                 assert isinstance(pattern, URLPattern)

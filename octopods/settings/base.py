@@ -218,6 +218,8 @@ HUBSPOT_SCOPES = env.list(
 )
 # Refresh HubSpot access tokens this long before they expire.
 HUBSPOT_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_REFRESH_MARGIN_SECONDS", default=300)
+# Largest webhook body we read; Meta batches several events per POST.
+WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=512 * 1024)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
 

@@ -1,0 +1,346 @@
+"""The webhook endpoint: identify the channel, verify, store exactly once, answer."""
+
+import hashlib
+import hmac
+import json
+from urllib.parse import urlencode
+
+import pytest
+import responses
+from django.conf import settings
+
+from channels.models import Channel, Contact, Direction, Kind, Message, MessageStatus
+from workspaces.models import Provider, Workspace
+
+pytestmark = pytest.mark.django_db
+
+APP_SECRET = "wa-app-secret"
+BOT_SECRET = "tg-secret_token-123"
+
+
+@pytest.fixture
+def workspace(cast):
+    return Workspace.objects.create(
+        account=cast.account, provider=Provider.INTERCOM, external_id="acme", name="Acme"
+    )
+
+
+def make_channel(workspace, kind, credentials, identity):
+    channel = Channel(workspace=workspace, kind=kind, name=f"{kind} line", identity=identity)
+    channel.credentials_data = credentials
+    channel.save()
+    return channel
+
+
+@pytest.fixture
+def whatsapp(workspace):
+    return make_channel(
+        workspace,
+        Kind.WHATSAPP,
+        {
+            "phone_number_id": "PNID",
+            "waba_id": "WABA",
+            "access_token": "wa-token",
+            "app_secret": APP_SECRET,
+            "verify_token": "verify-me",
+        },
+        "PNID",
+    )
+
+
+@pytest.fixture
+def telegram(workspace):
+    return make_channel(
+        workspace,
+        Kind.TELEGRAM,
+        {
+            "bot_token": "123:abc",
+            "secret_token": BOT_SECRET,
+            "bot_id": "123",
+            "bot_username": "acme_bot",
+        },
+        "123",
+    )
+
+
+@pytest.fixture
+def no_outbound_http():
+    """Any HTTP call from the view would fail the test."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+    assert not mock.calls
+
+
+def wa_text(wamid="wamid.X1", body="hi", name="Jane"):
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550001111",
+                                    "phone_number_id": "PNID",
+                                },
+                                "contacts": [{"profile": {"name": name}, "wa_id": "15551234567"}],
+                                "messages": [
+                                    {
+                                        "from": "15551234567",
+                                        "id": wamid,
+                                        "timestamp": "1749416383",
+                                        "type": "text",
+                                        "text": {"body": body},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+
+
+def wa_status(wamid, status, **extra):
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "PNID"},
+        "statuses": [
+            {
+                "id": wamid,
+                "status": status,
+                "timestamp": "1749416400",
+                "recipient_id": "15551234567",
+                **extra,
+            }
+        ],
+    }
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+        }
+    ).encode()
+
+
+def meta_signature(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_whatsapp(client, channel, body, signature=None):
+    return client.post(
+        f"/hooks/whatsapp/{channel.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": meta_signature(body) if signature is None else signature},
+    )
+
+
+def test_it_stores_a_verified_message_and_its_contact(client, whatsapp, no_outbound_http):
+    response = post_whatsapp(client, whatsapp, wa_text())
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert (message.channel, message.direction, message.type, message.text) == (
+        whatsapp,
+        Direction.INBOUND,
+        "text",
+        "hi",
+    )
+    assert message.status == MessageStatus.RECEIVED
+    assert message.provider_message_id == "wamid.X1"
+    contact = message.contact
+    assert (contact.external_id, contact.phone_e164, contact.name) == (
+        "15551234567",
+        "+15551234567",
+        "Jane",
+    )
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_inbound_at is not None
+
+
+def test_a_message_retried_three_times_leaves_one_row(client, whatsapp):
+    for _ in range(3):
+        assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
+    assert Message.objects.count() == 1
+    assert Contact.objects.count() == 1
+
+
+def test_the_contact_name_is_kept_fresh(client, whatsapp):
+    post_whatsapp(client, whatsapp, wa_text("wamid.1", name="Jane"))
+    post_whatsapp(client, whatsapp, wa_text("wamid.2", name="Jane Doe"))
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Jane Doe"]
+    assert Message.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["", "sha256=", meta_signature(b"other body"), meta_signature(wa_text(), "wrong-secret")],
+    ids=["missing", "empty", "other-body", "wrong-secret"],
+)
+def test_a_bad_signature_is_a_403_and_stores_nothing(client, whatsapp, signature):
+    assert post_whatsapp(client, whatsapp, wa_text(), signature=signature).status_code == 403
+    assert not Message.objects.exists()
+    assert not Contact.objects.exists()
+
+
+def test_a_malformed_body_is_a_400_and_stores_nothing(client, whatsapp):
+    body = b"{not json"
+    response = post_whatsapp(client, whatsapp, body)
+    assert response.status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_an_unknown_key_or_kind_is_a_404(client, whatsapp):
+    body = wa_text()
+    headers = {"X-Hub-Signature-256": meta_signature(body)}
+    for path in ("/hooks/whatsapp/not-a-key/", f"/hooks/viber/{whatsapp.webhook_key}/"):
+        response = client.post(path, data=body, content_type="application/json", headers=headers)
+        assert response.status_code == 404
+    # A key is only valid with its own kind.
+    response = client.post(
+        f"/hooks/telegram/{whatsapp.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 404
+    assert not Message.objects.exists()
+
+
+def test_a_body_over_the_cap_is_a_413(client, whatsapp, settings):
+    settings.WEBHOOK_MAX_BYTES = 100
+    assert post_whatsapp(client, whatsapp, wa_text(body="x" * 200)).status_code == 413
+    assert not Message.objects.exists()
+
+
+def test_an_event_we_do_not_handle_is_acknowledged(client, whatsapp):
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "account_update", "value": {}}]}],
+        }
+    ).encode()
+    assert post_whatsapp(client, whatsapp, body).status_code == 200
+    assert not Message.objects.exists()
+
+
+def test_the_meta_handshake_answers_the_challenge(client, whatsapp):
+    url = f"/hooks/whatsapp/{whatsapp.webhook_key}/"
+    ok = client.get(
+        url, {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
+    )
+    assert (ok.status_code, ok.content) == (200, b"42")
+    bad = client.get(
+        url, {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "42"}
+    )
+    assert bad.status_code == 403
+
+
+def outbound(channel, wamid):
+    contact = Contact.objects.create(channel=channel, external_id="15551234567")
+    return Message.objects.create(
+        channel=channel,
+        contact=contact,
+        direction=Direction.OUTBOUND,
+        provider_message_id=wamid,
+        type="text",
+        text="Thanks!",
+        status=MessageStatus.SENT,
+    )
+
+
+def test_delivery_statuses_update_the_outbound_message_and_never_go_back(client, whatsapp):
+    message = outbound(whatsapp, "wamid.OUT")
+    post_whatsapp(client, whatsapp, wa_status("wamid.OUT", "read"))
+    post_whatsapp(client, whatsapp, wa_status("wamid.OUT", "delivered"))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.READ
+
+
+def test_a_failed_status_keeps_the_providers_code_and_text(client, whatsapp):
+    message = outbound(whatsapp, "wamid.OUT")
+    errors = [
+        {
+            "code": 131047,
+            "title": "Re-engagement message",
+            "message": "Re-engagement message",
+            "error_data": {"details": "More than 24 hours have passed."},
+        }
+    ]
+    post_whatsapp(client, whatsapp, wa_status("wamid.OUT", "failed", errors=errors))
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert message.error_code == "131047"
+    assert "24 hours" in message.error_text
+
+
+def test_telegram_needs_its_secret_token_header(client, telegram, no_outbound_http):
+    body = json.dumps(
+        {
+            "update_id": 1,
+            "message": {
+                "message_id": 7,
+                "date": 1718000000,
+                "from": {"id": 555, "is_bot": False, "first_name": "Jane"},
+                "chat": {"id": 555, "type": "private", "first_name": "Jane"},
+                "text": "hello",
+            },
+        }
+    ).encode()
+    url = f"/hooks/telegram/{telegram.webhook_key}/"
+    bad = client.post(url, data=body, content_type="application/json")
+    assert bad.status_code == 403
+    good = client.post(
+        url,
+        data=body,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": BOT_SECRET},
+    )
+    assert good.status_code == 200
+    message = Message.objects.get()
+    assert (message.text, message.provider_message_id, message.contact.external_id) == (
+        "hello",
+        "555:7",
+        "555",
+    )
+
+
+def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, workspace):
+    from twilio.request_validator import RequestValidator
+
+    channel = make_channel(
+        workspace,
+        Kind.SMS,
+        {"account_sid": "AC" + "1" * 32, "auth_token": "tw-auth", "phone_number": "+15550001111"},
+        "+15550001111",
+    )
+    form = {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": "AC" + "1" * 32,
+        "From": "+15551234567",
+        "To": "+15550001111",
+        "Body": "Hello by SMS",
+        "NumMedia": "0",
+    }
+    path = f"/hooks/sms/{channel.webhook_key}/"
+    # Twilio signs the address it called: our public one, whatever host the proxy used.
+    signature = RequestValidator("tw-auth").compute_signature(settings.PUBLIC_BASE_URL + path, form)
+    response = client.post(
+        path,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 200
+    assert b"<Response" in response.content
+    message = Message.objects.get()
+    assert (message.text, message.contact.phone_e164) == ("Hello by SMS", "+15551234567")
+    tampered = client.post(
+        path, {**form, "Body": "changed"}, headers={"X-Twilio-Signature": signature}
+    )
+    assert tampered.status_code == 403
