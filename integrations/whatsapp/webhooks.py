@@ -2,12 +2,11 @@
 ``whatsapp_business_account`` envelope parsed into normalized events (PROVIDERS.md
 §3.2-3.4)."""
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from .. import meta
 from ..channel import (
     ContactCard,
     ContentType,
@@ -19,7 +18,6 @@ from ..channel import (
     MalformedPayload,
     Media,
     Sender,
-    WebhookRejected,
     WebhookRequest,
 )
 from .credentials import Credentials
@@ -27,7 +25,6 @@ from .credentials import Credentials
 # Meta only looks at the status code; any 200 body will do.
 ACK = (b"", "text/plain")
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 OBJECT = "whatsapp_business_account"
 
 _REQUIRED = object()
@@ -37,47 +34,11 @@ _REQUIRED = object()
 
 
 def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
-    """Raise ``WebhookRejected`` unless ``X-Hub-Signature-256`` is the HMAC-SHA256 of the
-    raw body under the app secret.
-
-    Meta signs the bytes it sent (non-ASCII escaped as ``\\uXXXX``), so only the raw
-    body matches; JSON decoded and dumped again does not. Meta signs no timestamp, so
-    deduplication by wamid is the only replay defence (RELIABILITY.md §1.1).
-    """
-    if not credentials.app_secret:
-        raise WebhookRejected("no app secret configured")
-    header = request.header(SIGNATURE_HEADER).strip()
-    if not header:
-        raise WebhookRejected(f"missing {SIGNATURE_HEADER}")
-    scheme, _, given = header.partition("=")
-    if scheme != "sha256" or not given:
-        raise WebhookRejected(f"malformed {SIGNATURE_HEADER}")
-    expected = hmac.new(credentials.app_secret.encode(), request.body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
-        raise WebhookRejected("signature mismatch")
+    meta.verify_signature(app_secret=credentials.app_secret, request=request)
 
 
 def handshake(*, credentials: Credentials, request: WebhookRequest) -> str:
-    """The GET Meta sends when the webhook is subscribed: return ``hub.challenge`` (to be
-    answered as a bare text/plain 200, never as HTML, since it is echoed input) when the
-    mode is ``subscribe`` and the verify token is ours."""
-    mode = _query(request, "hub.mode")
-    token = _query(request, "hub.verify_token")
-    challenge = _query(request, "hub.challenge")
-    if mode != "subscribe":
-        raise WebhookRejected("hub.mode is not subscribe")
-    if not credentials.verify_token or not hmac.compare_digest(
-        token.encode(), credentials.verify_token.encode()
-    ):
-        raise WebhookRejected("verify token mismatch")
-    if not challenge:
-        raise WebhookRejected("missing hub.challenge")
-    return challenge
-
-
-def _query(request: WebhookRequest, name: str) -> str:
-    values = request.query.get(name) or [""]
-    return values[0]
+    return meta.handshake(verify_token=credentials.verify_token, request=request)
 
 
 # --- parsing: envelope ------------------------------------------------------------------
