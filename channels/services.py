@@ -93,8 +93,8 @@ def _message_data(message: InboundMessage) -> dict:
     return data
 
 
-def _store_message(channel: Channel, message: InboundMessage) -> bool:
-    """Insert the message unless it is stored already; True when it was new."""
+def _store_message(channel: Channel, message: InboundMessage) -> None:
+    """Insert the message unless it is stored already."""
     contact = contact_upsert(channel=channel, sender=message.sender)
     row = Message(
         channel=channel,
@@ -107,13 +107,9 @@ def _store_message(channel: Channel, message: InboundMessage) -> bool:
         status=MessageStatus.RECEIVED,
         sent_at=message.sent_at,
     )
-    known = Message.objects.filter(
-        channel=channel, provider_message_id=message.provider_message_id
-    ).exists()
     # ON CONFLICT DO NOTHING: a provider's retry — even one racing this request — is a
     # no-op, decided by the unique constraint.
     Message.objects.bulk_create([row], ignore_conflicts=True)
-    return not known
 
 
 def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
@@ -149,19 +145,17 @@ def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
     message.save(update_fields=fields)
 
 
-def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> int:
-    """Store a webhook's events in one transaction; returns how many messages are new.
+def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
+    """Store a webhook's events in one transaction.
 
     Messages are inserted idempotently on (channel, provider message id); statuses
     update the outbound message they name.
     """
-    new = 0
     with transaction.atomic():
         for event in events:
             if isinstance(event, InboundMessage):
-                new += _store_message(channel, event)
+                _store_message(channel, event)
             else:
                 _apply_status(channel, event)
         if any(isinstance(event, InboundMessage) for event in events):
             Channel.objects.filter(pk=channel.pk).update(last_inbound_at=timezone.now())
-    return new

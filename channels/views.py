@@ -70,8 +70,6 @@ def webhook(request, kind, key):
     if not events:
         logger.info("%s webhook for channel %s carried no event we handle", kind, channel.pk)
         return HttpResponse(body, content_type=content_type)
-    new = inbound_store(channel=channel, events=events)
-    logger.info(
-        "%s webhook for channel %s: %d events, %d new messages", kind, channel.pk, len(events), new
-    )
+    inbound_store(channel=channel, events=events)
+    logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
     return HttpResponse(body, content_type=content_type)
