@@ -16,6 +16,13 @@ CONNECT_CARDS = [
 ]
 
 
+def _workspace_or_404(request, pk):
+    try:
+        return workspace_for_account(account=request.account, pk=pk)
+    except Workspace.DoesNotExist:
+        raise Http404("No such workspace.") from None
+
+
 @account_required
 def index(request):
     """Connected Workspaces: the landing page after sign-in."""
@@ -31,10 +38,7 @@ def index(request):
 
 @account_required
 def detail(request, pk):
-    try:
-        workspace = workspace_for_account(account=request.account, pk=pk)
-    except Workspace.DoesNotExist:
-        raise Http404("No such workspace.") from None
+    workspace = _workspace_or_404(request, pk)
     return render(
         request,
         "workspaces/detail.html",
@@ -46,10 +50,7 @@ def detail(request, pk):
 @account_role("admin")
 def remove(request, pk):
     """Confirm, naming what goes, then delete the workspace and its channels."""
-    try:
-        workspace = workspace_for_account(account=request.account, pk=pk)
-    except Workspace.DoesNotExist:
-        raise Http404("No such workspace.") from None
+    workspace = _workspace_or_404(request, pk)
     if request.method == "POST":
         workspace_remove(workspace=workspace)
         messages.success(request, f"{workspace.name} and its channels were removed.")
