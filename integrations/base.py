@@ -27,6 +27,7 @@ class ProviderError(Exception):
         code: str = "",
         unauthorized: bool = False,
         retry_after: float | None = None,
+        field: str = "",
     ):
         super().__init__(message)
         self.message = message
@@ -35,6 +36,7 @@ class ProviderError(Exception):
         self.code = code
         self.unauthorized = unauthorized
         self.retry_after = retry_after
+        self.field = field
 
 
 @dataclass(frozen=True)

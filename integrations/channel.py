@@ -145,24 +145,56 @@ class DeliveryStatus:
 InboundEvent = InboundMessage | DeliveryStatus
 
 
+@dataclass(frozen=True)
+class ChannelIdentity:
+    """What a credentials check learned: the provider identity the channel speaks as
+    (bound to one channel at a time), a name to suggest for the channel, and the full
+    credentials to store (the form's fields plus what the provider told us, such as a
+    bot's id and username)."""
+
+    identity: str
+    name: str
+    credentials: dict
+
+
 class ChannelAdapter:
     """One channel kind. Each provider package's ``adapter.py`` names its typed
-    ``Credentials`` and its ``webhooks`` module (``verify``, ``parse``, ``ACK`` and, for
-    Meta's subscribe handshake, ``handshake``).
+    ``Credentials``, its ``webhooks`` module (``verify``, ``parse``, ``ACK`` and, for
+    Meta's subscribe handshake, ``handshake``), its set-up ``form`` and its ``client``.
+
+    Webhooks (no HTTP call in any of these):
 
     - ``credentials(data)`` parses the stored JSON into the kind's typed credentials
       (ValueError when a field is missing);
     - ``verify`` raises WebhookRejected; ``parse`` returns events or raises
-      MalformedPayload; neither makes an HTTP call;
+      MalformedPayload;
     - ``handshake`` answers a provider's GET challenge (NotImplementedError where the
       provider has none);
     - ``ack`` is the body the provider expects on success.
+
+    Adding a channel (these call the provider and raise ``ProviderError`` with a
+    readable message, and ``field`` set when one credential is at fault):
+
+    - ``form`` is the Django form an admin fills in; its ``cleaned_data`` holds the
+      credential fields the admin typed;
+    - ``generated_secrets()`` returns the secrets we choose ourselves (Meta's verify
+      token, Telegram's secret_token), merged into the form's data before ``identify``;
+    - ``identify(data=…)`` reads the provider identity with those credentials, changing
+      nothing at the provider (so a conflict can be refused before we touch anything);
+    - ``register_webhook(credentials=…, webhook_url=…)`` points the provider at our
+      webhook where its API allows (Telegram ``setWebhook``, Twilio's number URL, Meta's
+      ``subscribed_apps``); ``manual_setup`` says the admin must still paste our
+      callback URL and verify token into the provider's dashboard (Meta);
+    - ``unregister_webhook(credentials=…)`` undoes it when a channel is removed (best
+      effort: the caller logs a failure and goes on).
     """
 
     kind: str
     label: str
     Credentials: type
     webhooks: object
+    #: The admin must paste our callback URL and verify token at the provider.
+    manual_setup: bool = False
 
     def credentials(self, data: dict):
         return self.Credentials.from_dict(data)
@@ -182,3 +214,19 @@ class ChannelAdapter:
     @property
     def ack(self) -> tuple[bytes, str]:
         return self.webhooks.ACK
+
+    @property
+    def form(self) -> type:
+        raise NotImplementedError
+
+    def generated_secrets(self) -> dict:
+        return {}
+
+    def identify(self, *, data: dict) -> ChannelIdentity:
+        raise NotImplementedError
+
+    def register_webhook(self, *, credentials, webhook_url: str) -> None:
+        raise NotImplementedError
+
+    def unregister_webhook(self, *, credentials) -> None:
+        raise NotImplementedError

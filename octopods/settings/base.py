@@ -216,6 +216,10 @@ HUBSPOT_SCOPES = env.list(
         "crm.objects.contacts.write",
     ],
 )
+# Channel providers' APIs (PROVIDERS.md §3-6); settings so the sandbox can stand in.
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
+META_GRAPH_API_URL = env.str("META_GRAPH_API_URL", default="https://graph.facebook.com/v25.0")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
 # Refresh HubSpot access tokens this long before they expire.
 HUBSPOT_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_REFRESH_MARGIN_SECONDS", default=300)
 # Largest webhook body we read; Meta batches several events per POST.
@@ -244,6 +248,9 @@ def sandbox_provider_settings(public_base_url: str) -> dict:
         "HUBSPOT_CLIENT_SECRET": "sandbox-hubspot-secret",
         "HUBSPOT_AUTHORIZE_URL": f"{sandbox}/hubspot/oauth/authorize",
         "HUBSPOT_API_URL": f"{sandbox}/hubspot/api",
+        "TELEGRAM_API_URL": f"{sandbox}/telegram",
+        "META_GRAPH_API_URL": f"{sandbox}/graph/v25.0",
+        "TWILIO_API_URL": f"{sandbox}/twilio",
     }
     return {name: env.str(name, default=value) for name, value in defaults.items()}
 
