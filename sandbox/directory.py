@@ -87,3 +87,101 @@ def intercom_workspace(id_code: str) -> IntercomWorkspace | None:
 
 def hubspot_portal(hub_id: int) -> HubSpotPortal | None:
     return next((p for p in HUBSPOT_PORTALS if p.hub_id == hub_id), None)
+
+
+# --- Channel providers ------------------------------------------------------------------
+# Credentials a developer pastes into Add channel; the sandbox's provider APIs accept
+# these and refuse anything else with the provider's own error shape.
+
+
+@dataclass(frozen=True)
+class TelegramBot:
+    token: str  # "<bot id>:<secret>", as BotFather gives it
+    first_name: str
+    username: str
+
+    @property
+    def id(self) -> int:
+        return int(self.token.split(":", 1)[0])
+
+
+@dataclass(frozen=True)
+class MetaApp:
+    """The Meta app both WhatsApp and Messenger channels use in the sandbox: its secret
+    signs the sandbox's webhook POSTs (X-Hub-Signature-256)."""
+
+    app_id: str
+    app_secret: str
+
+
+@dataclass(frozen=True)
+class WhatsAppNumber:
+    phone_number_id: str
+    waba_id: str
+    display_phone_number: str
+    verified_name: str
+    access_token: str
+
+
+@dataclass(frozen=True)
+class MessengerPage:
+    page_id: str
+    name: str
+    page_access_token: str
+
+
+@dataclass(frozen=True)
+class TwilioNumber:
+    sid: str  # PN…
+    phone_number: str  # E.164
+    friendly_name: str
+
+
+@dataclass(frozen=True)
+class TwilioAccount:
+    account_sid: str  # AC + 32 hex
+    auth_token: str  # 32 hex; also signs the sandbox's webhooks (X-Twilio-Signature)
+    numbers: tuple[TwilioNumber, ...]
+
+
+TELEGRAM_BOTS: tuple[TelegramBot, ...] = (
+    TelegramBot(
+        "7000000001:AAHsandbox-acme-support-bot-token01", "Acme Support", "acme_support_bot"
+    ),
+    TelegramBot("7000000002:AAHsandbox-globex-help-bot-token002", "Globex Help", "globex_help_bot"),
+)
+
+META_APP = MetaApp(app_id="300000000000001", app_secret="5b1f0c1e8d2a4e6f9a0b3c4d5e6f7a8b")
+
+WHATSAPP_NUMBERS: tuple[WhatsAppNumber, ...] = (
+    WhatsAppNumber(
+        phone_number_id="100000000000001",
+        waba_id="200000000000001",
+        display_phone_number="+1 555-000-1111",
+        verified_name="Acme Support",
+        access_token="EAAsandboxWhatsAppAcmeAccessToken0001",
+    ),
+    WhatsAppNumber(
+        phone_number_id="100000000000002",
+        waba_id="200000000000002",
+        display_phone_number="+44 7700 900222",
+        verified_name="Globex Help",
+        access_token="EAAsandboxWhatsAppGlobexAccessToken002",
+    ),
+)
+
+MESSENGER_PAGES: tuple[MessengerPage, ...] = (
+    MessengerPage("400000000000001", "Acme Support", "EAAsandboxMessengerAcmePageToken00001"),
+    MessengerPage("400000000000002", "Globex Help", "EAAsandboxMessengerGlobexPageToken0002"),
+)
+
+TWILIO_ACCOUNTS: tuple[TwilioAccount, ...] = (
+    TwilioAccount(
+        account_sid="AC5a0d1e2f3a4b5c6d7e8f90a1b2c3d4e5",
+        auth_token="9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        numbers=(
+            TwilioNumber("PN0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+15550002222", "Acme SMS"),
+            TwilioNumber("PN1a1b2c3d4e5f60718293a4b5c6d7e8f9", "+15550003333", "Acme SMS 2"),
+        ),
+    ),
+)
