@@ -1,19 +1,14 @@
 import json
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import AccountScopedQuerySet
+from integrations.registry import channel_kind_choices
 from octopods.crypto import EncryptedTextField
 from workspaces.models import Workspace
-
-
-class Kind(models.TextChoices):
-    WHATSAPP = "whatsapp", "WhatsApp"
-    SMS = "sms", "SMS"
-    TELEGRAM = "telegram", "Telegram"
-    MESSENGER = "messenger", "Messenger"
 
 
 def new_webhook_key() -> str:
@@ -28,7 +23,8 @@ class Channel(models.Model):
     """A messaging channel (a WhatsApp number, a bot, a page) inside one workspace."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Built from the registry: a new kind is a new package plus one registry line.
+    kind = models.CharField(max_length=16, choices=channel_kind_choices)
     name = models.CharField(max_length=120)
     # The provider identity this channel speaks as (phone-number id, bot id, Twilio
     # number, page id): bound to one channel at a time.
@@ -38,6 +34,14 @@ class Channel(models.Model):
     credentials = EncryptedTextField(blank=True, default="")
     # The unguessable part of our webhook URL (never a provider token).
     webhook_key = models.CharField(max_length=64, unique=True, default=new_webhook_key)
+    # When the provider accepted our webhook URL through its API (Telegram setWebhook,
+    # Twilio's number, Meta's subscribed_apps), and when Meta's GET handshake proved
+    # the admin pasted our callback URL and verify token.
+    webhook_registered_at = models.DateTimeField(null=True, blank=True)
+    webhook_verified_at = models.DateTimeField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
     last_error_at = models.DateTimeField(null=True, blank=True)

@@ -35,3 +35,8 @@ CHANNELS = {
 def channel_adapter(kind: str) -> ChannelAdapter:
     """The adapter for channel ``kind``; KeyError for a kind we do not know."""
     return import_string(CHANNELS[kind])()
+
+
+def channel_kind_choices() -> list[tuple[str, str]]:
+    """(kind, label) for every channel kind: Channel.kind's choices and the kind picker."""
+    return [(kind, channel_adapter(kind).label) for kind in CHANNELS]

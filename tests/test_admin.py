@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Invitation, Membership, Role, User, hash_token
-from channels.models import Channel, Kind
+from channels.models import Channel
 from tests.conftest import signed_in
 from workspaces.models import Workspace
 
@@ -220,8 +220,8 @@ def test_it_saves_the_workspace_change_form_without_touching_the_tokens(cast, su
 
 
 def test_it_shows_the_move_confirmation_page_first(cast, support):
-    Channel.objects.create(workspace=cast.other_workspace, kind=Kind.SMS, name="Globex SMS")
-    Channel.objects.create(workspace=cast.other_workspace, kind=Kind.TELEGRAM, name="Globex Bot")
+    Channel.objects.create(workspace=cast.other_workspace, kind="sms", name="Globex SMS")
+    Channel.objects.create(workspace=cast.other_workspace, kind="telegram", name="Globex Bot")
 
     response = move_post(support, [cast.other_workspace])
 
@@ -241,7 +241,7 @@ def test_it_shows_the_move_confirmation_page_first(cast, support):
 
 def test_it_moves_the_workspaces_and_their_channels_on_apply(cast, support):
     channel = Channel.objects.create(
-        workspace=cast.other_workspace, kind=Kind.WHATSAPP, name="Globex WhatsApp"
+        workspace=cast.other_workspace, kind="whatsapp", name="Globex WhatsApp"
     )
     second = Workspace.objects.create(
         account=cast.other_account, provider="hubspot", external_id="globex-hub", name="Globex Hub"

@@ -9,7 +9,7 @@ import pytest
 import responses
 from django.conf import settings
 
-from channels.models import Channel, Contact, Direction, Kind, Message, MessageStatus
+from channels.models import Channel, Contact, Direction, Message, MessageStatus
 from workspaces.models import Provider, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def make_channel(workspace, kind, credentials, identity):
 def whatsapp(workspace):
     return make_channel(
         workspace,
-        Kind.WHATSAPP,
+        "whatsapp",
         {
             "phone_number_id": "PNID",
             "waba_id": "WABA",
@@ -52,7 +52,7 @@ def whatsapp(workspace):
 def telegram(workspace):
     return make_channel(
         workspace,
-        Kind.TELEGRAM,
+        "telegram",
         {
             "bot_token": "123:abc",
             "secret_token": BOT_SECRET,
@@ -315,7 +315,7 @@ def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, 
 
     channel = make_channel(
         workspace,
-        Kind.SMS,
+        "sms",
         {"account_sid": "AC" + "1" * 32, "auth_token": "tw-auth", "phone_number": "+15550001111"},
         "+15550001111",
     )

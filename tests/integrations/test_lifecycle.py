@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from channels.models import Channel, Kind
+from channels.models import Channel
 from workspaces.models import Provider, Status, Workspace
 
 from .conftest import hubspot_api, intercom_api, mock_intercom, start
@@ -149,7 +149,7 @@ def test_reconnect_restores_a_needs_reconnect_workspace(cast, intercom_ws, mocke
 
 
 def test_disconnect_keeps_channels_and_reconnect_restores(cast, intercom_ws, mocked):
-    Channel.objects.create(workspace=intercom_ws, kind=Kind.TELEGRAM, name="Bot")
+    Channel.objects.create(workspace=intercom_ws, kind="telegram", name="Bot")
     client = cast.admin_client
     response = client.post(f"/workspaces/{intercom_ws.pk}/disconnect/", follow=True)
     assert "is disconnected" in response.content.decode()
@@ -184,7 +184,7 @@ def test_disconnect_works_when_revoking_fails(cast, hubspot_ws, mocked):
 
 
 def test_remove_confirms_naming_what_goes_then_deletes(cast, intercom_ws):
-    Channel.objects.create(workspace=intercom_ws, kind=Kind.WHATSAPP, name="Sales line")
+    Channel.objects.create(workspace=intercom_ws, kind="whatsapp", name="Sales line")
     client = cast.admin_client
     page = client.get(f"/workspaces/{intercom_ws.pk}/remove/").content.decode()
     assert "Remove Acme Help?" in page

@@ -4,7 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Membership
-from channels.models import Channel, Kind
+from channels.models import Channel
 from workspaces.models import Provider, Status, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_the_workspace_page_shows_its_facts_and_step_2(cast):
 
 def test_the_workspace_page_lists_its_channels(cast):
     workspace = add_workspaces(cast, 1)[0]
-    Channel.objects.create(workspace=workspace, kind=Kind.TELEGRAM, name="Support bot")
+    Channel.objects.create(workspace=workspace, kind="telegram", name="Support bot")
     html = cast.admin_client.get(f"/workspaces/{workspace.pk}/").content.decode()
     assert "Support bot" in html
     assert "Telegram" in html
