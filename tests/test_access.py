@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation, Membership, Role
+from channels.models import Channel
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -65,11 +66,15 @@ def objects_of(account, cast):
         token_hash=str(account.pk) * 8,
         expires_at="2999-01-01T00:00Z",
     )
+    workspace = Workspace.objects.for_account(account).first() or Workspace.objects.create(
+        account=account, provider="intercom", external_id=f"w{account.pk}", name="W"
+    )
+    channel = Channel.objects.create(
+        workspace=workspace, kind="telegram", name="Bot", identity=f"bot{account.pk}"
+    )
     return {
-        "workspace": Workspace.objects.for_account(account).first()
-        or Workspace.objects.create(
-            account=account, provider="intercom", external_id=f"w{account.pk}", name="W"
-        ),
+        "workspace": workspace,
+        "channel": channel,
         "invitation": invitation,
         "membership": Membership.objects.filter(account=account).first(),
     }
@@ -109,6 +114,7 @@ def test_another_accounts_object_is_a_404(cast, name):
     theirs = objects_of(cast.other_account, cast)
     before = (
         Workspace.objects.count(),
+        sorted(Channel.objects.values_list("pk", "name", "updated_at")),
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
     )
@@ -116,6 +122,7 @@ def test_another_accounts_object_is_a_404(cast, name):
     assert response.status_code == 404
     after = (
         Workspace.objects.count(),
+        sorted(Channel.objects.values_list("pk", "name", "updated_at")),
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
     )
