@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import AccountScopedQuerySet
-from integrations.registry import channel_kind_choices
+from integrations.registry import channel_adapter, channel_kind_choices
 from octopods.crypto import EncryptedTextField
 from workspaces.models import Workspace
 
@@ -48,6 +48,17 @@ class Channel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Settings (channels/automations.py has the rules; settings_services.py the writes).
+    # A message stays stored while its switch is off, so turning it back on restores it.
+    welcome_enabled = models.BooleanField(default=False)
+    welcome_message = models.TextField(blank=True, default="")
+    away_enabled = models.BooleanField(default=False)
+    # IANA name; the opening hours and holidays are in this zone's wall-clock time.
+    time_zone = models.CharField(max_length=64, default="UTC")
+    away_message = models.TextField(blank=True, default="")
+    # Appended to agent replies; may hold {agent_name} and {channel_name}.
+    signature = models.CharField(max_length=300, blank=True, default="")
+
     objects = ChannelQuerySet.as_manager()
 
     class Meta:
@@ -62,6 +73,23 @@ class Channel(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def health(self) -> str:
+        """The channel's state in one word, for lists: "error" (the last thing that
+        happened was a refused or unreadable webhook), "receiving", "ready" (webhook in
+        place, no message yet) or "setup" (the admin still has a step to do)."""
+        if self.last_error_at and (
+            self.last_inbound_at is None or self.last_error_at > self.last_inbound_at
+        ):
+            return "error"
+        if self.last_inbound_at:
+            return "receiving"
+        if self.webhook_verified_at or (
+            self.webhook_registered_at and not channel_adapter(self.kind).manual_setup
+        ):
+            return "ready"
+        return "setup"
 
     @property
     def credentials_data(self) -> dict:
@@ -144,3 +172,72 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_direction_display()} {self.type} {self.provider_message_id}"
+
+
+class OpeningHours(models.Model):
+    """One block of a weekday during which a channel is open (out-of-office schedule).
+
+    Times are minutes since local midnight rather than TimeFields so that a block can
+    run to the end of the day (closes = 1440, "24:00"); an overnight shift is two
+    blocks, 22:00-24:00 and 00:00-06:00 the next day.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField()  # 0 = Monday, as datetime.weekday()
+    opens = models.PositiveSmallIntegerField()  # inclusive
+    closes = models.PositiveSmallIntegerField()  # exclusive
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6) & Q(opens__lt=models.F("closes")) & Q(closes__lte=1440),
+                name="opening_hours_valid_block",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.weekday} {self.opens}-{self.closes}"
+
+
+class Holiday(models.Model):
+    """A local date on which a channel is closed all day."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "date"], name="holiday_unique_per_channel"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.name}".strip()
+
+
+class MessageTemplate(models.Model):
+    """A message with numbered variables ({{1}}, {{2}}…) agents send to start or resume
+    a conversation; on WhatsApp, outside the 24-hour window, only Meta-approved
+    templates can be sent, so those name the template as approved at Meta."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(max_length=100)
+    language = models.CharField(max_length=16)  # en, en_US, pt_BR: Meta's codes
+    body = models.TextField()
+    meta_name = models.CharField(max_length=512, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "language", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "name", "language"], name="template_unique_per_channel"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"

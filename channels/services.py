@@ -1,12 +1,16 @@
-"""Writes for the channel domain: storing what providers send us, exactly once."""
+"""Writes for the channel domain: adding and removing channels, and storing what
+providers send us, exactly once."""
 
 import logging
 from dataclasses import asdict
 
 import phonenumbers
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from integrations.base import ProviderError
 from integrations.channel import (
     DeliveryState,
     DeliveryStatus,
@@ -14,8 +18,10 @@ from integrations.channel import (
     InboundMessage,
     Sender,
 )
+from integrations.registry import channel_adapter
 
 from .models import Channel, Contact, Direction, Message, MessageStatus
+from .wakeup import relay_wake
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +99,8 @@ def _message_data(message: InboundMessage) -> dict:
     return data
 
 
-def _store_message(channel: Channel, message: InboundMessage) -> None:
-    """Insert the message unless it is stored already."""
+def _store_message(channel: Channel, message: InboundMessage) -> int:
+    """Insert the message unless it is stored already; returns the contact's id."""
     contact = contact_upsert(channel=channel, sender=message.sender)
     row = Message(
         channel=channel,
@@ -110,6 +116,7 @@ def _store_message(channel: Channel, message: InboundMessage) -> None:
     # ON CONFLICT DO NOTHING: a provider's retry — even one racing this request — is a
     # no-op, decided by the unique constraint.
     Message.objects.bulk_create([row], ignore_conflicts=True)
+    return contact.pk
 
 
 def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
@@ -149,13 +156,118 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     """Store a webhook's events in one transaction.
 
     Messages are inserted idempotently on (channel, provider message id); statuses
-    update the outbound message they name.
+    update the outbound message they name. Once committed, the relay is woken for the
+    contacts that wrote (a hint: a provider's retry wakes it again, harmlessly).
     """
+    contact_ids: dict[int, None] = {}
     with transaction.atomic():
         for event in events:
             if isinstance(event, InboundMessage):
-                _store_message(channel, event)
+                contact_ids[_store_message(channel, event)] = None
             else:
                 _apply_status(channel, event)
-        if any(isinstance(event, InboundMessage) for event in events):
+        if contact_ids:
             Channel.objects.filter(pk=channel.pk).update(last_inbound_at=timezone.now())
+            transaction.on_commit(lambda: relay_wake(list(contact_ids)))
+
+
+def channel_problem(*, channel: Channel, problem: str) -> None:
+    """Record what last went wrong with a channel, for its health panel."""
+    Channel.objects.filter(pk=channel.pk).update(
+        last_error=problem[:500], last_error_at=timezone.now()
+    )
+
+
+def channel_webhook_verified(*, channel: Channel) -> None:
+    """Meta's subscribe handshake passed: the callback URL and verify token are set."""
+    Channel.objects.filter(pk=channel.pk).update(webhook_verified_at=timezone.now())
+
+
+class ChannelConflict(Exception):
+    """The provider identity is bound to another channel already."""
+
+
+def channel_webhook_url(*, channel: Channel) -> str:
+    return settings.PUBLIC_BASE_URL + reverse(
+        "channels:webhook", args=[channel.kind, channel.webhook_key]
+    )
+
+
+def _conflict_message(*, existing: Channel | None, account, noun: str) -> str:
+    if existing is not None and existing.workspace.account_id == account.pk:
+        return (
+            f"This {noun} is already connected as “{existing.name}” in "
+            f"{existing.workspace.name}. Remove that channel first to move it here."
+        )
+    return (
+        f"This {noun} is already connected to another Octopods account. "
+        "It can be connected to one channel at a time."
+    )
+
+
+def _bound_channel(*, kind: str, identity: str) -> Channel | None:
+    return (
+        Channel.objects.filter(kind=kind, identity=identity).select_related("workspace").first()
+    )
+
+
+def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel:
+    """Check the credentials with the provider, save the channel, and point the
+    provider's webhook at it.
+
+    Raises ProviderError (the provider refused the credentials or could not be reached)
+    or ChannelConflict; either way nothing is left behind. The identity is read before
+    anything changes at the provider, so a bot bound elsewhere never has its webhook
+    moved. The row is committed before the webhook is registered, because Meta calls
+    the new URL back (its GET handshake) while we register it.
+    """
+    adapter = channel_adapter(kind)
+    noun = adapter.identity_label
+    found = adapter.identify(data={**data, **adapter.generated_secrets()})
+    if existing := _bound_channel(kind=kind, identity=found.identity):
+        raise ChannelConflict(
+            _conflict_message(existing=existing, account=workspace.account, noun=noun)
+        )
+    channel = Channel(
+        workspace=workspace,
+        kind=kind,
+        name=(name or found.name)[:120],
+        identity=found.identity,
+        added_by=user,
+    )
+    channel.credentials_data = found.credentials
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError:
+        # Another request bound the same identity between our check and our insert.
+        raise ChannelConflict(
+            _conflict_message(
+                existing=_bound_channel(kind=kind, identity=found.identity),
+                account=workspace.account,
+                noun=noun,
+            )
+        ) from None
+    try:
+        adapter.register_webhook(
+            credentials=adapter.credentials(found.credentials),
+            webhook_url=channel_webhook_url(channel=channel),
+        )
+    except ProviderError:
+        channel.delete()
+        raise
+    channel.webhook_registered_at = timezone.now()
+    channel.save(update_fields=["webhook_registered_at", "updated_at"])
+    logger.info("channel %s (%s) added to workspace %s", channel.pk, kind, workspace.pk)
+    return channel
+
+
+def channel_remove(*, channel: Channel) -> None:
+    """Delete the channel with its contacts and messages, after asking the provider to
+    stop sending to it (best effort: a failure is logged and the channel still goes)."""
+    adapter = channel_adapter(channel.kind)
+    try:
+        adapter.unregister_webhook(credentials=adapter.credentials(channel.credentials_data))
+    except (ProviderError, ValueError) as error:
+        logger.warning("channel %s: webhook not unregistered: %s", channel.pk, error)
+    channel.delete()
