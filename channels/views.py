@@ -1,20 +1,34 @@
-"""Provider webhooks: identify the channel, verify, store, answer — nothing else.
-
-The view makes no outbound HTTP call; the relay picks stored messages up.
-"""
+"""Provider webhooks (identify the channel, verify, store, answer — nothing else; no
+outbound HTTP call: the relay picks stored messages up), and the channel pages."""
 
 import logging
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.decorators import account_required, account_role
+from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter
+from workspaces.models import Workspace
+from workspaces.selectors import workspace_for_account
 
 from .models import Channel
-from .services import inbound_store
+from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
+from .services import (
+    ChannelConflict,
+    channel_add,
+    channel_problem,
+    channel_remove,
+    channel_webhook_url,
+    channel_webhook_verified,
+    inbound_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,19 +66,23 @@ def webhook(request, kind, key):
             challenge = adapter.handshake(credentials=credentials, request=hook)
         except NotImplementedError:
             return HttpResponse("Use POST.", status=405, content_type="text/plain")
-        except WebhookRejected:
+        except WebhookRejected as rejected:
+            channel_problem(channel=channel, problem=f"Webhook verification refused: {rejected}")
             return HttpResponse("Verify token mismatch.", status=403, content_type="text/plain")
+        channel_webhook_verified(channel=channel)
         return HttpResponse(challenge, content_type="text/plain")
 
     try:
         adapter.verify(credentials=credentials, request=hook)
     except WebhookRejected as rejected:
         logger.warning("rejected %s webhook for channel %s: %s", kind, channel.pk, rejected)
+        channel_problem(channel=channel, problem=f"Webhook refused: {rejected}")
         return HttpResponse("Bad signature.", status=403, content_type="text/plain")
     try:
         events = adapter.parse(request=hook)
     except MalformedPayload as malformed:
         logger.warning("malformed %s webhook for channel %s: %s", kind, channel.pk, malformed)
+        channel_problem(channel=channel, problem=f"Webhook body not understood: {malformed}")
         return HttpResponse(f"Malformed body: {malformed}", status=400, content_type="text/plain")
     body, content_type = adapter.ack
     if not events:
@@ -73,3 +91,114 @@ def webhook(request, kind, key):
     inbound_store(channel=channel, events=events)
     logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
     return HttpResponse(body, content_type=content_type)
+
+
+# --- Channel pages ----------------------------------------------------------------------
+
+
+def _channel_or_404(request, pk) -> Channel:
+    try:
+        return channel_for_account(account=request.account, pk=pk)
+    except Channel.DoesNotExist:
+        raise Http404("No such channel.") from None
+
+
+def _workspace_or_404(request, pk):
+    try:
+        return workspace_for_account(account=request.account, pk=pk)
+    except Workspace.DoesNotExist:
+        raise Http404("No such workspace.") from None
+
+
+def _add_form_class(adapter):
+    class AddChannelForm(adapter.form):
+        name = forms.CharField(
+            label="Channel name",
+            max_length=120,
+            required=False,
+            help_text=f"What your team sees in Octopods. Leave it empty to use the name "
+            f"{adapter.label} has for it.",
+        )
+        field_order = ["name"]
+
+    return AddChannelForm
+
+
+@require_GET
+@account_role("admin")
+def add_kind(request, pk):
+    """Add channel, step 1: which kind."""
+    workspace = _workspace_or_404(request, pk)
+    kinds = [(kind, channel_adapter(kind)) for kind in CHANNELS]
+    return render(request, "channels/add_kind.html", {"workspace": workspace, "kinds": kinds})
+
+
+@require_http_methods(["GET", "POST"])
+@account_role("admin")
+def add(request, pk, kind):
+    """Add channel, step 2: the kind's credentials, checked with the provider."""
+    workspace = _workspace_or_404(request, pk)
+    if kind not in CHANNELS:
+        raise Http404("Unknown channel kind.")
+    adapter = channel_adapter(kind)
+    form_class = _add_form_class(adapter)
+    form = form_class(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "name"}
+            try:
+                channel = channel_add(
+                    workspace=workspace,
+                    kind=kind,
+                    data=data,
+                    name=form.cleaned_data["name"],
+                    user=request.user,
+                )
+            except ProviderError as error:
+                field = error.field if error.field in form.fields else None
+                form.add_error(field, error.message)
+            except ChannelConflict as conflict:
+                form.add_error(None, str(conflict))
+            else:
+                messages.success(request, f"{adapter.label} channel “{channel.name}” added.")
+                return redirect("channels:detail", channel.pk)
+    return render(
+        request,
+        "channels/add.html",
+        {"workspace": workspace, "adapter": adapter, "kind": kind, "form": form},
+        status=status,
+    )
+
+
+@require_GET
+@account_required
+def detail(request, pk):
+    channel = _channel_or_404(request, pk)
+    adapter = channel_adapter(channel.kind)
+    credentials = channel.credentials_data
+    return render(
+        request,
+        "channels/detail.html",
+        {
+            "channel": channel,
+            "workspace": channel.workspace,
+            "adapter": adapter,
+            "webhook_url": channel_webhook_url(channel=channel),
+            "verify_token": credentials.get("verify_token", ""),
+            "credentials": channel_credentials_shown(channel=channel),
+            "page": channel_message_page(channel=channel, number=request.GET.get("page")),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@account_role("admin")
+def remove(request, pk):
+    channel = _channel_or_404(request, pk)
+    if request.method == "POST":
+        channel_remove(channel=channel)
+        messages.success(request, f"{channel.name} was removed.")
+        return redirect("workspaces:detail", channel.workspace_id)
+    return render(request, "channels/remove.html", {"channel": channel})

@@ -235,10 +235,30 @@ def test_the_meta_handshake_answers_the_challenge(client, whatsapp):
         url, {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "42"}
     )
     assert (ok.status_code, ok.content) == (200, b"42")
+    whatsapp.refresh_from_db()
+    assert whatsapp.webhook_verified_at is not None
     bad = client.get(
         url, {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "42"}
     )
     assert bad.status_code == 403
+
+
+def test_a_refused_webhook_shows_on_the_channels_health(client, whatsapp):
+    post_whatsapp(client, whatsapp, wa_text(), signature=meta_signature(wa_text(), "old-secret"))
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error == "Webhook refused: signature mismatch"
+    assert whatsapp.health == "error"
+    # A message that gets through afterwards is what the channel's health shows.
+    assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
+    whatsapp.refresh_from_db()
+    assert whatsapp.health == "receiving"
+
+
+def test_an_unreadable_body_shows_on_the_channels_health(client, whatsapp):
+    post_whatsapp(client, whatsapp, b"{not json")
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error.startswith("Webhook body not understood:")
+    assert whatsapp.last_error_at is not None
 
 
 def outbound(channel, wamid):
