@@ -28,6 +28,10 @@ VIEWS = {
     "accounts:member_role": ("post", "admin", "membership"),
     "accounts:member_remove": ("post", "admin", "membership"),
     "accounts:switch": ("post", "member", None),
+    "channels:add_kind": ("get", "admin", "workspace"),
+    "channels:add": ("post", "admin", "workspace_kind"),
+    "channels:detail": ("get", "member", "channel"),
+    "channels:remove": ("post", "admin", "channel"),
 }
 # Reachable without signing in, on purpose: guarded by a token, the OAuth state or a
 # provider's signature instead (each has its own tests).
@@ -85,6 +89,8 @@ def url_for(name, kind, objects):
         return reverse(name)
     if kind == "provider":
         return reverse(name, args=["intercom"])
+    if kind == "workspace_kind":
+        return reverse(name, args=[objects["workspace"].pk, "telegram"])
     return reverse(name, args=[objects[kind].pk])
 
 

@@ -1,0 +1,45 @@
+"""Reads for the channel domain, always scoped by account."""
+
+from dataclasses import fields
+
+from django.core.paginator import Page, Paginator
+
+from integrations.registry import channel_adapter
+
+from .models import Channel, Message
+
+MESSAGES_PER_PAGE = 50
+
+
+def channel_for_account(*, account, pk: int) -> Channel:
+    """The account's channel ``pk``; another account's channel does not exist here."""
+    return Channel.objects.for_account(account).select_related("workspace", "added_by").get(pk=pk)
+
+
+def channels_for_workspace(*, workspace) -> list[Channel]:
+    return list(workspace.channels.all())
+
+
+def channel_message_page(*, channel: Channel, number) -> Page:
+    """One page of the channel's message log, newest first, contacts joined in (one
+    count and one page query whatever the page holds)."""
+    messages = (
+        Message.objects.filter(channel=channel)
+        .select_related("contact")
+        .order_by("-created_at", "-pk")
+    )
+    return Paginator(messages, MESSAGES_PER_PAGE).get_page(number)
+
+
+def channel_credentials_shown(*, channel: Channel) -> list[tuple[str, str]]:
+    """The channel's credentials as (field, value) to show: ids in full, secrets (the
+    fields the kind's Credentials keep out of its repr) as their last four characters."""
+    adapter = channel_adapter(channel.kind)
+    data = channel.credentials_data
+    shown = []
+    for field in fields(adapter.Credentials):
+        value = str(data.get(field.name, ""))
+        if not field.repr:
+            value = f"••••{value[-4:]}" if len(value) > 8 else "••••"
+        shown.append((field.name.replace("_", " ").capitalize(), value))
+    return shown
