@@ -193,6 +193,11 @@ class ChannelAdapter:
     label: str
     Credentials: type
     webhooks: object
+    #: What the provider identity is, in a sentence: "This <identity_label> is
+    #: already connected…" ("Telegram bot", "WhatsApp number", "Facebook Page").
+    identity_label: str = "account"
+    #: One line on the kind picker: what a channel of this kind is.
+    description: str = ""
     #: The admin must paste our callback URL and verify token at the provider.
     manual_setup: bool = False
 
