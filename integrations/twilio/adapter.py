@@ -1,10 +1,73 @@
-from ..channel import ChannelAdapter
+from django.conf import settings
+
+from ..base import ProviderError
+from ..channel import ChannelAdapter, ChannelIdentity
 from . import webhooks
+from .client import LABEL, TwilioClient
 from .credentials import Credentials
+from .forms import TwilioForm
 
 
 class TwilioAdapter(ChannelAdapter):
     kind = "sms"
     label = "SMS"
+    identity_label = "phone number"
     Credentials = Credentials
     webhooks = webhooks
+    manual_setup = False
+
+    @property
+    def form(self) -> type:
+        return TwilioForm
+
+    def identify(self, *, data: dict) -> ChannelIdentity:
+        number = _number(TwilioClient(data["account_sid"], data["auth_token"]), data)
+        e164 = data["phone_number"]
+        return ChannelIdentity(
+            identity=e164,
+            name=str(number.get("friendly_name") or e164),
+            credentials={
+                "account_sid": data["account_sid"],
+                "auth_token": data["auth_token"],
+                "phone_number": e164,
+            },
+        )
+
+    def register_webhook(self, *, credentials: Credentials, webhook_url: str) -> None:
+        api = TwilioClient(credentials.account_sid, credentials.auth_token)
+        # Looked up again: the number's PN sid is not stored, and the number may have
+        # been released or moved since identify.
+        number = _number(api, credentials.to_dict())
+        api.set_sms_url(number["sid"], url=webhook_url)
+
+    def unregister_webhook(self, *, credentials: Credentials) -> None:
+        api = TwilioClient(credentials.account_sid, credentials.auth_token)
+        number = api.incoming_number(credentials.phone_number)
+        if number is None:
+            return
+        # The channel's own URL is not known here (only its credentials are), so we
+        # clear the number's URL only while it still points at this installation: if
+        # someone has since pointed it elsewhere, that is theirs to keep.
+        if str(number.get("sms_url") or "").startswith(settings.PUBLIC_BASE_URL + "/"):
+            api.set_sms_url(number["sid"], url="")
+
+
+def _number(api: TwilioClient, data: dict) -> dict:
+    phone_number = data["phone_number"]
+    number = api.incoming_number(phone_number)
+    if number is None:
+        raise ProviderError(
+            f"{phone_number} is not a number of this Twilio account. Check the number, or "
+            "use the Account SID and Auth Token of the account (or subaccount) that owns it.",
+            permanent=True,
+            field="phone_number",
+        )
+    capabilities = number.get("capabilities") or {}
+    if capabilities.get("sms") is False or capabilities.get("SMS") is False:
+        raise ProviderError(
+            f"This number cannot send or receive SMS ({LABEL} lists it without the SMS "
+            "capability). Pick an SMS-capable number.",
+            permanent=True,
+            field="phone_number",
+        )
+    return number
