@@ -1,10 +1,18 @@
 """What WhatsApp Cloud API and Messenger share: Meta's webhook signature and its GET
-subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1)."""
+subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1), and Graph API calls with their error
+mapping (§3.8, §6.3)."""
 
 import hashlib
 import hmac
+import re
+from dataclasses import dataclass
 
+from django.conf import settings
+
+from .base import ProviderError
 from .channel import WebhookRejected, WebhookRequest
+from .errors import provider_call
+from .http import ProviderSession
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -50,3 +58,142 @@ def handshake(*, verify_token: str, request: WebhookRequest) -> str:
 def _query(request: WebhookRequest, name: str) -> str:
     values = request.query.get(name) or [""]
     return values[0]
+
+
+# --- Graph API calls (PROVIDERS.md §3.8, §6.3) --------------------------------------------
+
+GRAPH_LABEL = "Meta"
+
+# Graph codes after which the same call can succeed later: unknown and temporary errors,
+# and the app, user, Page and WhatsApp rate limits.
+_TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 613, 80007, 130429, 131048, 131056}
+# 3 is a missing capability, 10 a denied permission, 200-299 the named permissions.
+_PERMISSION_CODES = {3, 10}
+_PERMISSION_NAME = re.compile(r"\b((?:pages|whatsapp_business|business|instagram)_[a-z_]+)\b")
+
+
+@dataclass(frozen=True)
+class GraphError:
+    """Graph's ``{"error": {...}}`` body read once, so each kind can word its own message
+    (which credential is at fault depends on the call) on top of the same facts."""
+
+    status: int
+    code: int | None
+    message: str  # Graph's own text, e.g. "(#100) Unsupported get request. …"
+    transient: bool
+    retry_after: float | None
+    user_message: str = ""  # error_user_msg, written for people, when Graph gives one
+
+    @property
+    def token_rejected(self) -> bool:
+        return self.code == 190 or self.status == 401
+
+    @property
+    def permission_missing(self) -> bool:
+        code = self.code or 0
+        return code in _PERMISSION_CODES or 200 <= code <= 299
+
+    @property
+    def object_missing(self) -> bool:
+        # Graph says the same for an id that does not exist and for one the token may
+        # not see: "Unsupported get request. Object with ID '…' does not exist, cannot be
+        # loaded due to missing permissions, or does not support this operation".
+        lowered = self.message.lower()
+        return self.code == 100 and (
+            "does not exist" in lowered or "unsupported get request" in lowered
+        )
+
+    def permissions_named(self) -> tuple[str, ...]:
+        """The permissions Meta's message names (``pages_messaging``, …), in order."""
+        return tuple(dict.fromkeys(_PERMISSION_NAME.findall(self.message)))
+
+    def default_message(self) -> str:
+        if self.status >= 500:
+            return f"Meta could not be reached (HTTP {self.status}); try again in a few minutes."
+        if self.transient:
+            return f"Meta asked us to slow down or try later ({self.message}); try again soon."
+        return f"Meta refused the request: {self.user_message or self.message}"
+
+    def provider_error(self, message: str = "", *, field: str = "") -> ProviderError:
+        return ProviderError(
+            message or self.default_message(),
+            permanent=not self.transient,
+            status=self.status,
+            code=str(self.code) if self.code is not None else "",
+            unauthorized=self.token_rejected,
+            retry_after=self.retry_after,
+            field=field,
+        )
+
+
+def graph_error(response) -> GraphError:
+    """Read Graph's error body (any shape, or none) from an error response."""
+    body = _error_body(response)
+    code = body.get("code")
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    if not isinstance(code, int) or isinstance(code, bool):
+        code = None
+    status = response.status_code
+    message = str(body.get("message") or response.reason or "")
+    transient = (
+        status >= 500 or status == 429 or code in _TRANSIENT_CODES or body.get("is_transient")
+    )
+    return GraphError(
+        status=status,
+        code=code,
+        message=message,
+        transient=bool(transient),
+        retry_after=_retry_after(response),
+        user_message=str(body.get("error_user_msg") or ""),
+    )
+
+
+def _error_body(response) -> dict:
+    try:
+        body = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def describe_graph_error(response) -> ProviderError:
+    """Graph's error body → ProviderError, worded generically (kinds refine it)."""
+    return graph_error(response).provider_error()
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def graph_session(access_token: str) -> ProviderSession:
+    """A session that speaks to Graph with a System User or Page token."""
+    session = ProviderSession()
+    # In a header, not the access_token query parameter Graph also takes: URLs end up
+    # in logs and proxies.
+    session.headers.update({"Authorization": f"Bearer {access_token}"})
+    return session
+
+
+def graph_request(
+    session: ProviderSession, method: str, path: str, *, describe=describe_graph_error, **kwargs
+) -> dict:
+    """One Graph call (``path`` relative to META_GRAPH_API_URL) → its JSON object."""
+    with provider_call(GRAPH_LABEL, describe):
+        response = session.request(method, f"{settings.META_GRAPH_API_URL}{path}", **kwargs)
+        response.raise_for_status()
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        return body
+
+
+def require_success(body: dict, *, action: str) -> None:
+    """Graph's writes answer ``{"success": true}``; anything else did not happen."""
+    if body.get("success") is not True:
+        raise ProviderError(
+            f"Meta did not confirm that it could {action}; try again.", permanent=False
+        )
