@@ -1,10 +1,56 @@
-from ..channel import ChannelAdapter
+import secrets
+
+from ..base import ProviderError
+from ..channel import ChannelAdapter, ChannelIdentity
 from . import webhooks
+from .client import MessengerClient
 from .credentials import Credentials
+from .forms import MessengerForm
 
 
 class MessengerAdapter(ChannelAdapter):
     kind = "messenger"
     label = "Messenger"
+    identity_label = "Facebook Page"
     Credentials = Credentials
     webhooks = webhooks
+    # Messenger's callback URL belongs to the Meta app, not to a Page: the admin pastes
+    # ours and the verify token into the app dashboard (Messenger → Webhooks).
+    manual_setup = True
+
+    @property
+    def form(self) -> type:
+        return MessengerForm
+
+    def generated_secrets(self) -> dict:
+        return {"verify_token": secrets.token_urlsafe(32)}
+
+    def identify(self, *, data: dict) -> ChannelIdentity:
+        page = MessengerClient(data["page_access_token"]).me()
+        page_id = data["page_id"]
+        name = str(page.get("name") or page_id)
+        if str(page["id"]) != page_id:
+            raise ProviderError(
+                f"This token belongs to another Page: {name}. Generate a Page access token "
+                "for the Page whose ID you entered (or enter that Page's ID).",
+                permanent=True,
+                field="page_access_token",
+            )
+        return ChannelIdentity(
+            identity=page_id,
+            name=name,
+            credentials={
+                "page_id": page_id,
+                "page_access_token": data["page_access_token"],
+                "app_secret": data["app_secret"],
+                "verify_token": data["verify_token"],
+            },
+        )
+
+    def register_webhook(self, *, credentials: Credentials, webhook_url: str) -> None:
+        # Subscribing the app to the Page is what makes Meta send the Page's events at
+        # all; where it sends them is the app's callback URL (manual_setup).
+        MessengerClient(credentials.page_access_token).subscribe_app(credentials.page_id)
+
+    def unregister_webhook(self, *, credentials: Credentials) -> None:
+        MessengerClient(credentials.page_access_token).unsubscribe_app(credentials.page_id)
