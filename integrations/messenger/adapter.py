@@ -12,6 +12,7 @@ class MessengerAdapter(ChannelAdapter):
     kind = "messenger"
     label = "Messenger"
     identity_label = "Facebook Page"
+    description = "The Messenger inbox of a Facebook Page, through your Meta app."
     Credentials = Credentials
     webhooks = webhooks
     # Messenger's callback URL belongs to the Meta app, not to a Page: the admin pastes

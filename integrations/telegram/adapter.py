@@ -11,6 +11,7 @@ class TelegramAdapter(ChannelAdapter):
     kind = "telegram"
     label = "Telegram"
     identity_label = "Telegram bot"
+    description = "A Telegram bot you created with @BotFather."
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False

@@ -11,7 +11,8 @@ from .forms import TwilioForm
 class TwilioAdapter(ChannelAdapter):
     kind = "sms"
     label = "SMS"
-    identity_label = "phone number"
+    identity_label = "Twilio number"
+    description = "A Twilio phone number that sends and receives text messages."
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False

@@ -12,6 +12,7 @@ class WhatsAppAdapter(ChannelAdapter):
     kind = "whatsapp"
     label = "WhatsApp"
     identity_label = "WhatsApp number"
+    description = "A WhatsApp Business number on Meta's Cloud API."
     Credentials = Credentials
     webhooks = webhooks
     # The number's webhook override is set through the API, so nothing is pasted into
