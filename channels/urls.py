@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import settings_views, views
 
 app_name = "channels"
 
@@ -10,4 +10,27 @@ urlpatterns = [
     path("workspaces/<int:pk>/channels/add/<str:kind>/", views.add, name="add"),
     path("channels/<int:pk>/", views.detail, name="detail"),
     path("channels/<int:pk>/remove/", views.remove, name="remove"),
+    path("channels/<int:pk>/settings/", settings_views.settings_page, name="settings"),
+    path(
+        "channels/<int:pk>/settings/welcome/",
+        settings_views.settings_welcome,
+        name="settings_welcome",
+    ),
+    path("channels/<int:pk>/settings/away/", settings_views.settings_away, name="settings_away"),
+    path(
+        "channels/<int:pk>/settings/signature/",
+        settings_views.settings_signature,
+        name="settings_signature",
+    ),
+    path("channels/<int:pk>/templates/add/", settings_views.template_add, name="template_add"),
+    path(
+        "channels/<int:pk>/templates/<int:template_pk>/",
+        settings_views.template_edit,
+        name="template_edit",
+    ),
+    path(
+        "channels/<int:pk>/templates/<int:template_pk>/delete/",
+        settings_views.template_delete_view,
+        name="template_delete",
+    ),
 ]

@@ -9,7 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation, Membership, Role
-from channels.models import Channel
+from channels.models import Channel, MessageTemplate
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +32,13 @@ VIEWS = {
     "channels:add": ("post", "admin", "workspace_kind"),
     "channels:detail": ("get", "member", "channel"),
     "channels:remove": ("post", "admin", "channel"),
+    "channels:settings": ("get", "member", "channel"),
+    "channels:settings_welcome": ("post", "admin", "channel"),
+    "channels:settings_away": ("post", "admin", "channel"),
+    "channels:settings_signature": ("post", "admin", "channel"),
+    "channels:template_add": ("post", "admin", "channel"),
+    "channels:template_edit": ("post", "admin", "template"),
+    "channels:template_delete": ("post", "admin", "template"),
 }
 # Reachable without signing in, on purpose: guarded by a token, the OAuth state or a
 # provider's signature instead (each has its own tests).
@@ -76,9 +83,13 @@ def objects_of(account, cast):
     channel = Channel.objects.create(
         workspace=workspace, kind="telegram", name="Bot", identity=f"bot{account.pk}"
     )
+    template = MessageTemplate.objects.create(
+        channel=channel, name="Hello", language="en", body="Hello {{1}}"
+    )
     return {
         "workspace": workspace,
         "channel": channel,
+        "template": template,
         "invitation": invitation,
         "membership": Membership.objects.filter(account=account).first(),
     }
@@ -91,6 +102,8 @@ def url_for(name, kind, objects):
         return reverse(name, args=["intercom"])
     if kind == "workspace_kind":
         return reverse(name, args=[objects["workspace"].pk, "telegram"])
+    if kind == "template":
+        return reverse(name, args=[objects["template"].channel_id, objects["template"].pk])
     return reverse(name, args=[objects[kind].pk])
 
 
@@ -123,6 +136,7 @@ def test_another_accounts_object_is_a_404(cast, name):
         sorted(Channel.objects.values_list("pk", "name", "updated_at")),
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
+        sorted(MessageTemplate.objects.values_list("pk", "name", "updated_at")),
     )
     response = getattr(cast.admin_client, method)(url_for(name, kind, theirs), {"role": "member"})
     assert response.status_code == 404
@@ -131,5 +145,6 @@ def test_another_accounts_object_is_a_404(cast, name):
         sorted(Channel.objects.values_list("pk", "name", "updated_at")),
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
+        sorted(MessageTemplate.objects.values_list("pk", "name", "updated_at")),
     )
     assert after == before
