@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from channels.models import Channel, Holiday, MessageTemplate, OpeningHours
+from channels.settings_services import TemplateNameTaken, template_create
 from workspaces.models import Provider, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -527,3 +528,10 @@ def test_outsiders_cannot_read_or_change_our_channel(cast, channel):
         == 404
     )
     assert not channel.templates.exists()
+
+
+def test_a_duplicate_that_slips_past_the_form_is_refused_by_the_database(channel):
+    template_create(channel=channel, name="Hi", language="en", body="Hi", meta_name="hi")
+    with pytest.raises(TemplateNameTaken, match="already has a template named “Hi” in en"):
+        template_create(channel=channel, name="Hi", language="en", body="Hi", meta_name="hi")
+    assert channel.templates.count() == 1
