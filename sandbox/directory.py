@@ -1,5 +1,6 @@
 """The sandbox's fake provider directory: who a developer can sign in as."""
 
+import hmac
 from dataclasses import dataclass
 
 
@@ -185,3 +186,29 @@ TWILIO_ACCOUNTS: tuple[TwilioAccount, ...] = (
         ),
     ),
 )
+
+
+def telegram_bot(token: str) -> TelegramBot | None:
+    return next(
+        (b for b in TELEGRAM_BOTS if hmac.compare_digest(b.token.encode(), token.encode())), None
+    )
+
+
+def telegram_bot_by_id(bot_id: str) -> TelegramBot | None:
+    return next((b for b in TELEGRAM_BOTS if str(b.id) == bot_id), None)
+
+
+def whatsapp_number(phone_number_id: str) -> WhatsAppNumber | None:
+    return next((n for n in WHATSAPP_NUMBERS if n.phone_number_id == phone_number_id), None)
+
+
+def messenger_page(page_id: str) -> MessengerPage | None:
+    return next((p for p in MESSENGER_PAGES if p.page_id == page_id), None)
+
+
+def twilio_account(account_sid: str) -> TwilioAccount | None:
+    return next((a for a in TWILIO_ACCOUNTS if a.account_sid == account_sid), None)
+
+
+def twilio_number(sid: str) -> tuple[TwilioAccount, TwilioNumber] | None:
+    return next(((a, n) for a in TWILIO_ACCOUNTS for n in a.numbers if n.sid == sid), None)

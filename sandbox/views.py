@@ -6,7 +6,15 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from .directory import HUBSPOT_PORTALS, INTERCOM_WORKSPACES
+from .directory import (
+    HUBSPOT_PORTALS,
+    INTERCOM_WORKSPACES,
+    MESSENGER_PAGES,
+    META_APP,
+    TELEGRAM_BOTS,
+    TWILIO_ACCOUNTS,
+    WHATSAPP_NUMBERS,
+)
 
 
 def problem(request, title: str, message: str, *, provider: str = "", status: int = 400):
@@ -41,5 +49,13 @@ def index(request):
     return render(
         request,
         "sandbox/index.html",
-        {"intercom_workspaces": INTERCOM_WORKSPACES, "hubspot_portals": HUBSPOT_PORTALS},
+        {
+            "intercom_workspaces": INTERCOM_WORKSPACES,
+            "hubspot_portals": HUBSPOT_PORTALS,
+            "telegram_bots": TELEGRAM_BOTS,
+            "meta_app": META_APP,
+            "whatsapp_numbers": WHATSAPP_NUMBERS,
+            "messenger_pages": MESSENGER_PAGES,
+            "twilio_accounts": TWILIO_ACCOUNTS,
+        },
     )
