@@ -198,8 +198,10 @@ class ChannelAdapter:
     identity_label: str = "account"
     #: One line on the kind picker: what a channel of this kind is.
     description: str = ""
-    #: The admin must paste our callback URL and verify token at the provider.
+    #: The admin must paste our callback URL and verify token at the provider, where
+    #: ``setup_instructions`` says (shown above the two values on the channel page).
     manual_setup: bool = False
+    setup_instructions: str = ""
 
     def credentials(self, data: dict):
         return self.Credentials.from_dict(data)
