@@ -1,17 +1,20 @@
 """What WhatsApp Cloud API and Messenger share: Meta's webhook signature and its GET
 subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1), and Graph API calls with their error
-mapping (§3.8, §6.3)."""
+mapping (§3.8, §6.3), and the App secret field of their set-up forms."""
 
 import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 
+from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 
 from .base import ProviderError
 from .channel import WebhookRejected, WebhookRequest
 from .errors import provider_call
+from .forms import secret_input
 from .http import ProviderSession
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -197,3 +200,16 @@ def require_success(body: dict, *, action: str) -> None:
         raise ProviderError(
             f"Meta did not confirm that it could {action}; try again.", permanent=False
         )
+
+
+def app_secret_field() -> forms.CharField:
+    return forms.CharField(
+        label="App secret",
+        max_length=32,
+        help_text="In the Meta app dashboard, App settings → Basic → App secret (Show). "
+        "Meta signs the messages it sends us with it.",
+        widget=secret_input(),
+        validators=[
+            RegexValidator(r"^[0-9a-fA-F]{32}$", "An App secret is 32 characters of 0-9 and a-f.")
+        ],
+    )

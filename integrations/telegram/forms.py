@@ -1,6 +1,8 @@
 from django import forms
 from django.core.validators import RegexValidator
 
+from ..forms import secret_input
+
 # "<bot id>:<secret>", as @BotFather prints it; the secret part is 35 characters today.
 _BOTFATHER_SHAPE = r"^\d+:[A-Za-z0-9_-]{30,}$"
 
@@ -13,10 +15,7 @@ class TelegramForm(forms.Form):
             "In Telegram, open @BotFather, send /newbot (or /mybots and pick your bot, then "
             "API Token) and paste the token it gives you, like 123456789:AAH…"
         ),
-        # Never rendered back into the page: a failed attempt asks for it again.
-        widget=forms.PasswordInput(
-            render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}
-        ),
+        widget=secret_input(),
         validators=[
             RegexValidator(
                 _BOTFATHER_SHAPE,

@@ -2,6 +2,8 @@ import phonenumbers
 from django import forms
 from django.core.validators import RegexValidator
 
+from ..forms import secret_input
+
 _ACCOUNT_SID_SHAPE = r"^AC[0-9a-fA-F]{32}$"
 _AUTH_SHAPE = r"^[0-9a-fA-F]{32}$"
 
@@ -54,9 +56,7 @@ class TwilioForm(forms.Form):
         max_length=32,
         help_text="Next to the Account SID in Account Info (click Show). It also signs "
         "the messages Twilio sends us.",
-        widget=forms.PasswordInput(
-            render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}
-        ),
+        widget=secret_input(),
         validators=[RegexValidator(_AUTH_SHAPE, "An Auth Token is 32 characters of 0-9 and a-f.")],
     )
     phone_number = forms.CharField(
