@@ -3,6 +3,8 @@ each form's ``from_channel`` fills it with what is saved."""
 
 from django import forms
 
+from integrations.registry import channel_adapter
+
 from .automations import (
     AWAY_MAX_LENGTH,
     SIGNATURE_MAX_LENGTH,
@@ -22,7 +24,6 @@ from .automations import (
     weekly_hours,
 )
 from .models import Channel, MessageTemplate
-from .settings_services import KINDS_WITH_META_TEMPLATES
 
 
 class SettingsForm(forms.Form):
@@ -210,7 +211,7 @@ class TemplateForm(SettingsForm):
             )
         super().__init__(*args, **kw)
         self.channel, self.template = channel, template
-        if channel.kind not in KINDS_WITH_META_TEMPLATES:
+        if not channel_adapter(channel.kind).approved_templates:
             del self.fields["meta_name"]
 
     def clean_language(self):

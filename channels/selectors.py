@@ -6,14 +6,20 @@ from django.core.paginator import Page, Paginator
 
 from integrations.registry import channel_adapter
 
+from .automations import SCHEDULE_PREFETCH
 from .models import Channel, Message
 
 MESSAGES_PER_PAGE = 50
 
 
-def channel_for_account(*, account, pk: int) -> Channel:
-    """The account's channel ``pk``; another account's channel does not exist here."""
-    return Channel.objects.for_account(account).select_related("workspace", "added_by").get(pk=pk)
+def channel_for_account(*, account, pk: int, with_settings: bool = False) -> Channel:
+    """The account's channel ``pk``; another account's channel does not exist here.
+    ``with_settings`` loads its schedule and templates too (one query per kind of row,
+    however many there are)."""
+    channels = Channel.objects.for_account(account).select_related("workspace", "added_by")
+    if with_settings:
+        channels = channels.prefetch_related(*SCHEDULE_PREFETCH, "templates")
+    return channels.get(pk=pk)
 
 
 def channels_for_workspace(*, workspace) -> list[Channel]:

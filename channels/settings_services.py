@@ -3,11 +3,10 @@ message templates. Input is what channels/forms.py validated (automations.py rul
 
 from django.db import IntegrityError, transaction
 
+from integrations.registry import channel_adapter
+
 from .automations import Block, HolidayEntry
 from .models import Channel, Holiday, MessageTemplate, OpeningHours
-
-# Only WhatsApp sends templates by the name Meta approved them under.
-KINDS_WITH_META_TEMPLATES = {"whatsapp"}
 
 
 class TemplateNameTaken(Exception):
@@ -58,7 +57,7 @@ def channel_signature_update(*, channel: Channel, signature: str) -> Channel:
 
 
 def _template_save(template: MessageTemplate) -> MessageTemplate:
-    if template.channel.kind not in KINDS_WITH_META_TEMPLATES:
+    if not channel_adapter(template.channel.kind).approved_templates:
         template.meta_name = ""
     try:
         with transaction.atomic():

@@ -8,12 +8,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import account_required, account_role
+from integrations.registry import channel_adapter
 
-from .automations import SCHEDULE_PREFETCH, weekly_hours
+from .automations import weekly_hours
 from .forms import AwayForm, SignatureForm, TemplateForm, WelcomeForm
 from .models import Channel, MessageTemplate
+from .selectors import channel_for_account
 from .settings_services import (
-    KINDS_WITH_META_TEMPLATES,
     TemplateNameTaken,
     channel_away_update,
     channel_signature_update,
@@ -25,12 +26,8 @@ from .settings_services import (
 
 
 def _channel_or_404(request, pk, *, with_settings=False) -> Channel:
-    channels = Channel.objects.for_account(request.account).select_related("workspace")
-    if with_settings:
-        # One query per kind of row, however many there are.
-        channels = channels.prefetch_related(*SCHEDULE_PREFETCH, "templates")
     try:
-        return channels.get(pk=pk)
+        return channel_for_account(account=request.account, pk=pk, with_settings=with_settings)
     except Channel.DoesNotExist:
         raise Http404("No such channel.") from None
 
@@ -54,7 +51,7 @@ def _settings_page(request, channel, *, invalid=None):
         "weekly_hours": weekly_hours(channel.opening_hours.all()),
         "holidays": list(channel.holidays.all()),
         "templates": list(channel.templates.all()),
-        "meta_templates": channel.kind in KINDS_WITH_META_TEMPLATES,
+        "meta_templates": channel_adapter(channel.kind).approved_templates,
     }
     if invalid is not None:
         messages.error(request, f"{invalid.title} not saved: see what to fix below.")

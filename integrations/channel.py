@@ -202,6 +202,9 @@ class ChannelAdapter:
     #: ``setup_instructions`` says (shown above the two values on the channel page).
     manual_setup: bool = False
     setup_instructions: str = ""
+    #: Business-initiated messages go out as templates the provider approved, named as
+    #: the provider knows them (WhatsApp); a channel's templates then carry that name.
+    approved_templates: bool = False
 
     def credentials(self, data: dict):
         return self.Credentials.from_dict(data)

@@ -18,6 +18,7 @@ class WhatsAppAdapter(ChannelAdapter):
     # The number's webhook override is set through the API, so nothing is pasted into
     # Meta's dashboard (the app itself must exist and be subscribed to "messages").
     manual_setup = False
+    approved_templates = True
 
     @property
     def form(self) -> type:
