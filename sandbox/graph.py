@@ -368,14 +368,16 @@ def _set_number_override(params: dict, number: WhatsAppNumber):
     configuration = _object_param(params, "webhook_configuration")
     if configuration is None:
         return _missing("webhook_configuration", whatsapp=True)
-    return _set_override(
+    failed = _set_override(
         configuration, Webhook.Scope.WHATSAPP_NUMBER, number.phone_number_id, required=True
     )
+    return failed or JsonResponse({"success": True})
 
 
 def _set_override(values: dict, scope: str, owner: str, *, required: bool):
     """Meta's alternate callback URL for a number or a WABA: verified by the GET
-    handshake before it is stored. An empty URL removes the override."""
+    handshake before it is stored. An empty URL removes the override. None when done,
+    else the error to answer."""
     url = values.get("override_callback_uri")
     if url is None and not required:
         return None

@@ -104,7 +104,9 @@ def register_telegram(client, url: str = HOOKS["telegram"], **extra) -> None:
 
 def register_whatsapp(client, mocked, url: str = HOOKS["whatsapp"]) -> None:
     """What adding a WhatsApp channel does: subscribe the WABA, override the number's URL."""
-    response = client.post(f"{GRAPH}/{NUMBER.waba_id}/subscribed_apps", **bearer(NUMBER.access_token))
+    response = client.post(
+        f"{GRAPH}/{NUMBER.waba_id}/subscribed_apps", **bearer(NUMBER.access_token)
+    )
     assert response.json() == {"success": True}
     mock_handshake(mocked, url)
     configuration = {"override_callback_uri": url, "verify_token": VERIFY_TOKEN}
@@ -133,7 +135,12 @@ def register_messenger(
     mock_handshake(mocked, url)
     client.post(
         "/sandbox/meta/app/",
-        {"object": "page", "action": "subscribe", "callback_url": url, "verify_token": VERIFY_TOKEN},
+        {
+            "object": "page",
+            "action": "subscribe",
+            "callback_url": url,
+            "verify_token": VERIFY_TOKEN,
+        },
     )
 
 
