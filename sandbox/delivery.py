@@ -149,5 +149,5 @@ def post_telegram(url: str, update: dict, *, secret_token: str) -> Outcome:
     headers = {"Content-Type": "application/json"}
     if secret_token:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret_token
-    body = json.dumps(update, ensure_ascii=False).encode()
+    body = json.dumps(update, separators=(",", ":"), ensure_ascii=False).encode()
     return send("POST", url, body=body, headers=headers)

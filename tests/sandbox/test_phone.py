@@ -648,3 +648,43 @@ def test_it_validates_what_the_customer_types(client, mocked):
         in client.post(f"/sandbox/phone/{chat.pk}/later", follow=True).content.decode()
     )
     assert not Message.objects.exists()
+
+
+def test_it_lists_the_fake_credentials_and_links_on_the_index_page(client):
+    html = client.get("/sandbox/").content.decode()
+    for credential in (
+        BOT.token,
+        NUMBER.phone_number_id,
+        NUMBER.waba_id,
+        NUMBER.access_token,
+        APP_SECRET,
+        PAGE.page_id,
+        PAGE.page_access_token,
+        ACCOUNT.account_sid,
+        ACCOUNT.auth_token,
+        SMS_NUMBER.phone_number,
+    ):
+        assert credential in html
+    assert 'href="/sandbox/phone/"' in html
+    assert 'href="/sandbox/meta/app/"' in html
+    assert "<script" not in html and "style=" not in html
+
+
+@pytest.mark.parametrize(
+    ("setting", "suffix", "headers"),
+    [
+        ("TELEGRAM_API_URL", f"/bot{BOT.token}/getMe", {}),
+        ("META_GRAPH_API_URL", f"/{NUMBER.phone_number_id}", bearer(NUMBER.access_token)),
+        (
+            "TWILIO_API_URL",
+            f"/2010-04-01/Accounts/{ACCOUNT.account_sid}/IncomingPhoneNumbers.json",
+            basic(),
+        ),
+    ],
+)
+def test_it_answers_where_the_settings_point_the_product(
+    client, settings, setting, suffix, headers
+):
+    url = getattr(settings, setting) + suffix
+    response = client.get(local(url), **headers)
+    assert response.status_code == 200, response.content
