@@ -206,9 +206,7 @@ def _conflict_message(*, existing: Channel | None, account, noun: str) -> str:
 
 
 def _bound_channel(*, kind: str, identity: str) -> Channel | None:
-    return (
-        Channel.objects.filter(kind=kind, identity=identity).select_related("workspace").first()
-    )
+    return Channel.objects.filter(kind=kind, identity=identity).select_related("workspace").first()
 
 
 def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel:
