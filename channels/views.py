@@ -142,7 +142,7 @@ def add(request, pk, kind):
         raise Http404("Unknown channel kind.")
     adapter = channel_adapter(kind)
     form_class = _add_form_class(adapter)
-    form = form_class(request.POST or None)
+    form = form_class(request.POST or None, label_suffix="")
     status = 200
     if request.method == "POST":
         status = 400

@@ -8,7 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
+
+from accounts.models import Account, Membership, Role
+from octopods.settings.base import sandbox_provider_settings
+from tests.conftest import PASSWORD, make_user
 
 # Test-only: sync Playwright runs an event loop in the test thread, which makes Django
 # think ORM calls from the test (and fixtures) come from an async context.
@@ -47,3 +51,26 @@ def console_errors(page):
 def assert_no_csp_violations(errors: list[str]) -> None:
     violations = [e for e in errors if "Content Security Policy" in e]
     assert not violations, violations
+
+
+@pytest.fixture
+def sandbox(settings, live_server):
+    """Point the product at the sandbox served by the live server, as on a laptop."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    for name, value in sandbox_provider_settings(live_server.url).items():
+        setattr(settings, name, value)
+    return live_server.url
+
+
+def admin_of(name: str, email: str):
+    account = Account.objects.create(name=name)
+    Membership.objects.create(user=make_user(email), account=account, role=Role.ADMIN)
+    return account
+
+
+def sign_in(page: Page, base: str, email: str):
+    page.goto(f"{base}/auth/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -3,39 +3,13 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import Account, Membership, Role
-from octopods.settings.base import sandbox_provider_settings
-from tests.conftest import PASSWORD, make_user
 from workspaces.models import Provider, Status, Workspace
 
-from .conftest import assert_no_csp_violations
+from .conftest import admin_of, assert_no_csp_violations, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CONFLICT = "This Intercom Workspace has been activated under a different account."
-
-
-@pytest.fixture
-def sandbox(settings, live_server):
-    """Point the product at the sandbox served by the live server, as on a laptop."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    for name, value in sandbox_provider_settings(live_server.url).items():
-        setattr(settings, name, value)
-    return live_server.url
-
-
-def admin_of(name: str, email: str):
-    account = Account.objects.create(name=name)
-    Membership.objects.create(user=make_user(email), account=account, role=Role.ADMIN)
-    return account
-
-
-def sign_in(page: Page, base: str, email: str):
-    page.goto(f"{base}/auth/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Thanks for signing up!")).to_be_visible()
 
 
 def connect_intercom(page: Page, workspace_label: str):
@@ -52,6 +26,7 @@ def test_an_admin_connects_a_workspace_and_another_account_cannot(
 ):
     acme = admin_of("Acme Support", "admin@acme.test")
     sign_in(page, sandbox, "admin@acme.test")
+    expect(page.get_by_role("heading", name="Thanks for signing up!")).to_be_visible()
     connect_intercom(page, "Acme Support")
 
     expect(page).to_have_url(f"{sandbox}/")
