@@ -37,11 +37,10 @@ def channel_message_page(*, channel: Channel, number) -> Page:
     return Paginator(messages, MESSAGES_PER_PAGE).get_page(number)
 
 
-def channel_credentials_shown(*, channel: Channel) -> list[tuple[str, str]]:
-    """The channel's credentials as (field, value) to show: ids in full, secrets (the
+def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]:
+    """A channel's credentials as (field, value) to show: ids in full, secrets (the
     fields the kind's Credentials keep out of its repr) as their last four characters."""
-    adapter = channel_adapter(channel.kind)
-    data = channel.credentials_data
+    adapter = channel_adapter(kind)
     shown = []
     for field in fields(adapter.Credentials):
         value = str(data.get(field.name, ""))

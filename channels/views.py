@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -16,7 +16,6 @@ from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter
 from workspaces.models import Workspace
-from workspaces.selectors import workspace_for_account
 
 from .models import Channel
 from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
@@ -103,13 +102,6 @@ def _channel_or_404(request, pk) -> Channel:
         raise Http404("No such channel.") from None
 
 
-def _workspace_or_404(request, pk):
-    try:
-        return workspace_for_account(account=request.account, pk=pk)
-    except Workspace.DoesNotExist:
-        raise Http404("No such workspace.") from None
-
-
 def _add_form_class(adapter):
     class AddChannelForm(adapter.form):
         name = forms.CharField(
@@ -128,7 +120,7 @@ def _add_form_class(adapter):
 @account_role("admin")
 def add_kind(request, pk):
     """Add channel, step 1: which kind."""
-    workspace = _workspace_or_404(request, pk)
+    workspace = get_object_or_404(Workspace.objects.for_account(request.account), pk=pk)
     kinds = [(kind, channel_adapter(kind)) for kind in CHANNELS]
     return render(request, "channels/add_kind.html", {"workspace": workspace, "kinds": kinds})
 
@@ -137,7 +129,7 @@ def add_kind(request, pk):
 @account_role("admin")
 def add(request, pk, kind):
     """Add channel, step 2: the kind's credentials, checked with the provider."""
-    workspace = _workspace_or_404(request, pk)
+    workspace = get_object_or_404(Workspace.objects.for_account(request.account), pk=pk)
     if kind not in CHANNELS:
         raise Http404("Unknown channel kind.")
     adapter = channel_adapter(kind)
@@ -187,7 +179,7 @@ def detail(request, pk):
             "adapter": adapter,
             "webhook_url": channel_webhook_url(channel=channel),
             "verify_token": credentials.get("verify_token", ""),
-            "credentials": channel_credentials_shown(channel=channel),
+            "credentials": channel_credentials_shown(kind=channel.kind, data=credentials),
             "page": channel_message_page(channel=channel, number=request.GET.get("page")),
         },
     )
