@@ -55,7 +55,8 @@ def test_it_serves_an_index_page_explaining_itself(client):
     response = client.get("/sandbox/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Provider sandbox" in html
+    assert "<title>Provider sandbox · Sandbox</title>" in html
+    assert html.count("Fake credentials for Add channel") == 1
     assert reverse("sandbox:intercom_uninstall") in html
     assert "never runs in production" in html
 
