@@ -14,7 +14,7 @@ import string
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import JsonResponse, QueryDict
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -38,6 +38,7 @@ from .models import (
     Message,
     Webhook,
 )
+from .views import BadRequest, request_params
 
 APP_NAME = "Octopods (sandbox)"
 MEDIA_URL_MAX_AGE = 5 * 60  # WhatsApp's media download URLs live about five minutes
@@ -111,30 +112,8 @@ def _missing(name: str, *, whatsapp: bool = False) -> JsonResponse:
 # --- request parsing ------------------------------------------------------------------
 
 
-class BadRequest(Exception):
-    pass
-
-
 def _params(request) -> dict:
-    """Query, form and JSON body merged (the body wins), single values as strings."""
-    params: dict = {key: request.GET.get(key) for key in request.GET}
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError as error:
-            raise BadRequest("The request body is not valid JSON.") from error
-        if not isinstance(body, dict):
-            raise BadRequest("The request body is not a JSON object.")
-        params.update(body)
-    elif request.method in ("POST", "DELETE"):
-        # Django parses a form body for POST only; Graph also takes one on DELETE.
-        form = request.POST if request.method == "POST" else _form(request)
-        params.update({key: form.get(key) for key in form})
-    return params
-
-
-def _form(request) -> QueryDict:
-    return QueryDict(request.body or b"", encoding="utf-8")
+    return request_params(request, unreadable_json="The request body is not a JSON object.")
 
 
 def _object_param(params: dict, name: str) -> dict | None:

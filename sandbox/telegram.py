@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import media
 from .directory import TelegramBot, telegram_bot
 from .models import Conversation, Kind, Message, Webhook
+from .views import BadRequest, request_params
 
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MAX_TEXT = 4096
@@ -35,24 +36,8 @@ def _unauthorized() -> JsonResponse:
     return error(401, "Unauthorized")
 
 
-class BadRequest(Exception):
-    pass
-
-
 def _params(request) -> dict:
-    params: dict = {key: request.GET.get(key) for key in request.GET}
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError as exc:
-            raise BadRequest("Bad Request: can't parse JSON object") from exc
-        if not isinstance(body, dict):
-            raise BadRequest("Bad Request: can't parse JSON object")
-        params.update(body)
-    elif request.method == "POST":
-        params.update({key: request.POST.get(key) for key in request.POST})
-        params.update({key: request.FILES[key] for key in request.FILES})
-    return params
+    return request_params(request, unreadable_json="Bad Request: can't parse JSON object")
 
 
 @csrf_exempt

@@ -1,8 +1,9 @@
 """Pieces the provider stand-ins share, and the sandbox's index page."""
 
+import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -15,6 +16,33 @@ from .directory import (
     TWILIO_ACCOUNTS,
     WHATSAPP_NUMBERS,
 )
+
+
+class BadRequest(Exception):
+    """A provider API call the provider would refuse with a 400; the message is the
+    provider's own wording."""
+
+
+def request_params(request, *, unreadable_json: str) -> dict:
+    """A provider API call's parameters: query, then a JSON or form body on top (the
+    body wins); single values as strings, uploads as files. Graph also takes a form
+    body on DELETE, which Django only parses for POST."""
+    params: dict = {key: request.GET.get(key) for key in request.GET}
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as error:
+            raise BadRequest(unreadable_json) from error
+        if not isinstance(body, dict):
+            raise BadRequest(unreadable_json)
+        params.update(body)
+    elif request.method == "POST":
+        params.update({key: request.POST.get(key) for key in request.POST})
+        params.update({key: request.FILES[key] for key in request.FILES})
+    elif request.method == "DELETE":
+        form = QueryDict(request.body or b"", encoding="utf-8")
+        params.update({key: form.get(key) for key in form})
+    return params
 
 
 def problem(request, title: str, message: str, *, provider: str = "", status: int = 400):
