@@ -41,10 +41,12 @@ def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]
     """A channel's credentials as (field, value) to show: ids in full, secrets (the
     fields the kind's Credentials keep out of its repr) as their last four characters."""
     adapter = channel_adapter(kind)
+    labels = {name: field.label for name, field in adapter.form.base_fields.items()}
     shown = []
     for field in fields(adapter.Credentials):
         value = str(data.get(field.name, ""))
         if not field.repr:
             value = f"••••{value[-4:]}" if len(value) > 8 else "••••"
-        shown.append((field.name.replace("_", " ").capitalize(), value))
+        label = labels.get(field.name) or field.name.replace("_", " ").capitalize()
+        shown.append((label, value))
     return shown
