@@ -64,6 +64,88 @@ class Identity:
     admins: tuple[InboxAdminInfo, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class InboxCustomer:
+    """The customer as the inbox should know them. ``external_id`` is our stable key
+    for them in the inbox, ``<channel kind>:<provider user id>`` (e.g. ``whatsapp:
+    15551234567``); ``phone`` is E.164 for phone channels; ``inbox_contact_id`` is the
+    inbox's id for them from an earlier delivery ("" when unknown)."""
+
+    external_id: str
+    name: str = ""
+    phone: str = ""
+    inbox_contact_id: str = ""
+
+
+@dataclass(frozen=True)
+class InboxDelivery:
+    """One customer message to put into the inbox.
+
+    ``conversation_id`` is the conversation to append to ("" opens a new one, started by
+    the customer). ``tag`` names the channel; a newly opened conversation is tagged with
+    it. ``match`` picks among several inbox contacts that match the customer: "recent"
+    (most recently updated), "user" (prefer users) or "lead" (prefer leads).
+    ``reconcile`` says an earlier attempt ended without an answer and may have landed:
+    look at the conversation before posting again, and return that part if it is there.
+    ``admin_id`` is a teammate the adapter may act as where the provider needs one
+    (tagging)."""
+
+    customer: InboxCustomer
+    body: str
+    attachment_urls: tuple[str, ...] = ()
+    conversation_id: str = ""
+    tag: str = ""
+    match: str = "recent"
+    reconcile: bool = False
+    admin_id: str = ""
+
+
+@dataclass(frozen=True)
+class InboxRefs:
+    """Where a delivered message landed. ``opened`` is true when a new conversation was
+    opened (none was given, or the given one is gone or refused the reply)."""
+
+    contact_id: str
+    conversation_id: str
+    part_id: str
+    opened: bool
+
+
+@dataclass(frozen=True)
+class InboxAttachment:
+    url: str
+    name: str = ""
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    """A teammate's reply in the inbox, to send to the customer on their channel.
+    ``body_html`` is the inbox's HTML (Intercom's reply body)."""
+
+    workspace_external_id: str
+    conversation_id: str
+    part_id: str
+    admin_id: str
+    admin_name: str
+    body_html: str
+    attachments: tuple[InboxAttachment, ...] = ()
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """A conversation was closed or (re)opened in the inbox."""
+
+    workspace_external_id: str
+    conversation_id: str
+    open: bool
+    at: datetime | None = None
+
+
+InboxEvent = AgentReply | ConversationState
+
+
 class InboxAdapter:
     """The inbox side (Intercom, HubSpot): where conversations live.
 
@@ -102,4 +184,25 @@ class InboxAdapter:
         raise NotImplementedError
 
     def revoke(self, *, tokens: TokenSet) -> None:
+        raise NotImplementedError
+
+    # --- the message path (issue: relay) -------------------------------------------
+    # ``deliver`` puts one customer message into the inbox: finds the contact (cached
+    # id, then phone or external id, else creates a lead), appends to the given
+    # conversation as the contact or opens a new one, tags a new one. ``post_note``
+    # writes an internal note (never sent to the customer) as ``admin_id``.
+    # ``verify_webhook`` raises integrations.channel.WebhookRejected;
+    # ``parse_webhook`` returns InboxEvents (our own API's echoes, notes and topics we
+    # do not act on are left out) or raises integrations.channel.MalformedPayload.
+
+    def deliver(self, *, tokens: TokenSet, delivery: InboxDelivery) -> InboxRefs:
+        raise NotImplementedError
+
+    def post_note(self, *, tokens: TokenSet, conversation_id: str, admin_id: str, body: str):
+        raise NotImplementedError
+
+    def verify_webhook(self, *, request) -> None:
+        raise NotImplementedError
+
+    def parse_webhook(self, *, request) -> list[InboxEvent]:
         raise NotImplementedError

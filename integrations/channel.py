@@ -146,6 +146,47 @@ InboundEvent = InboundMessage | DeliveryStatus
 
 
 @dataclass(frozen=True)
+class OutboundMedia:
+    """A file to send: a URL the provider can fetch (ours, signed and expiring)."""
+
+    url: str
+    mime_type: str = ""
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateMessage:
+    """An approved template (WhatsApp): its name at the provider, language code and the
+    values of its numbered variables in order."""
+
+    name: str
+    language: str
+    variables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One message to one customer: text, or one file (with ``text`` as its caption),
+    or an approved template. ``to`` is the contact's external id on the channel (wa_id,
+    chat id, PSID, E.164 number). ``text`` is already in the channel's own formatting
+    (``ChannelAdapter.format_html``). ``status_callback`` is where the provider should
+    post delivery statuses, for providers that take one per message (Twilio)."""
+
+    to: str
+    text: str = ""
+    media: OutboundMedia | None = None
+    template: TemplateMessage | None = None
+    status_callback: str = ""
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    content: bytes
+    mime_type: str
+    filename: str = ""
+
+
+@dataclass(frozen=True)
 class ChannelIdentity:
     """What a credentials check learned: the provider identity the channel speaks as
     (bound to one channel at a time), a name to suggest for the channel, and the full
@@ -239,4 +280,23 @@ class ChannelAdapter:
         raise NotImplementedError
 
     def unregister_webhook(self, *, credentials) -> None:
+        raise NotImplementedError
+
+    # --- the message path (issue: relay) -------------------------------------------
+    # ``format_html`` turns an inbox reply's HTML into the channel's own formatting
+    # (WhatsApp *bold* _italic_, Telegram's HTML subset, plain text for SMS).
+    # ``send`` sends one OutboundMessage and returns the provider's message id; a
+    # refusal raises ProviderError whose ``message`` says in plain words what failed
+    # and what to do (it becomes a note in the inbox), ``permanent`` whether trying
+    # again can help, ``retry_after`` when the provider said how long to wait.
+    # ``fetch_media`` downloads a customer's file from the provider (only from the
+    # provider's own hosts, at most ``max_bytes``).
+
+    def format_html(self, html: str) -> str:
+        raise NotImplementedError
+
+    def send(self, *, credentials, message: OutboundMessage) -> str:
+        raise NotImplementedError
+
+    def fetch_media(self, *, credentials, media: Media, max_bytes: int) -> FetchedMedia:
         raise NotImplementedError
