@@ -1,5 +1,6 @@
 import json
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -58,6 +59,9 @@ class Channel(models.Model):
     away_message = models.TextField(blank=True, default="")
     # Appended to agent replies; may hold {agent_name} and {channel_name}.
     signature = models.CharField(max_length=300, blank=True, default="")
+    # A customer writing after their last conversation has been closed this long starts
+    # a new conversation; sooner, the closed one is reopened.
+    new_conversation_after = models.DurationField(default=timedelta(hours=24))
 
     objects = ChannelQuerySet.as_manager()
 
@@ -109,6 +113,11 @@ class Contact(models.Model):
     phone_e164 = models.CharField(max_length=20, blank=True, default="")
     name = models.CharField(max_length=200, blank=True, default="")
     username = models.CharField(max_length=200, blank=True, default="")
+    # The inbox's id for this customer, found or created by the first relay.
+    inbox_contact_id = models.CharField(max_length=64, blank=True, default="")
+    # One worker relays a contact at a time: it holds the contact until this moment
+    # (a crashed worker's claim simply runs out).
+    relay_lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,10 +131,46 @@ class Contact(models.Model):
     def __str__(self):
         return self.name or self.phone_e164 or self.external_id
 
+    @property
+    def inbox_external_id(self) -> str:
+        """Our key for the customer in the inbox: "<kind>:<provider user id>"."""
+        return f"{self.channel.kind}:{self.external_id}"
+
+
+class Conversation(models.Model):
+    """A customer's conversation in the inbox, as far as we know it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    inbox_conversation_id = models.CharField(max_length=64)
+    open = models.BooleanField(default=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # When the automatic away reply last went out in it (at most once a day).
+    away_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "inbox_conversation_id"],
+                name="conversation_unique_inbox_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["contact", "-created_at"], name="conversation_recent")]
+
+    def __str__(self):
+        return self.inbox_conversation_id
+
 
 class Direction(models.TextChoices):
     INBOUND = "in", "Inbound"
     OUTBOUND = "out", "Outbound"
+
+
+class Origin(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent"
+    AUTOMATION = "automation", "Automation"
 
 
 class MessageStatus(models.TextChoices):
@@ -149,6 +194,16 @@ class Message(models.Model):
     # Media reference, location, contact cards, reaction, quoted reply, button payload.
     data = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=MessageStatus.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.CUSTOMER)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    # The inbox part: for an agent reply, the part it came from (idempotency: Intercom
+    # resends a webhook it thinks failed); for a relayed message, the part we created.
+    inbox_part_id = models.CharField(max_length=128, blank=True, default="")
+    # Relay bookkeeping: tries so far and when the next may start (None: now).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_text = models.TextField(blank=True, default="")
     # When the provider says it was sent (inbound) or we sent it (outbound).
@@ -164,10 +219,21 @@ class Message(models.Model):
                 condition=~Q(provider_message_id=""),
                 name="message_unique_provider_id",
             ),
+            models.UniqueConstraint(
+                fields=["channel", "inbox_part_id"],
+                condition=~Q(inbox_part_id="") & Q(direction="out"),
+                name="message_unique_inbox_part",
+            ),
         ]
         indexes = [
             models.Index(fields=["channel", "-created_at"], name="message_channel_recent"),
             models.Index(fields=["contact", "created_at"], name="message_contact_order"),
+            # The sweeper's question: what is waiting, and since when may it go.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["received", "pending"]),
+                name="message_due",
+            ),
         ]
 
     def __str__(self):

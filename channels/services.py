@@ -1,6 +1,7 @@
 """Writes for the channel domain: adding and removing channels, and storing what
 providers send us, exactly once."""
 
+import html
 import logging
 from dataclasses import asdict
 
@@ -9,8 +10,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
-from integrations.base import ProviderError
+from integrations.base import AgentReply, ConversationState, InboxEvent, ProviderError
 from integrations.channel import (
     DeliveryState,
     DeliveryStatus,
@@ -20,7 +22,15 @@ from integrations.channel import (
 )
 from integrations.registry import channel_adapter
 
-from .models import Channel, Contact, Direction, Message, MessageStatus
+from .models import (
+    Channel,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    Origin,
+)
 from .wakeup import relay_wake
 
 logger = logging.getLogger(__name__)
@@ -269,3 +279,95 @@ def channel_remove(*, channel: Channel) -> None:
     except (ProviderError, ValueError) as error:
         logger.warning("channel %s: webhook not unregistered: %s", channel.pk, error)
     channel.delete()
+
+
+# --- the inbox's webhooks ----------------------------------------------------------------
+
+
+def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> None:
+    """Store what an inbox webhook said, exactly once: each agent reply becomes outbound
+    messages (its text, then one per attachment) idempotent on the inbox part id, and
+    conversation state changes are recorded.
+
+    A conversation we did not open (a teammate's chat with a website visitor) is not
+    ours to relay and is skipped. Runs in one transaction; the relay is woken after."""
+    contact_ids: dict[int, None] = {}
+    with transaction.atomic():
+        for event in events:
+            conversation = (
+                Conversation.objects.filter(
+                    workspace__provider=provider,
+                    workspace__external_id=event.workspace_external_id,
+                    inbox_conversation_id=event.conversation_id,
+                )
+                .select_related("contact__channel")
+                .first()
+            )
+            if conversation is None:
+                logger.info(
+                    "%s conversation %s of %s is not one of ours",
+                    provider,
+                    event.conversation_id,
+                    event.workspace_external_id,
+                )
+                continue
+            if isinstance(event, ConversationState):
+                Conversation.objects.filter(pk=conversation.pk).update(
+                    open=event.open, closed_at=None if event.open else (event.at or timezone.now())
+                )
+                continue
+            # ON CONFLICT DO NOTHING: Intercom resending the webhook is a no-op.
+            Message.objects.bulk_create(
+                _agent_reply_rows(conversation, event), ignore_conflicts=True
+            )
+            contact_ids[conversation.contact_id] = None
+        if contact_ids:
+            transaction.on_commit(lambda: relay_wake(list(contact_ids)))
+
+
+def _agent_reply_rows(conversation: Conversation, reply: AgentReply) -> list[Message]:
+    contact = conversation.contact
+    common = {
+        "channel": contact.channel,
+        "contact": contact,
+        "conversation": conversation,
+        "direction": Direction.OUTBOUND,
+        "origin": Origin.AGENT,
+        "status": MessageStatus.PENDING,
+    }
+    author = {"admin_id": reply.admin_id, "admin_name": reply.admin_name}
+    rows = []
+    if reply.body_html.strip():
+        rows.append(
+            Message(
+                **common,
+                inbox_part_id=reply.part_id,
+                type="text",
+                text=html.unescape(strip_tags(reply.body_html)).strip()[:4000],
+                data={**author, "body_html": reply.body_html},
+            )
+        )
+    for number, attachment in enumerate(reply.attachments, start=1):
+        rows.append(
+            Message(
+                **common,
+                # One part, several sends: each keeps its own idempotency key.
+                inbox_part_id=f"{reply.part_id}:{number}",
+                type=_attachment_type(attachment.content_type),
+                text=attachment.name,
+                data={
+                    **author,
+                    "attachment": {
+                        "url": attachment.url,
+                        "name": attachment.name,
+                        "content_type": attachment.content_type,
+                    },
+                },
+            )
+        )
+    return rows
+
+
+def _attachment_type(content_type: str) -> str:
+    major = content_type.split("/", 1)[0]
+    return {"image": "image", "video": "video", "audio": "audio"}.get(major, "document")

@@ -5,7 +5,9 @@ from . import settings_views, views
 app_name = "channels"
 
 urlpatterns = [
+    path("hooks/intercom/", views.inbox_webhook, {"provider": "intercom"}, name="intercom_webhook"),
     path("hooks/<str:kind>/<str:key>/", views.webhook, name="webhook"),
+    path("media/<str:token>/", views.media, name="media"),
     path("workspaces/<int:pk>/channels/add/", views.add_kind, name="add_kind"),
     path("workspaces/<int:pk>/channels/add/<str:kind>/", views.add, name="add"),
     path("channels/<int:pk>/", views.detail, name="detail"),

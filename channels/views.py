@@ -6,7 +6,8 @@ import logging
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -14,10 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.decorators import account_required, account_role
 from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
-from integrations.registry import CHANNELS, channel_adapter
+from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from workspaces.models import Workspace
 
 from .models import Channel
+from .relay import media_path
 from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
 from .services import (
     ChannelConflict,
@@ -27,6 +29,7 @@ from .services import (
     channel_webhook_url,
     channel_webhook_verified,
     inbound_store,
+    inbox_events_store,
 )
 
 logger = logging.getLogger(__name__)
@@ -194,3 +197,45 @@ def remove(request, pk):
         messages.success(request, f"{channel.name} was removed.")
         return redirect("workspaces:detail", channel.workspace_id)
     return render(request, "channels/remove.html", {"channel": channel})
+
+
+# --- the inbox's webhooks and our media links -----------------------------------------
+
+
+@csrf_exempt  # the inbox signs its requests instead
+@require_http_methods(["HEAD", "POST"])
+def inbox_webhook(request, provider):
+    """Agent replies and conversation changes from the inbox: verify, store, 200.
+
+    Intercom checks the URL with a HEAD when it is saved. One URL serves every
+    workspace; each event names its workspace (Intercom's app_id), and an unknown one
+    is acknowledged and logged — a workspace removed here must not make Intercom pause
+    the app's webhooks for everyone."""
+    if request.method == "HEAD":
+        return HttpResponse()
+    if int(request.headers.get("Content-Length") or 0) > settings.WEBHOOK_MAX_BYTES:
+        return HttpResponse("Body too large.", status=413, content_type="text/plain")
+    adapter = inbox_adapter(provider)
+    hook = _webhook_request(request)
+    try:
+        adapter.verify_webhook(request=hook)
+    except WebhookRejected as rejected:
+        logger.warning("rejected %s webhook: %s", provider, rejected)
+        return HttpResponse("Bad signature.", status=403, content_type="text/plain")
+    try:
+        events = adapter.parse_webhook(request=hook)
+    except MalformedPayload as malformed:
+        logger.warning("malformed %s webhook: %s", provider, malformed)
+        return HttpResponse(f"Malformed body: {malformed}", status=400, content_type="text/plain")
+    if events:
+        inbox_events_store(provider=provider, events=events)
+    return HttpResponse("OK", content_type="text/plain")
+
+
+@require_GET
+def media(request, token):
+    """A customer's file, behind a signed link that expires (the inbox fetches it)."""
+    path = media_path(token)
+    if path is None or not default_storage.exists(path):
+        raise Http404("No such file, or the link has expired.")
+    return FileResponse(default_storage.open(path, "rb"), as_attachment=False)

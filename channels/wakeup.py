@@ -7,8 +7,8 @@ process publishes them. Celery's publish can hang for as long as Redis is unreac
 (celery#4296, kombu#1463); here that only stalls the thread, whose queue is bounded —
 when it is full, ids are dropped with a log line and the sweeper finds their messages.
 
-With no broker (a laptop on embedded defaults, tasks eager) there is nothing to carry a
-wake-up, and nothing is sent.
+With RELAY_IN_PROCESS (the default without a broker: a laptop on embedded defaults)
+the same thread runs the relay itself, outside the request that stored the messages.
 """
 
 import logging
@@ -36,7 +36,7 @@ class Waker:
 
     def wake(self, contact_ids: Iterable[int]) -> None:
         """Ask the relay to look at these contacts soon. Never raises, never blocks."""
-        if not _broker_configured():
+        if not (settings.RELAY_IN_PROCESS or _broker_configured()):
             return
         try:
             work = self._started()
@@ -77,12 +77,20 @@ class Waker:
 
     @staticmethod
     def _run(work: queue.Queue[int]) -> None:
+        from django.db import close_old_connections
+
         from octopods.celery import app
 
         while True:
             contact_id = work.get()
             try:
-                app.send_task(RELAY_TASK, args=[contact_id], retry=False)
+                if settings.RELAY_IN_PROCESS:
+                    from .relay import contact_relay
+
+                    close_old_connections()
+                    contact_relay(contact_id=contact_id)
+                else:
+                    app.send_task(RELAY_TASK, args=[contact_id], retry=False)
             except Exception as error:
                 logger.warning(
                     "relay wake-up for contact %s not sent (%s); the sweeper will relay it",

@@ -47,6 +47,8 @@ PUBLIC = {
     "integrations:callback",
     "integrations:intercom_uninstall",
     "channels:webhook",
+    "channels:intercom_webhook",
+    "channels:media",  # a signed, expiring link the inbox fetches
 }
 
 

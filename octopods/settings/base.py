@@ -126,6 +126,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.check_connections",
         "schedule": 6 * 60 * 60,
     },
+    # Re-wakes whatever is due and not in flight: a lost wake-up costs this much delay.
+    "relay-sweep": {
+        "task": "channels.sweep",
+        "schedule": 15,
+    },
 }
 
 # --- Auth and allauth ---------------------------------------------------------------
@@ -224,6 +229,13 @@ TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
 HUBSPOT_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_REFRESH_MARGIN_SECONDS", default=300)
 # Largest webhook body we read; Meta batches several events per POST.
 WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=512 * 1024)
+# Largest customer file carried into the inbox (WhatsApp allows 100 MB documents;
+# Intercom's attachments stop well before that).
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# Run the relay in the web process (a background thread) instead of a Celery worker:
+# the default when there is no broker, so a laptop relays with nothing else running.
+RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
 

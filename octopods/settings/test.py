@@ -11,6 +11,9 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 # Rate limits run on local memory in tests so that they are exercised but isolated.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = True
+# Tests run the relay where they choose to, never in a background thread.
+RELAY_IN_PROCESS = False
+MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/octopods-test-media")  # noqa: S108
 TOKEN_ENCRYPTION_KEYS = env.list(
     "TOKEN_ENCRYPTION_KEYS",
     default=[

@@ -1,0 +1,504 @@
+"""The relay: customer messages into the inbox, agent replies out on the channel.
+
+PostgreSQL is the record of what still has to happen: a message waits in its row
+(inbound ``received``, outbound ``pending``) until the relay has done it. Celery only
+carries wake-ups (``relay_contact`` with a contact id) and the sweeper re-wakes whatever
+is due, so a lost wake-up costs latency, never a message.
+
+One worker relays a contact at a time: it claims the contact with a lease (an UPDATE
+that succeeds for one worker only) and holds no database lock across provider calls.
+Within a contact each direction goes oldest first, and a message that has to wait
+(a transient failure, backing off) holds back the ones after it in the same direction:
+order is kept, per customer. A message the provider refuses for good is marked failed
+and the next one goes; an agent learns of a reply that could not be sent from a note in
+the conversation.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from integrations.base import InboxCustomer, InboxDelivery, ProviderError
+from integrations.channel import MEDIA_TYPES, Media, OutboundMedia, OutboundMessage
+from integrations.registry import channel_adapter, inbox_adapter
+from integrations.services import inbox_call, workspace_tokens
+from workspaces.models import InboxAdmin, Status
+
+from .automations import channel_is_open, signature_render
+from .models import Contact, Conversation, Direction, Message, MessageStatus, Origin
+from .services import channel_webhook_url
+
+logger = logging.getLogger(__name__)
+
+# Longer than a relay task may run (CELERY_TASK_TIME_LIMIT), so a live worker never
+# loses its claim; a dead one's claim runs out after this.
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 10
+BACKOFF_FIRST = 5  # seconds
+BACKOFF_CAP = 60 * 60
+# Files a customer sends are carried into the inbox as links to us, signed; the inbox
+# fetches them when the message arrives, and a person may open them later.
+MEDIA_LINK_MAX_AGE = 30 * 24 * 60 * 60
+MEDIA_SALT = "channels.media"
+INTERCOM_IMAGE_TYPES = ("image/",)
+
+
+@dataclass
+class RelayResult:
+    relayed: int = 0
+    sent: int = 0
+    failed: int = 0
+    waiting: bool = False  # something is due later (backing off) or the inbox is offline
+
+
+# --- claiming a contact --------------------------------------------------------------
+
+
+def _claim(contact_id: int) -> bool:
+    now = timezone.now()
+    claimed = (
+        Contact.objects.filter(pk=contact_id)
+        .filter(Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
+        .update(relay_lease_until=now + LEASE)
+    )
+    return claimed == 1
+
+
+def _release(contact_id: int) -> None:
+    Contact.objects.filter(pk=contact_id).update(relay_lease_until=None)
+
+
+def contact_relay(*, contact_id: int) -> RelayResult:
+    """Relay what is due for one contact, both directions; a no-op when another worker
+    holds the contact (it will do the work)."""
+    result = RelayResult()
+    if not _claim(contact_id):
+        return result
+    try:
+        contact = Contact.objects.select_related("channel__workspace").get(pk=contact_id)
+        _relay_inbound(contact, result)
+        _relay_outbound(contact, result)
+    finally:
+        _release(contact_id)
+    return result
+
+
+def _head(contact: Contact, direction: str, status: str) -> Message | None:
+    return (
+        Message.objects.filter(contact=contact, direction=direction, status=status)
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+def _due(message: Message) -> bool:
+    return message.next_attempt_at is None or message.next_attempt_at <= timezone.now()
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Capped exponential backoff with full jitter, never sooner than the provider asked."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
+    wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return timedelta(seconds=min(wait, BACKOFF_CAP))
+
+
+def _postpone(message: Message, error: ProviderError) -> bool:
+    """Count a transient failure; True when the message may be tried again."""
+    message.attempts = F("attempts") + 1
+    message.error_code, message.error_text = error.code[:64], error.message
+    message.save(update_fields=["attempts", "error_code", "error_text", "updated_at"])
+    message.refresh_from_db(fields=["attempts"])
+    if message.attempts >= MAX_ATTEMPTS:
+        return False
+    message.next_attempt_at = timezone.now() + backoff(message.attempts, error.retry_after)
+    message.save(update_fields=["next_attempt_at", "updated_at"])
+    return True
+
+
+def _fail(message: Message, error: ProviderError) -> None:
+    message.status = MessageStatus.FAILED
+    message.error_code, message.error_text = error.code[:64], error.message
+    message.next_attempt_at = None
+    message.save(
+        update_fields=["status", "error_code", "error_text", "next_attempt_at", "updated_at"]
+    )
+
+
+# --- inbound: customer → inbox ---------------------------------------------------------
+
+
+def _relay_inbound(contact: Contact, result: RelayResult) -> None:
+    channel = contact.channel
+    workspace = channel.workspace
+    if workspace.status != Status.ACTIVE:
+        # Held until the workspace is reconnected; the sweeper wakes it up then.
+        result.waiting = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED) is not None
+        return
+    inbox = inbox_adapter(workspace.provider)
+    while (message := _head(contact, Direction.INBOUND, MessageStatus.RECEIVED)) is not None:
+        if not _due(message):
+            result.waiting = True
+            return
+        conversation = _current_conversation(contact)
+        try:
+            body, attachments = _inbox_content(message)
+            with inbox_call(workspace):
+                refs = inbox.deliver(
+                    tokens=workspace_tokens(workspace=workspace),
+                    delivery=InboxDelivery(
+                        customer=InboxCustomer(
+                            external_id=contact.inbox_external_id,
+                            name=contact.name,
+                            phone=contact.phone_e164,
+                            inbox_contact_id=contact.inbox_contact_id,
+                        ),
+                        body=body,
+                        attachment_urls=attachments,
+                        conversation_id=conversation.inbox_conversation_id if conversation else "",
+                        tag=channel.name,
+                        reconcile=message.attempts > 0,
+                        admin_id=_default_admin_id(workspace),
+                    ),
+                )
+        except ProviderError as error:
+            if error.unauthorized:
+                # The workspace is now Needs reconnect: hold everything, count nothing.
+                result.waiting = True
+                return
+            if error.permanent:
+                logger.warning("message %s not relayed: %s", message.pk, error.message)
+                _fail(message, error)
+                result.failed += 1
+                continue
+            if not _postpone(message, error):
+                _fail(message, error)
+                result.failed += 1
+                continue
+            result.waiting = True
+            return
+        first_time = not Message.objects.filter(
+            contact=contact, direction=Direction.INBOUND, status=MessageStatus.RELAYED
+        ).exists()
+        conversation = _record_delivery(contact, message, refs)
+        result.relayed += 1
+        _automations(contact, conversation, message, first_time=first_time)
+
+
+def _current_conversation(contact: Contact) -> Conversation | None:
+    """The conversation to append to: the latest, unless it was closed longer ago than
+    the channel's "new conversation after"."""
+    latest = contact.conversations.order_by("-created_at", "-pk").first()
+    if latest is None:
+        return None
+    closed_long_ago = (
+        not latest.open
+        and latest.closed_at is not None
+        and timezone.now() - latest.closed_at >= contact.channel.new_conversation_after
+    )
+    return None if closed_long_ago else latest
+
+
+def _record_delivery(contact: Contact, message: Message, refs) -> Conversation:
+    with transaction.atomic():
+        conversation, _ = Conversation.objects.update_or_create(
+            workspace=contact.channel.workspace,
+            inbox_conversation_id=refs.conversation_id,
+            defaults={"contact": contact, "open": True, "closed_at": None},
+        )
+        if contact.inbox_contact_id != refs.contact_id:
+            contact.inbox_contact_id = refs.contact_id
+            contact.save(update_fields=["inbox_contact_id", "updated_at"])
+        message.status = MessageStatus.RELAYED
+        message.conversation = conversation
+        message.inbox_part_id = refs.part_id
+        message.next_attempt_at = None
+        message.error_code = message.error_text = ""
+        message.save(
+            update_fields=[
+                "status",
+                "conversation",
+                "inbox_part_id",
+                "next_attempt_at",
+                "error_code",
+                "error_text",
+                "updated_at",
+            ]
+        )
+    return conversation
+
+
+def _default_admin_id(workspace) -> str:
+    admin = InboxAdmin.objects.filter(workspace=workspace).order_by("pk").first()
+    return admin.external_id if admin else ""
+
+
+def _inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
+    """What the inbox shows for a customer's message: text for what it cannot render
+    (locations, contact cards, reactions, unknown types), files as links to us."""
+    data = message.data
+    kind = message.type
+    text = message.text
+    if kind == "location":
+        place = data.get("location", {})
+        lat, lon = place.get("latitude"), place.get("longitude")
+        lines = [f"📍 {place['name']}" if place.get("name") else "📍 Location"]
+        if place.get("address"):
+            lines.append(place["address"])
+        lines.append(f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}")
+        return "\n".join(lines), ()
+    if kind == "contacts":
+        cards = []
+        for card in data.get("contacts", []):
+            details = ", ".join([*card.get("phones", []), *card.get("emails", [])])
+            cards.append(
+                f"👤 {card.get('name') or 'Contact'}" + (f": {details}" if details else "")
+            )
+        return "\n".join(cards) or "👤 Contact card", ()
+    if kind == "reaction":
+        reaction = data.get("reaction", {})
+        quoted = _quoted(message, reaction.get("message_id", ""))
+        if not reaction.get("emoji"):
+            return f"Removed their reaction{f' to: {quoted}' if quoted else ''}", ()
+        return f"Reacted {reaction['emoji']}{f' to: {quoted}' if quoted else ''}", ()
+    if kind == "unsupported":
+        named = data.get("provider_type") or "message"
+        return f"[The customer sent a {named} message, which cannot be shown here.]", ()
+    if kind in MEDIA_TYPES and "media" in data:
+        try:
+            url, is_image = _carry_media(message)
+        except ProviderError as error:
+            if not error.permanent:
+                raise  # try again later, with the rest of the customer's messages waiting
+            # The file is gone or too large: say so rather than drop the message.
+            note = f"[The customer sent a {kind} that could not be fetched: {error.message}]"
+            return "\n".join(part for part in (text, note) if part), ()
+        label = {"voice": "🎤 Voice message", "audio": "🎵 Audio", "video": "🎬 Video"}.get(
+            kind, "📎 " + (data["media"].get("filename") or kind.capitalize())
+        )
+        if is_image:
+            return text or ("Sticker" if kind == "sticker" else "Photo"), (url,)
+        return "\n".join(part for part in (text, f"{label}: {url}") if part), ()
+    if data.get("reply_to"):
+        quoted = _quoted(message, data["reply_to"])
+        if quoted:
+            text = f"> {quoted}\n{text}"
+    return text or f"[{kind}]", ()
+
+
+def _quoted(message: Message, provider_message_id: str) -> str:
+    if not provider_message_id:
+        return ""
+    earlier = (
+        Message.objects.filter(
+            channel_id=message.channel_id, provider_message_id=provider_message_id
+        )
+        .values_list("text", flat=True)
+        .first()
+    )
+    return (earlier or "")[:200]
+
+
+def _carry_media(message: Message) -> tuple[str, bool]:
+    """Fetch the customer's file from the provider once, keep it in our storage and
+    return a signed link to it (and whether it is an image the inbox can show)."""
+    stored = message.data.get("stored_media")
+    if not stored:
+        channel = message.channel
+        adapter = channel_adapter(channel.kind)
+        media = Media(**message.data["media"])
+        fetched = adapter.fetch_media(
+            credentials=adapter.credentials(channel.credentials_data),
+            media=media,
+            max_bytes=settings.MEDIA_MAX_BYTES,
+        )
+        name = fetched.filename or media.filename or f"{message.type}-{message.pk}"
+        path = default_storage.save(
+            f"media/{channel.pk}/{message.pk}/{name}", ContentFile(fetched.content)
+        )
+        stored = {"path": path, "mime_type": fetched.mime_type, "name": name}
+        message.data = {**message.data, "stored_media": stored}
+        message.save(update_fields=["data", "updated_at"])
+    return media_url(stored["path"]), stored["mime_type"].startswith(INTERCOM_IMAGE_TYPES)
+
+
+def media_url(path: str) -> str:
+    token = signing.dumps(path, salt=MEDIA_SALT, compress=True)
+    return settings.PUBLIC_BASE_URL + reverse("channels:media", args=[token])
+
+
+def media_path(token: str) -> str | None:
+    try:
+        return signing.loads(token, salt=MEDIA_SALT, max_age=MEDIA_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+
+
+# --- automations ---------------------------------------------------------------------
+
+
+def _automations(contact: Contact, conversation: Conversation, message: Message, *, first_time):
+    """Welcome a first-time customer; answer outside opening hours, once a day per
+    conversation. Both go out on the channel like an agent reply (and are shown in the
+    conversation as a note, so the team sees what the customer was told)."""
+    channel = contact.channel
+    replies = []
+    if first_time and channel.welcome_enabled and channel.welcome_message:
+        replies.append(("welcome", channel.welcome_message))
+    if (
+        channel.away_enabled
+        and channel.away_message
+        and not channel_is_open(channel=channel, at=message.sent_at or timezone.now())
+    ):
+        now = timezone.now()
+        updated = (
+            Conversation.objects.filter(pk=conversation.pk)
+            .filter(Q(away_sent_at__isnull=True) | Q(away_sent_at__lte=now - timedelta(days=1)))
+            .update(away_sent_at=now)
+        )
+        if updated:
+            replies.append(("away", channel.away_message))
+    for kind, text in replies:
+        Message.objects.create(
+            channel=channel,
+            contact=contact,
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            origin=Origin.AUTOMATION,
+            type="text",
+            text=text,
+            data={"automation": kind},
+            status=MessageStatus.PENDING,
+        )
+
+
+# --- outbound: agent → customer ------------------------------------------------------
+
+
+def _relay_outbound(contact: Contact, result: RelayResult) -> None:
+    channel = contact.channel
+    adapter = channel_adapter(channel.kind)
+    credentials = adapter.credentials(channel.credentials_data)
+    while (message := _head(contact, Direction.OUTBOUND, MessageStatus.PENDING)) is not None:
+        if not _due(message):
+            result.waiting = True
+            return
+        try:
+            provider_id = adapter.send(
+                credentials=credentials, message=_outbound(adapter, contact, message)
+            )
+        except ProviderError as error:
+            if error.permanent or not _postpone(message, error):
+                _fail(message, error)
+                result.failed += 1
+                _note_failure(contact, message, error)
+                continue
+            result.waiting = True
+            return
+        message.status = MessageStatus.SENT
+        message.provider_message_id = provider_id
+        message.sent_at = timezone.now()
+        message.next_attempt_at = None
+        message.error_code = message.error_text = ""
+        message.save(
+            update_fields=[
+                "status",
+                "provider_message_id",
+                "sent_at",
+                "next_attempt_at",
+                "error_code",
+                "error_text",
+                "updated_at",
+            ]
+        )
+        result.sent += 1
+        if message.origin == Origin.AUTOMATION:
+            _note_automation(contact, message)
+
+
+def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
+    channel = contact.channel
+    data = message.data
+    if message.origin == Origin.AGENT:
+        text = adapter.format_html(data.get("body_html", "")) if data.get("body_html") else ""
+        signature = signature_render(channel=channel, agent_name=data.get("admin_name", ""))
+        if text and signature:
+            text = f"{text}\n\n{signature}"
+    else:
+        text = message.text
+    media = None
+    if attachment := data.get("attachment"):
+        media = OutboundMedia(
+            url=attachment["url"],
+            mime_type=attachment.get("content_type", ""),
+            filename=attachment.get("name", ""),
+        )
+    return OutboundMessage(
+        to=contact.external_id,
+        text=text,
+        media=media,
+        status_callback=channel_webhook_url(channel=channel),
+    )
+
+
+def _note(contact: Contact, message: Message, body: str) -> None:
+    conversation = message.conversation
+    workspace = contact.channel.workspace
+    if conversation is None or workspace.status != Status.ACTIVE:
+        return
+    admin_id = message.data.get("admin_id") or _default_admin_id(workspace)
+    try:
+        with inbox_call(workspace):
+            inbox_adapter(workspace.provider).post_note(
+                tokens=workspace_tokens(workspace=workspace),
+                conversation_id=conversation.inbox_conversation_id,
+                admin_id=admin_id,
+                body=body,
+            )
+    except ProviderError as error:
+        logger.warning("note for message %s not posted: %s", message.pk, error.message)
+
+
+def _note_failure(contact: Contact, message: Message, error: ProviderError) -> None:
+    label = channel_adapter(contact.channel.kind).label
+    what = "The automatic reply" if message.origin == Origin.AUTOMATION else "This reply"
+    _note(
+        contact,
+        message,
+        f"⚠️ {what} was not delivered on {label} ({contact.channel.name}). {error.message}",
+    )
+
+
+def _note_automation(contact: Contact, message: Message) -> None:
+    what = {"welcome": "Welcome message", "away": "Out-of-office reply"}.get(
+        message.data.get("automation", ""), "Automatic reply"
+    )
+    _note(contact, message, f"{what} sent to the customer: {message.text}")
+
+
+# --- finding work ----------------------------------------------------------------------
+
+
+def contacts_due(*, limit: int = 1000) -> list[int]:
+    """Contacts with a message whose time has come and no worker on them: the sweeper
+    wakes each. Messages of workspaces that are not Active wait."""
+    now = timezone.now()
+    return list(
+        Message.objects.filter(status__in=[MessageStatus.RECEIVED, MessageStatus.PENDING])
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(Q(contact__relay_lease_until__isnull=True) | Q(contact__relay_lease_until__lt=now))
+        .filter(channel__workspace__status=Status.ACTIVE)
+        .values_list("contact_id", flat=True)
+        .distinct()[:limit]
+    )

@@ -1,0 +1,36 @@
+"""Celery tasks of the relay: thin, by id, safe to run twice (the rows decide)."""
+
+import logging
+
+from celery import shared_task
+
+from .relay import contact_relay, contacts_due
+
+logger = logging.getLogger(__name__)
+
+# A retry due this soon is woken by the task itself; anything later waits for the
+# sweeper (no Celery countdown beyond a minute: Redis redelivers long ones).
+SHORT_WAIT = 60
+
+
+@shared_task(name="channels.relay_contact", ignore_result=True)
+def relay_contact(contact_id: int) -> None:
+    result = contact_relay(contact_id=contact_id)
+    if result.relayed or result.sent or result.failed:
+        logger.info(
+            "contact %s: %d relayed, %d sent, %d failed",
+            contact_id,
+            result.relayed,
+            result.sent,
+            result.failed,
+        )
+
+
+@shared_task(name="channels.sweep", ignore_result=True)
+def sweep() -> None:
+    """Wake every contact with work that is due and no worker on it."""
+    due = contacts_due()
+    for contact_id in due:
+        relay_contact.delay(contact_id)
+    if due:
+        logger.info("sweep woke %d contacts", len(due))
