@@ -1,0 +1,490 @@
+"""The relay's own rules, with the inbox and the channel standing in behind the adapter
+interfaces (each real adapter is tested against its provider's HTTP separately)."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from channels import relay
+from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
+from channels.services import inbox_events_store
+from integrations.base import (
+    AgentReply,
+    ConversationState,
+    InboxAttachment,
+    InboxRefs,
+    ProviderError,
+)
+from integrations.channel import FetchedMedia
+from integrations.registry import channel_adapter as real_channel_adapter
+from workspaces.models import InboxAdmin, Provider, Status, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass
+class FakeInbox:
+    deliveries: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    failures: list = field(default_factory=list)  # raised by the next deliveries, in order
+    conversations: int = 0
+
+    def deliver(self, *, tokens, delivery):
+        self.deliveries.append(delivery)
+        if self.failures:
+            raise self.failures.pop(0)
+        conversation_id = delivery.conversation_id
+        if not conversation_id:
+            self.conversations += 1
+            conversation_id = f"conv-{self.conversations}"
+        return InboxRefs(
+            contact_id="ic-1",
+            conversation_id=conversation_id,
+            part_id=f"part-{len(self.deliveries)}",
+            opened=not delivery.conversation_id,
+        )
+
+    def post_note(self, *, tokens, conversation_id, admin_id, body):
+        self.notes.append((conversation_id, admin_id, body))
+
+
+class FakeChannel:
+    """The real Telegram adapter's credentials and label, with sends recorded."""
+
+    def __init__(self):
+        self.real = real_channel_adapter("telegram")
+        self.label = self.real.label
+        self.sent = []
+        self.failures = []
+        self.fetched = []
+
+    def credentials(self, data):
+        return self.real.credentials(data)
+
+    def format_html(self, html):
+        return html.replace("<p>", "").replace("</p>", "").replace("<b>", "<b>")
+
+    def send(self, *, credentials, message):
+        self.sent.append(message)
+        if self.failures:
+            raise self.failures.pop(0)
+        return f"sent-{len(self.sent)}"
+
+    def fetch_media(self, *, credentials, media, max_bytes):
+        self.fetched.append(media)
+        return FetchedMedia(content=b"\x89PNG fake", mime_type="image/png", filename="receipt.png")
+
+
+@pytest.fixture
+def inbox(monkeypatch):
+    fake = FakeInbox()
+    monkeypatch.setattr(relay, "inbox_adapter", lambda provider: fake)
+    return fake
+
+
+@pytest.fixture
+def phone(monkeypatch):
+    fake = FakeChannel()
+    monkeypatch.setattr(relay, "channel_adapter", lambda kind: fake)
+    return fake
+
+
+@pytest.fixture
+def workspace(cast):
+    workspace = Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="acme-app",
+        name="Acme Help",
+        access_token="tok",
+    )
+    InboxAdmin.objects.create(workspace=workspace, external_id="991", name="Ann")
+    return workspace
+
+
+@pytest.fixture
+def channel(workspace):
+    from channels.models import Channel
+
+    channel = Channel(workspace=workspace, kind="telegram", name="Support bot", identity="123")
+    channel.credentials_data = {
+        "bot_token": "123:abc",
+        "secret_token": "s3cret",
+        "bot_id": "123",
+        "bot_username": "acme_bot",
+    }
+    channel.save()
+    return channel
+
+
+@pytest.fixture
+def contact(channel):
+    return Contact.objects.create(channel=channel, external_id="555", name="Jane")
+
+
+def inbound(contact, text, n, **extra):
+    return Message.objects.create(
+        channel=contact.channel,
+        contact=contact,
+        direction=Direction.INBOUND,
+        provider_message_id=f"in-{n}",
+        type=extra.pop("type", "text"),
+        text=text,
+        status=MessageStatus.RECEIVED,
+        sent_at=timezone.now(),
+        **extra,
+    )
+
+
+def run(contact):
+    return relay.contact_relay(contact_id=contact.pk)
+
+
+def make_due(*messages):
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def transient(message="Intercom answered 503", **extra):
+    return ProviderError(message, permanent=False, status=503, **extra)
+
+
+# --- inbound ---------------------------------------------------------------------------
+
+
+def test_a_burst_lands_in_one_conversation_in_order(contact, inbox, phone):
+    for n, text in enumerate(["one", "two", "three"]):
+        inbound(contact, text, n)
+    result = run(contact)
+    assert result.relayed == 3
+    assert [d.body for d in inbox.deliveries] == ["one", "two", "three"]
+    # The first opens the conversation; the others append to it, with the contact's
+    # inbox id cached after the first.
+    assert [d.conversation_id for d in inbox.deliveries] == ["", "conv-1", "conv-1"]
+    assert [d.customer.inbox_contact_id for d in inbox.deliveries] == ["", "ic-1", "ic-1"]
+    assert inbox.deliveries[0].customer.external_id == "telegram:555"
+    assert inbox.deliveries[0].tag == "Support bot"
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.RELAYED}
+    assert Conversation.objects.get().inbox_conversation_id == "conv-1"
+    contact.refresh_from_db()
+    assert contact.inbox_contact_id == "ic-1"
+    assert contact.relay_lease_until is None
+
+
+def test_a_transient_failure_holds_the_rest_back_and_is_reconciled(contact, inbox, phone):
+    _, second, third = (inbound(contact, t, n) for n, t in enumerate(["a", "b", "c"]))
+    original = inbox.deliver
+
+    def fail_on_b(*, tokens, delivery):
+        if delivery.body == "b" and not delivery.reconcile:
+            inbox.deliveries.append(delivery)
+            raise transient(retry_after=30)
+        return original(tokens=tokens, delivery=delivery)
+
+    inbox.deliver = fail_on_b
+    result = run(contact)
+    assert result.relayed == 1 and result.waiting
+    second.refresh_from_db()
+    third.refresh_from_db()
+    assert (second.status, second.attempts) == (MessageStatus.RECEIVED, 1)
+    assert second.next_attempt_at >= timezone.now() + timedelta(seconds=29)  # Retry-After kept
+    assert third.status == MessageStatus.RECEIVED
+    assert [d.body for d in inbox.deliveries] == ["a", "b"]  # c waited behind b
+
+    assert run(contact).relayed == 0  # not due yet: nothing moves
+    make_due(second)
+    assert run(contact).relayed == 2
+    # The retry looked for the earlier attempt before posting again.
+    assert [(d.body, d.reconcile) for d in inbox.deliveries[2:]] == [("b", True), ("c", False)]
+
+
+def test_a_permanent_failure_fails_that_message_and_the_next_goes(contact, inbox, phone):
+    first = inbound(contact, "bad", 1)
+    inbound(contact, "good", 2)
+    inbox.failures = [ProviderError("refused", permanent=True, status=422, code="data_invalid")]
+    result = run(contact)
+    first.refresh_from_db()
+    assert (first.status, first.error_code) == (MessageStatus.FAILED, "data_invalid")
+    assert result.relayed == 1 and result.failed == 1
+
+
+def test_too_many_attempts_fail_the_message(contact, inbox, phone):
+    message = inbound(contact, "x", 1)
+    Message.objects.filter(pk=message.pk).update(attempts=relay.MAX_ATTEMPTS - 1)
+    inbox.failures = [transient()]
+    run(contact)
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+
+
+def test_a_rejected_token_holds_messages_until_reconnect(contact, inbox, phone, workspace):
+    message = inbound(contact, "hi", 1)
+    inbox.failures = [
+        ProviderError("Access Token Invalid", permanent=True, status=401, unauthorized=True)
+    ]
+    run(contact)
+    workspace.refresh_from_db()
+    message.refresh_from_db()
+    assert workspace.status == Status.NEEDS_RECONNECT
+    assert (message.status, message.attempts) == (MessageStatus.RECEIVED, 0)
+    assert relay.contacts_due() == []  # the sweeper leaves it alone meanwhile
+    Workspace.objects.filter(pk=workspace.pk).update(status=Status.ACTIVE)
+    assert relay.contacts_due() == [contact.pk]
+    assert run(contact).relayed == 1
+
+
+def test_one_worker_at_a_time_per_contact(contact, inbox, phone):
+    inbound(contact, "hi", 1)
+    assert relay._claim(contact.pk)
+    assert run(contact).relayed == 0  # another worker holds it
+    assert relay.contacts_due() == []
+    relay._release(contact.pk)
+    assert relay.contacts_due() == [contact.pk]
+    # A crashed worker's claim runs out.
+    Contact.objects.filter(pk=contact.pk).update(
+        relay_lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert run(contact).relayed == 1
+
+
+def test_a_conversation_closed_long_ago_is_not_reopened(contact, inbox, phone, workspace):
+    inbound(contact, "first", 1)
+    run(contact)
+    conversation = Conversation.objects.get()
+    # Closed an hour ago: the channel's default is 24 hours, so the same one is used.
+    inbox_events_store(
+        provider="intercom",
+        events=[
+            ConversationState(
+                workspace_external_id="acme-app",
+                conversation_id="conv-1",
+                open=False,
+                at=timezone.now() - timedelta(hours=1),
+            )
+        ],
+    )
+    inbound(contact, "second", 2)
+    run(contact)
+    assert inbox.deliveries[-1].conversation_id == "conv-1"
+    conversation.refresh_from_db()
+    assert conversation.open  # reopened by the customer's message
+
+    Conversation.objects.filter(pk=conversation.pk).update(
+        open=False, closed_at=timezone.now() - timedelta(hours=25)
+    )
+    inbound(contact, "third", 3)
+    run(contact)
+    assert inbox.deliveries[-1].conversation_id == ""
+    assert Conversation.objects.count() == 2
+
+
+def test_what_the_inbox_cannot_show_becomes_text(contact, inbox, phone):
+    inbound(
+        contact,
+        "",
+        1,
+        type="location",
+        data={
+            "location": {
+                "latitude": 52.5,
+                "longitude": 13.4,
+                "name": "Cafe",
+                "address": "Main St 1",
+            }
+        },
+    )
+    inbound(
+        contact,
+        "",
+        2,
+        type="contacts",
+        data={"contacts": [{"name": "Bob", "phones": ["+4915112345678"], "emails": []}]},
+    )
+    quoted = inbound(contact, "Is it open?", 3)
+    inbound(
+        contact,
+        "",
+        4,
+        type="reaction",
+        data={"reaction": {"emoji": "👍", "message_id": quoted.provider_message_id}},
+    )
+    inbound(contact, "", 5, type="unsupported", data={"provider_type": "poll"})
+    run(contact)
+    bodies = [d.body for d in inbox.deliveries]
+    assert bodies[0].startswith(
+        "📍 Cafe\nMain St 1\nhttps://www.openstreetmap.org/?mlat=52.5&mlon=13.4"
+    )
+    assert bodies[1] == "👤 Bob: +4915112345678"
+    assert bodies[3] == "Reacted 👍 to: Is it open?"
+    assert "poll" in bodies[4]
+
+
+def test_a_photo_is_fetched_once_and_linked_for_the_inbox(contact, inbox, phone, client):
+    message = inbound(
+        contact,
+        "receipt",
+        1,
+        type="image",
+        data={"media": {"ref": "file-1", "mime_type": "image/jpeg"}},
+    )
+    run(contact)
+    (delivery,) = inbox.deliveries
+    assert delivery.body == "receipt"
+    (url,) = delivery.attachment_urls
+    assert len(phone.fetched) == 1
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    served = client.get("/" + path)
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == b"\x89PNG fake"
+    message.refresh_from_db()
+    assert message.data["stored_media"]["mime_type"] == "image/png"
+    assert client.get("/media/forged-token/").status_code == 404
+
+
+def test_a_file_that_cannot_be_fetched_is_named_not_dropped(contact, inbox, phone):
+    def gone(**kwargs):
+        raise ProviderError("The file is no longer available (expired).", permanent=True)
+
+    phone.fetch_media = gone
+    inbound(contact, "", 1, type="voice", data={"media": {"ref": "v1"}})
+    run(contact)
+    assert "could not be fetched" in inbox.deliveries[0].body
+    assert Message.objects.get().status == MessageStatus.RELAYED
+
+
+# --- automations -----------------------------------------------------------------------
+
+
+def test_a_first_time_customer_is_welcomed_once(contact, inbox, phone, channel):
+    channel.welcome_enabled, channel.welcome_message = True, "Hi! We answer within the hour."
+    channel.save()
+    inbound(contact, "hello", 1)
+    inbound(contact, "anyone?", 2)
+    run(contact)
+    welcomes = Message.objects.filter(origin=Origin.AUTOMATION)
+    assert [m.text for m in welcomes] == ["Hi! We answer within the hour."]
+    assert [m.text for m in phone.sent] == ["Hi! We answer within the hour."]
+    assert welcomes.get().status == MessageStatus.SENT
+    # The team sees what the customer was told.
+    assert inbox.notes and "Welcome message sent" in inbox.notes[0][2]
+
+
+def test_the_away_reply_goes_once_a_day_per_conversation(contact, inbox, phone, channel):
+    channel.away_enabled, channel.away_message = True, "We are closed; back at 9."
+    channel.save()  # no opening hours at all: always closed
+    for n in range(3):
+        inbound(contact, f"m{n}", n)
+    run(contact)
+    assert Message.objects.filter(origin=Origin.AUTOMATION).count() == 1
+    Conversation.objects.update(away_sent_at=timezone.now() - timedelta(days=1, minutes=1))
+    inbound(contact, "next day", 9)
+    run(contact)
+    assert Message.objects.filter(origin=Origin.AUTOMATION).count() == 2
+
+
+# --- outbound --------------------------------------------------------------------------
+
+
+def reply(part="p-100", body="<p>Thanks, <b>Jane</b>!</p>", attachments=()):
+    return AgentReply(
+        workspace_external_id="acme-app",
+        conversation_id="conv-1",
+        part_id=part,
+        admin_id="991",
+        admin_name="Ann",
+        body_html=body,
+        attachments=attachments,
+    )
+
+
+@pytest.fixture
+def conversation(contact, workspace):
+    return Conversation.objects.create(
+        workspace=workspace, contact=contact, inbox_conversation_id="conv-1"
+    )
+
+
+def test_an_agent_reply_is_stored_once_and_sent_with_the_signature(
+    conversation, contact, channel, inbox, phone, django_capture_on_commit_callbacks
+):
+    channel.signature = "— {agent_name}, {channel_name}"
+    channel.save()
+    photo = InboxAttachment(
+        url="https://files.example/x.png", name="x.png", content_type="image/png"
+    )
+    for _ in range(3):  # Intercom resends a webhook it thinks failed
+        inbox_events_store(provider="intercom", events=[reply(attachments=(photo,))])
+    rows = Message.objects.filter(direction=Direction.OUTBOUND).order_by("pk")
+    assert [(m.inbox_part_id, m.type) for m in rows] == [("p-100", "text"), ("p-100:1", "image")]
+    assert rows[0].text == "Thanks, Jane!"
+    run(contact)
+    text, image = phone.sent
+    assert text.to == "555"
+    assert text.text == "Thanks, <b>Jane</b>!\n\n— Ann, Support bot"
+    assert image.media.url == "https://files.example/x.png"
+    assert text.status_callback.endswith(f"/hooks/telegram/{channel.webhook_key}/")
+    assert [m.status for m in rows.all()] == [MessageStatus.SENT, MessageStatus.SENT]
+    assert [m.provider_message_id for m in rows.all()] == ["sent-1", "sent-2"]
+
+
+def test_replies_in_conversations_we_did_not_open_are_ignored(workspace, inbox, phone):
+    inbox_events_store(provider="intercom", events=[reply()])
+    assert not Message.objects.exists()
+
+
+def test_a_reply_that_cannot_be_sent_leaves_a_note_for_the_agent(
+    conversation, contact, inbox, phone
+):
+    inbox_events_store(
+        provider="intercom", events=[reply(part="p-1"), reply(part="p-2", body="later")]
+    )
+    phone.failures = [
+        ProviderError(
+            "WhatsApp only delivers free-form replies within 24 hours of the customer's last "
+            "message. Send an approved template instead.",
+            permanent=True,
+            code="131047",
+        )
+    ]
+    result = run(contact)
+    failed, later = Message.objects.filter(direction=Direction.OUTBOUND).order_by("pk")
+    assert (failed.status, failed.error_code) == (MessageStatus.FAILED, "131047")
+    assert later.status == MessageStatus.SENT and result.sent == 1
+    ((conversation_id, admin_id, body),) = inbox.notes
+    assert (conversation_id, admin_id) == ("conv-1", "991")  # as the agent who replied
+    assert "was not delivered on Telegram" in body and "approved template" in body
+
+
+def test_a_rate_limited_send_waits_as_long_as_asked(conversation, contact, inbox, phone):
+    inbox_events_store(provider="intercom", events=[reply()])
+    phone.failures = [
+        ProviderError("Too Many Requests", permanent=False, status=429, retry_after=23)
+    ]
+    result = run(contact)
+    message = Message.objects.get(direction=Direction.OUTBOUND)
+    assert result.waiting and message.status == MessageStatus.PENDING
+    assert message.next_attempt_at >= timezone.now() + timedelta(seconds=22)
+    make_due(message)
+    assert run(contact).sent == 1
+
+
+def test_backoff_grows_is_capped_and_honours_retry_after():
+    waits = [relay.backoff(n).total_seconds() for n in range(1, 20)]
+    assert waits[0] <= relay.BACKOFF_FIRST
+    assert max(waits) <= relay.BACKOFF_CAP
+    assert relay.backoff(1, retry_after=600).total_seconds() >= 600
+
+
+def test_the_sweeper_finds_due_work_only(contact, inbox, phone):
+    message = inbound(contact, "hi", 1)
+    assert relay.contacts_due() == [contact.pk]
+    Message.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    assert relay.contacts_due() == []
+    make_due(message)
+    run(contact)
+    assert relay.contacts_due() == []
