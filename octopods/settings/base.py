@@ -113,8 +113,18 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 # Redis redelivers an unacknowledged task after the visibility timeout; it must be
-# longer than any task can run, or a slow task would run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# longer than any task can run (or a slow task would run twice at once), and short
+# enough that a killed worker's tasks come back soon. The relay's rows decide what is
+# done, so a redelivered task is harmless. Socket timeouts keep a publish from
+# hanging on an unreachable Redis.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 300,
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+}
+# A task that can no longer be acknowledged (the broker connection dropped) is stopped,
+# not run a second time in parallel when Redis hands it out again.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup closes the DB connection after every task unless told to
 # reuse it; reuse more than doubles worker throughput.
