@@ -371,3 +371,27 @@ def _agent_reply_rows(conversation: Conversation, reply: AgentReply) -> list[Mes
 def _attachment_type(content_type: str) -> str:
     major = content_type.split("/", 1)[0]
     return {"image": "image", "video": "video", "audio": "audio"}.get(major, "document")
+
+
+def messages_requeue(*, messages) -> int:
+    """Give failed messages another go from the start: back to waiting, attempts
+    cleared, the relay woken for their contacts. Safe to repeat (the relay's
+    idempotency keys stop a message that did land from landing twice)."""
+    failed = messages.filter(status=MessageStatus.FAILED)
+    contact_ids = list(failed.values_list("contact_id", flat=True).distinct())
+    with transaction.atomic():
+        inbound = failed.filter(direction=Direction.INBOUND).update(
+            status=MessageStatus.RECEIVED,
+            attempts=0,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+        outbound = failed.filter(direction=Direction.OUTBOUND).update(
+            status=MessageStatus.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+        if contact_ids:
+            transaction.on_commit(lambda: relay_wake(contact_ids))
+    return inbound + outbound

@@ -12,6 +12,11 @@ urlpatterns = [
     path("workspaces/<int:pk>/channels/add/<str:kind>/", views.add, name="add"),
     path("channels/<int:pk>/", views.detail, name="detail"),
     path("channels/<int:pk>/remove/", views.remove, name="remove"),
+    path(
+        "channels/<int:pk>/messages/<int:message_pk>/retry/",
+        views.message_retry,
+        name="message_retry",
+    ),
     path("channels/<int:pk>/settings/", settings_views.settings_page, name="settings"),
     path(
         "channels/<int:pk>/settings/welcome/",

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import account_required, account_role
 from integrations.base import ProviderError
@@ -18,7 +18,7 @@ from integrations.channel import MalformedPayload, WebhookRejected, WebhookReque
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from workspaces.models import Workspace
 
-from .models import Channel
+from .models import Channel, Message
 from .relay import media_path
 from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
 from .services import (
@@ -30,6 +30,7 @@ from .services import (
     channel_webhook_verified,
     inbound_store,
     inbox_events_store,
+    messages_requeue,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,6 +187,21 @@ def detail(request, pk):
             "page": channel_message_page(channel=channel, number=request.GET.get("page")),
         },
     )
+
+
+@require_POST
+@account_role("admin")
+def message_retry(request, pk, message_pk):
+    """Send a failed message through the relay again (the log's Retry button)."""
+    channel = _channel_or_404(request, pk)
+    messages_ = Message.objects.filter(channel=channel, pk=message_pk)
+    if not messages_.exists():
+        raise Http404("No such message.")
+    if messages_requeue(messages=messages_):
+        messages.success(request, "The message is queued to be sent again.")
+    else:
+        messages.info(request, "That message has not failed; nothing to retry.")
+    return redirect("channels:detail", channel.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,7 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation, Membership, Role
-from channels.models import Channel, MessageTemplate
+from channels.models import Channel, Contact, Message, MessageTemplate
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +32,7 @@ VIEWS = {
     "channels:add": ("post", "admin", "workspace_kind"),
     "channels:detail": ("get", "member", "channel"),
     "channels:remove": ("post", "admin", "channel"),
+    "channels:message_retry": ("post", "admin", "channel_message"),
     "channels:settings": ("get", "member", "channel"),
     "channels:settings_welcome": ("post", "admin", "channel"),
     "channels:settings_away": ("post", "admin", "channel"),
@@ -88,10 +89,18 @@ def objects_of(account, cast):
     template = MessageTemplate.objects.create(
         channel=channel, name="Hello", language="en", body="Hello {{1}}"
     )
+    message = Message.objects.create(
+        channel=channel,
+        contact=Contact.objects.create(channel=channel, external_id="c1"),
+        direction="out",
+        type="text",
+        status="failed",
+    )
     return {
         "workspace": workspace,
         "channel": channel,
         "template": template,
+        "message": message,
         "invitation": invitation,
         "membership": Membership.objects.filter(account=account).first(),
     }
@@ -102,6 +111,8 @@ def url_for(name, kind, objects):
         return reverse(name)
     if kind == "provider":
         return reverse(name, args=["intercom"])
+    if kind == "channel_message":
+        return reverse(name, args=[objects["channel"].pk, objects["message"].pk])
     if kind == "workspace_kind":
         return reverse(name, args=[objects["workspace"].pk, "telegram"])
     if kind == "template":
@@ -139,6 +150,7 @@ def test_another_accounts_object_is_a_404(cast, name):
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
         sorted(MessageTemplate.objects.values_list("pk", "name", "updated_at")),
+        sorted(Message.objects.values_list("pk", "status", "updated_at")),
     )
     response = getattr(cast.admin_client, method)(url_for(name, kind, theirs), {"role": "member"})
     assert response.status_code == 404
@@ -148,5 +160,6 @@ def test_another_accounts_object_is_a_404(cast, name):
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
         sorted(MessageTemplate.objects.values_list("pk", "name", "updated_at")),
+        sorted(Message.objects.values_list("pk", "status", "updated_at")),
     )
     assert after == before
