@@ -1,6 +1,7 @@
 """HTTP to Intercom, and nothing else (PROVIDERS.md §1)."""
 
 import time
+from urllib.parse import quote
 
 from django.conf import settings
 
@@ -23,8 +24,16 @@ def describe_error(response) -> ProviderError:
     retry_after = None
     if status == 429:
         retry_after = _seconds_until_reset(response)
+    text = f"Intercom answered {status}: {message}"
+    if code == "api_plan_restricted":
+        # Intercom's own words ("Active subscription needed.") read as our bug in a note.
+        text = (
+            "Intercom refused the call because the workspace's Intercom plan does not "
+            f"include API access ({message}). An Intercom admin needs to reactivate or "
+            "upgrade the subscription."
+        )
     return ProviderError(
-        f"Intercom answered {status}: {message}",
+        text,
         status=status,
         code=code,
         unauthorized=status == 401,
@@ -76,17 +85,84 @@ class IntercomClient:
             }
         )
 
-    def _get(self, path: str) -> dict:
+    def _request(self, method: str, path: str, json: dict | None = None) -> dict:
         with provider_call(LABEL, describe_error):
-            response = self.session.get(f"{settings.INTERCOM_API_URL}{path}")
+            response = self.session.request(method, f"{settings.INTERCOM_API_URL}{path}", json=json)
             response.raise_for_status()
             body = response.json()
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
             return body
 
+    def _get(self, path: str) -> dict:
+        return self._request("GET", path)
+
+    def _post(self, path: str, body: dict) -> dict:
+        return self._request("POST", path, json=body)
+
     def me(self) -> dict:
         return self._get("/me")
 
     def admins(self) -> list[dict]:
         return self._get("/admins")["admins"]
+
+    # --- contacts (§1.4) ---------------------------------------------------------------
+
+    def search_contacts(self, query: dict, *, per_page: int) -> list[dict]:
+        """The first page of contacts matching ``query`` (Intercom's search language)."""
+        body = self._post(
+            "/contacts/search", {"query": query, "pagination": {"per_page": per_page}}
+        )
+        with provider_call(LABEL, describe_error):
+            return _objects(body["data"])
+
+    def create_contact(self, fields: dict) -> dict:
+        return self._post("/contacts", fields)
+
+    def unarchive_contact(self, contact_id: str) -> dict:
+        return self._post(f"/contacts/{_segment(contact_id)}/unarchive", {})
+
+    # --- conversations (§1.5) ----------------------------------------------------------
+
+    def create_conversation(self, body: dict) -> dict:
+        """Open a conversation from a contact; Intercom answers with the Message (its
+        ``id`` and the new ``conversation_id``), not the conversation."""
+        return self._post("/conversations", body)
+
+    def reply(self, conversation_id: str, body: dict) -> dict:
+        """Add a part; Intercom answers with the whole conversation."""
+        return self._post(f"/conversations/{_segment(conversation_id)}/reply", body)
+
+    def conversation(self, conversation_id: str) -> dict:
+        return self._get(f"/conversations/{_segment(conversation_id)}")
+
+    def search_conversations(self, query: dict, *, per_page: int) -> list[dict]:
+        body = self._post(
+            "/conversations/search", {"query": query, "pagination": {"per_page": per_page}}
+        )
+        with provider_call(LABEL, describe_error):
+            return _objects(body["conversations"])
+
+    # --- tags --------------------------------------------------------------------------
+
+    def tag(self, name: str) -> dict:
+        """The workspace's tag called ``name``: Intercom creates it when there is none and
+        otherwise returns the existing one (names are case-insensitive)."""
+        return self._post("/tags", {"name": name})
+
+    def tag_conversation(self, conversation_id: str, *, tag_id: str, admin_id: str) -> dict:
+        return self._post(
+            f"/conversations/{_segment(conversation_id)}/tags",
+            {"id": tag_id, "admin_id": admin_id},
+        )
+
+
+def _segment(value: str) -> str:
+    # Ids come from Intercom and from our rows; quoting keeps any of them one path segment.
+    return quote(str(value), safe="")
+
+
+def _objects(value) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError("not a list of objects")
+    return value
