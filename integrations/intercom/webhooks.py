@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 from ..base import AgentReply, ConversationState, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
 
@@ -93,12 +95,21 @@ def _on_admin_replied(notification: Notification) -> list[InboxEvent]:
             at=part.created_at,
         )
         for part in _parts(notification.item, required=True)
-        # A non-null app_package_code is a write through the API: our own replies
-        # echoing back would otherwise go out to the customer twice.
         if part.part_type == "comment"
         and part.author_type == "admin"
-        and part.app_package_code is None
+        and not _our_own_write(part.app_package_code)
     ]
+
+
+def _our_own_write(app_package_code: str | None) -> bool:
+    """A part written through the API carries its app's package code. Ours echoing back
+    would go out to the customer twice. With INTERCOM_APP_PACKAGE_CODE set, only our
+    own are skipped, so replies other apps post for teammates still reach customers;
+    unset, every API-written part is skipped (the safe side)."""
+    if app_package_code is None:
+        return False
+    ours = settings.INTERCOM_APP_PACKAGE_CODE
+    return not ours or app_package_code == ours
 
 
 def _on_admin_closed(notification: Notification) -> list[InboxEvent]:

@@ -214,6 +214,9 @@ INTERCOM_CLIENT_SECRET = env.str("INTERCOM_CLIENT_SECRET", default="")
 INTERCOM_AUTHORIZE_URL = env.str("INTERCOM_AUTHORIZE_URL", default="https://app.intercom.com/oauth")
 INTERCOM_API_URL = env.str("INTERCOM_API_URL", default="https://api.intercom.io")
 INTERCOM_API_VERSION = env.str("INTERCOM_API_VERSION", default="2.14")
+# The app's package code (Developer Hub), which Intercom stamps on parts the app writes
+# through the API: replies with it are our own echoes. Empty: skip every API-written part.
+INTERCOM_APP_PACKAGE_CODE = env.str("INTERCOM_APP_PACKAGE_CODE", default="")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
 HUBSPOT_AUTHORIZE_URL = env.str(

@@ -158,6 +158,14 @@ def test_our_own_api_replies_echoing_back_are_skipped():
     assert parsed("conversation.admin.replied.api_echo.json") == []
 
 
+def test_with_our_package_code_known_other_apps_replies_still_go_out(settings):
+    settings.INTERCOM_APP_PACKAGE_CODE = "octopods-app"
+    assert parsed("conversation.admin.replied.api_echo.json") == []
+    settings.INTERCOM_APP_PACKAGE_CODE = "octopods"
+    (reply,) = parsed("conversation.admin.replied.api_echo.json")
+    assert isinstance(reply, AgentReply)
+
+
 def test_notes_are_never_sent_to_the_customer():
     assert parsed("conversation.admin.noted.json") == []
 
