@@ -2,9 +2,11 @@
 which Meta assets subscribed the app, and the conversations a person holds on the
 customer phone (both directions, with the provider's message ids)."""
 
+import secrets
 from datetime import timedelta
 
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 # The customer service window: WhatsApp and Messenger (PROVIDERS.md §3.7, §6.2).
@@ -150,3 +152,184 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.direction} {self.provider_message_id}"
+
+
+# --- Intercom's inbox ----------------------------------------------------------------
+# What a fake Intercom workspace holds: contacts, their conversations and the parts of
+# each, and tags. ``workspace`` is the workspace's id_code (directory.INTERCOM_WORKSPACES);
+# every lookup is scoped by it, as Intercom scopes every call by the token's workspace.
+
+
+def new_intercom_contact_id() -> str:
+    # Intercom's contact ids are 24 hex characters.
+    return secrets.token_hex(12)
+
+
+class IntercomContact(models.Model):
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        LEAD = "lead", "Lead"
+
+    workspace = models.CharField(max_length=32)
+    intercom_id = models.CharField(max_length=24, unique=True, default=new_intercom_contact_id)
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.USER)
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    email = models.CharField(max_length=255, blank=True, default="")
+    phone = models.CharField(max_length=64, blank=True, default="")
+    name = models.CharField(max_length=255, blank=True, default="")
+    avatar = models.URLField(max_length=2048, blank=True, default="")
+    custom_attributes = models.JSONField(default=dict, blank=True)
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+    last_replied_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # Intercom answers 409 to a second contact with the same external_id.
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="sandbox_intercom_contact_external_id",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name or self.email or self.phone or self.intercom_id} in {self.workspace}"
+
+
+class IntercomTag(models.Model):
+    workspace = models.CharField(max_length=32)
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            # Intercom's tag names are case-insensitive: "WhatsApp" finds "whatsapp".
+            models.UniqueConstraint("workspace", Lower("name"), name="sandbox_intercom_tag_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class IntercomConversation(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        SNOOZED = "snoozed", "Snoozed"
+
+    workspace = models.CharField(max_length=32)
+    contact = models.ForeignKey(
+        IntercomContact, on_delete=models.CASCADE, related_name="conversations"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    read = models.BooleanField(default=False)
+    title = models.CharField(max_length=255, blank=True, default="")
+    admin_assignee_id = models.CharField(max_length=32, blank=True, default="")
+    team_assignee_id = models.CharField(max_length=32, blank=True, default="")
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Set by a customer's message, cleared by a teammate's reply, as Intercom does.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(IntercomTag, through="IntercomTagging", related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # The last activity: the inbox lists the most recent first.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        indexes = [
+            models.Index(fields=["workspace", "-updated_at"], name="sandbox_ic_conv_activity")
+        ]
+
+    def __str__(self):
+        return f"Conversation {self.pk} in {self.workspace}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.CLOSED
+
+
+class IntercomPart(models.Model):
+    """A conversation part. The customer's first message is stored as a part of type
+    ``source``: Intercom shows it as the conversation's ``source``, not among its parts."""
+
+    class Type(models.TextChoices):
+        SOURCE = "source", "First message"
+        COMMENT = "comment", "Reply"
+        NOTE = "note", "Internal note"
+        CLOSE = "close", "Closed"
+        OPEN = "open", "Reopened"
+        SNOOZED = "snoozed", "Snoozed"
+        ASSIGNMENT = "assignment", "Assigned"
+
+    class Author(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        USER = "user", "User"
+        LEAD = "lead", "Lead"
+        BOT = "bot", "Bot"
+
+    conversation = models.ForeignKey(
+        IntercomConversation, on_delete=models.CASCADE, related_name="parts"
+    )
+    part_type = models.CharField(max_length=16, choices=Type.choices)
+    body = models.TextField(blank=True, default="")
+    author_type = models.CharField(max_length=8, choices=Author.choices)
+    author_id = models.CharField(max_length=32)
+    author_name = models.CharField(max_length=255, blank=True, default="")
+    author_email = models.CharField(max_length=255, blank=True, default="")
+    # [{"type": "upload", "name", "url", "content_type", "filesize", "width", "height"}]
+    attachments = models.JSONField(default=list, blank=True)
+    # The app that wrote the part through the API; empty (null in JSON) for parts typed
+    # in the inbox.
+    app_package_code = models.CharField(max_length=64, blank=True, default="")
+    assigned_to = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    # The webhook a part typed in the inbox page caused: Octopods dedupes on its id, so a
+    # redelivery repeats it.
+    notification_id = models.CharField(max_length=64, blank=True, default="")
+    notification_topic = models.CharField(max_length=64, blank=True, default="")
+    delivery_attempts = models.PositiveIntegerField(default=0)
+    webhook_outcome = models.TextField(blank=True, default="")
+    webhook_ok = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.part_type} {self.pk} by {self.author_type} {self.author_id}"
+
+
+class IntercomTagging(models.Model):
+    conversation = models.ForeignKey(IntercomConversation, on_delete=models.CASCADE)
+    tag = models.ForeignKey(IntercomTag, on_delete=models.CASCADE)
+    applied_by = models.CharField(max_length=32, blank=True, default="")
+    applied_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["applied_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "tag"], name="sandbox_intercom_tagging")
+        ]
+
+    def __str__(self):
+        return f"{self.tag} on {self.conversation_id}"
+
+
+class IntercomFault(models.Model):
+    """Armed failures for the sandbox's Intercom API: the next ``remaining`` calls (of
+    ``workspace`` only, when set) answer ``status``, so reliability tests can drive a
+    rate-limit storm or an outage through the real HTTP path. Oldest first."""
+
+    status = models.PositiveSmallIntegerField()
+    remaining = models.PositiveIntegerField()
+    workspace = models.CharField(max_length=32, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.status}, {self.remaining} more"
