@@ -1,10 +1,23 @@
 from django.urls import path, re_path
 
-from . import graph, hubspot, intercom, phone, telegram, twilio, views
+from . import (
+    graph,
+    hubspot,
+    intercom,
+    intercom_inbox,
+    intercom_inbox_page,
+    phone,
+    telegram,
+    twilio,
+    views,
+)
 
 app_name = "sandbox"
 
 TWILIO_ACCOUNT = "twilio/2010-04-01/Accounts/<str:account_sid>"
+INTERCOM_API = "intercom/api"
+INTERCOM_CONVERSATION = f"{INTERCOM_API}/conversations/<str:conversation_id>"
+INBOX_CONVERSATION = "intercom/inbox/<str:id_code>/<int:pk>"
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -15,6 +28,74 @@ urlpatterns = [
     path("intercom/api/me", intercom.me, name="intercom_me"),
     path("intercom/api/admins", intercom.admins, name="intercom_admins"),
     path("intercom/uninstall", intercom.uninstall, name="intercom_uninstall"),
+    # Intercom's inbox API (contacts, conversations, tags), and the faults control.
+    path(f"{INTERCOM_API}/contacts", intercom_inbox.contacts, name="intercom_contacts"),
+    path(
+        f"{INTERCOM_API}/contacts/search",
+        intercom_inbox.contacts_search,
+        name="intercom_contacts_search",
+    ),
+    path(
+        f"{INTERCOM_API}/contacts/find_by_external_id/<path:external_id>",
+        intercom_inbox.contact_by_external_id,
+        name="intercom_contact_by_external_id",
+    ),
+    path(
+        f"{INTERCOM_API}/contacts/<str:contact_id>",
+        intercom_inbox.contact,
+        name="intercom_contact",
+    ),
+    path(
+        f"{INTERCOM_API}/contacts/<str:contact_id>/unarchive",
+        intercom_inbox.contact_unarchive,
+        name="intercom_contact_unarchive",
+    ),
+    path(
+        f"{INTERCOM_API}/conversations",
+        intercom_inbox.conversations,
+        name="intercom_conversations",
+    ),
+    path(
+        f"{INTERCOM_API}/conversations/search",
+        intercom_inbox.conversations_search,
+        name="intercom_conversations_search",
+    ),
+    path(INTERCOM_CONVERSATION, intercom_inbox.conversation, name="intercom_conversation"),
+    path(
+        f"{INTERCOM_CONVERSATION}/reply",
+        intercom_inbox.reply,
+        name="intercom_conversation_reply",
+    ),
+    path(
+        f"{INTERCOM_CONVERSATION}/parts",
+        intercom_inbox.parts,
+        name="intercom_conversation_parts",
+    ),
+    path(
+        f"{INTERCOM_CONVERSATION}/tags",
+        intercom_inbox.conversation_tags,
+        name="intercom_conversation_tags",
+    ),
+    path(f"{INTERCOM_API}/tags", intercom_inbox.tags, name="intercom_tags"),
+    path("intercom/faults", intercom_inbox.faults, name="intercom_faults"),
+    # The inbox a person answers in, as an admin of a fake workspace.
+    path("intercom/inbox/", intercom_inbox_page.inbox, name="intercom_inbox"),
+    path(
+        "intercom/inbox/<str:id_code>/",
+        intercom_inbox_page.workspace_inbox,
+        name="intercom_inbox_workspace",
+    ),
+    path(
+        f"{INBOX_CONVERSATION}/",
+        intercom_inbox_page.conversation,
+        name="intercom_inbox_conversation",
+    ),
+    path(f"{INBOX_CONVERSATION}/act", intercom_inbox_page.act, name="intercom_inbox_act"),
+    path(
+        f"{INBOX_CONVERSATION}/parts/<int:part_pk>/redeliver",
+        intercom_inbox_page.redeliver,
+        name="intercom_inbox_redeliver",
+    ),
     # HubSpot: HUBSPOT_AUTHORIZE_URL = {base}/sandbox/hubspot/oauth/authorize,
     # HUBSPOT_API_URL = {base}/sandbox/hubspot/api.
     path("hubspot/oauth/authorize", hubspot.authorize, name="hubspot_authorize"),
