@@ -40,9 +40,6 @@ from .services import channel_webhook_url
 
 logger = logging.getLogger(__name__)
 
-# Longer than a relay task may run (CELERY_TASK_TIME_LIMIT), so a live worker never
-# loses its claim; a dead one's claim runs out after this.
-LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 10
 BACKOFF_FIRST = 5  # seconds
 BACKOFF_CAP = 60 * 60
@@ -69,7 +66,7 @@ def _claim(contact_id: int) -> bool:
     claimed = (
         Contact.objects.filter(pk=contact_id)
         .filter(Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
-        .update(relay_lease_until=now + LEASE)
+        .update(relay_lease_until=now + timedelta(seconds=settings.RELAY_LEASE_SECONDS))
     )
     return claimed == 1
 

@@ -246,6 +246,10 @@ WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=512 * 1024)
 # Intercom's attachments stop well before that).
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# How long a worker holds a contact it relays: longer than a relay task may run
+# (CELERY_TASK_TIME_LIMIT), so a live worker never loses it; a killed worker's contact
+# is picked up again after this.
+RELAY_LEASE_SECONDS = env.int("RELAY_LEASE_SECONDS", default=120)
 # Run the relay in the web process (a background thread) instead of a Celery worker:
 # the default when there is no broker, so a laptop relays with nothing else running.
 RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
