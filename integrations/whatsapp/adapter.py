@@ -1,7 +1,18 @@
 import secrets
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from ..base import ProviderError
-from ..channel import ChannelAdapter, ChannelIdentity
+from ..channel import (
+    ChannelAdapter,
+    ChannelIdentity,
+    FetchedMedia,
+    Media,
+    OutboundMedia,
+    OutboundMessage,
+)
+from ..formatting import WHATSAPP, html_to_text
+from ..meta import file_too_large, safe_filename
 from . import webhooks
 from .client import WhatsAppClient
 from .credentials import Credentials
@@ -71,4 +82,96 @@ class WhatsAppAdapter(ChannelAdapter):
         # its other numbers, which may be channels of their own. Meta keeps calling the
         # removed channel's URL, which answers 404 (its key no longer exists) and stores
         # nothing; connecting the number again replaces the override.
+        return None
+
+    # --- the message path ---------------------------------------------------------------
+
+    def format_html(self, html: str) -> str:
+        return html_to_text(html, WHATSAPP)
+
+    def takes_caption(self, media: OutboundMedia) -> bool:
+        """Whether ``text`` goes out with this file; when not, the relay sends it as a
+        message of its own (WhatsApp takes no caption on audio or stickers)."""
+        return _media_type(media) not in ("audio", "sticker")
+
+    def send(self, *, credentials: Credentials, message: OutboundMessage) -> str:
+        return WhatsAppClient(credentials.access_token).send_message(
+            credentials.phone_number_id, {"to": message.to, **_content(message)}
+        )
+
+    def fetch_media(
+        self, *, credentials: Credentials, media: Media, max_bytes: int
+    ) -> FetchedMedia:
+        if media.size is not None and media.size > max_bytes:
+            raise file_too_large(self.label, max_bytes=max_bytes, size=media.size)
+        api = WhatsAppClient(credentials.access_token)
+        found = api.media(media.ref)
+        size = _int(found.get("file_size"))
+        if size is not None and size > max_bytes:
+            raise file_too_large(self.label, max_bytes=max_bytes, size=size)
+        # The URL lives about five minutes, so it is used at once and never stored.
+        fetched = api.download(found["url"], max_bytes=max_bytes)
+        mime_type = str(found.get("mime_type") or "") or fetched.content_type or media.mime_type
+        return FetchedMedia(
+            content=fetched.content,
+            mime_type=mime_type or "application/octet-stream",
+            filename=safe_filename(media.filename) or fetched.filename,
+        )
+
+
+def _content(message: OutboundMessage) -> dict:
+    """The ``type`` and its object for one OutboundMessage (PROVIDERS.md §3.5)."""
+    if message.template is not None:
+        template = message.template
+        content: dict = {"name": template.name, "language": {"code": template.language}}
+        if template.variables:
+            parameters = [{"type": "text", "text": value} for value in template.variables]
+            content["components"] = [{"type": "body", "parameters": parameters}]
+        return {"type": "template", "template": content}
+    if message.media is not None:
+        kind = _media_type(message.media)
+        content = {"link": message.media.url}
+        if message.text and kind not in ("audio", "sticker"):
+            content["caption"] = message.text
+        if kind == "document":
+            # Without a filename WhatsApp shows the document as "Untitled".
+            content["filename"] = _filename(message.media)
+        return {"type": kind, kind: content}
+    if not message.text.strip():
+        raise ProviderError(
+            "The reply had nothing WhatsApp can send: no text and no file.", permanent=True
+        )
+    # Link previews would show the customer pages the agent did not choose to show.
+    return {"type": "text", "text": {"body": message.text, "preview_url": False}}
+
+
+# WhatsApp's image type takes only JPEG and PNG, and WebP only as a sticker; any other
+# file still reaches the customer as a document.
+_IMAGE_TYPES = {"image/jpeg", "image/jpg", "image/png"}
+
+
+def _media_type(media: OutboundMedia) -> str:
+    mime_type = media.mime_type.split(";", 1)[0].strip().lower()
+    if mime_type in _IMAGE_TYPES:
+        return "image"
+    if mime_type == "image/webp":
+        return "sticker"
+    family = mime_type.split("/", 1)[0]
+    if family in ("video", "audio"):
+        return family
+    return "document"
+
+
+def _filename(media: OutboundMedia) -> str:
+    return (
+        safe_filename(media.filename)
+        or safe_filename(unquote(PurePosixPath(urlsplit(media.url).path).name))
+        or "document"
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
         return None

@@ -1,9 +1,22 @@
 """HTTP to the WhatsApp Cloud API (Meta Graph), and nothing else (PROVIDERS.md §3)."""
 
+import re
 from functools import partial
 
+from django.conf import settings
+
 from ..base import ProviderError
-from ..meta import graph_error, graph_request, graph_session, require_success
+from ..meta import (
+    GRAPH_LABEL,
+    Download,
+    download,
+    graph_error,
+    graph_error_detail,
+    graph_request,
+    graph_session,
+    host_matches,
+    require_success,
+)
 
 # What a System User token needs to read and configure a number and send from it.
 REQUIRED_PERMISSIONS = ("whatsapp_business_messaging", "whatsapp_business_management")
@@ -56,6 +69,87 @@ def describe_error(response, *, id_field: str = "", id_label: str = "") -> Provi
 
 _about_number = partial(describe_error, id_field="phone_number_id", id_label="phone number")
 _about_waba = partial(describe_error, id_field="waba_id", id_label="WhatsApp Business Account")
+
+
+# --- the message path (PROVIDERS.md §3.5-3.8) -------------------------------------------------
+
+# Where WhatsApp serves customers' files (the URL GET /{media-id} answers with).
+MEDIA_HOSTS = ("lookaside.fbsbx.com",)
+# A media id is a Graph node id: it goes into the URL path, so nothing else is accepted.
+_MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+_RECONNECT = (
+    "WhatsApp did not accept the channel's access token: it is invalid, expired or was "
+    "revoked. Reconnect the channel in Octopods with a new System User token that does "
+    "not expire."
+)
+_MEDIA_PROBLEM = (
+    "WhatsApp could not use the attached file{said}. It takes JPEG or PNG images up to "
+    "5 MB, MP4 or 3GP videos and AAC, MP3, M4A, AMR or OGG audio up to 16 MB, and "
+    "documents up to 100 MB; send the file in one of those forms."
+)
+_TEMPLATE_PROBLEM = (
+    "WhatsApp refused the template{said}. Check in WhatsApp Manager that it is approved "
+    "and active in this language, and that the channel's template gives it the same "
+    "number of variables."
+)
+# Codes after which the same message can never go out as it is, worded for the agent.
+_MESSAGE_ERRORS = {
+    131047: "WhatsApp only delivers free-form replies within 24 hours of the customer's "
+    "last message. Send an approved template instead.",
+    131026: "WhatsApp could not deliver this message to the customer's number{said}: it "
+    "may not be on WhatsApp, or may be on an old version of the app. Reach the customer "
+    "another way.",
+    131030: "This WhatsApp number is a test number, and the customer is not on its list of "
+    "allowed recipients. Add their number in Meta's app dashboard (WhatsApp → API Setup), "
+    "or connect a production number.",
+    131051: "WhatsApp does not support this kind of message{said}.",
+    131052: _MEDIA_PROBLEM,
+    131053: _MEDIA_PROBLEM,
+    131031: "WhatsApp has locked the business account of this number{said}. Check the "
+    "account's status in WhatsApp Manager.",
+    368: "WhatsApp has temporarily blocked this number from sending for violating its "
+    "policies{said}. Check the number's status in WhatsApp Manager.",
+    132000: _TEMPLATE_PROBLEM,
+    132001: _TEMPLATE_PROBLEM,
+    132005: _TEMPLATE_PROBLEM,
+    132007: _TEMPLATE_PROBLEM,
+    132012: _TEMPLATE_PROBLEM,
+    132015: _TEMPLATE_PROBLEM,
+    132016: _TEMPLATE_PROBLEM,
+}
+
+
+def describe_message_error(response) -> ProviderError:
+    """Graph's error body on a send or a media download → ProviderError worded for the
+    agent who reads it as a note in the inbox: what failed and what to do."""
+    error = graph_error(response)
+    detail = graph_error_detail(response)
+    said = f" ({detail.details or error.message})" if (detail.details or error.message) else ""
+    if error.token_rejected:
+        return error.provider_error(_RECONNECT)
+    if error.code in _MESSAGE_ERRORS:
+        return ProviderError(
+            _MESSAGE_ERRORS[error.code].format(said=said),
+            permanent=True,
+            status=error.status,
+            code=str(error.code),
+        )
+    if error.permission_missing:
+        return error.provider_error(
+            "The channel's access token may no longer send WhatsApp messages (it lacks "
+            "whatsapp_business_messaging). Reconnect the channel in Octopods with a System "
+            "User token that has it."
+        )
+    if error.transient and error.status < 500:
+        return error.provider_error(
+            f"WhatsApp asked us to send more slowly{said}; Octopods tries again shortly."
+        )
+    if error.status >= 500:
+        return error.provider_error(
+            f"WhatsApp could not be reached (HTTP {error.status}); Octopods tries again shortly."
+        )
+    return error.provider_error(f"WhatsApp refused the message{said}.")
 
 
 class WhatsAppClient:
@@ -122,3 +216,49 @@ class WhatsAppClient:
             describe=_about_number,
         )
         require_success(body, action="send this number's messages to Octopods")
+
+    def send_message(self, phone_number_id: str, payload: dict) -> str:
+        """Send one message (``to``, ``type`` and its content) from the number; the
+        answer's ``messages[0].id`` (wamid) is returned."""
+        body = graph_request(
+            self.session,
+            "POST",
+            f"/{phone_number_id}/messages",
+            json={"messaging_product": "whatsapp", "recipient_type": "individual", **payload},
+            describe=describe_message_error,
+        )
+        messages = body.get("messages")
+        message_id = messages[0].get("id") if isinstance(messages, list) and messages else None
+        if not isinstance(message_id, str) or not message_id:
+            raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
+        return message_id
+
+    def media(self, media_id: str) -> dict:
+        """Step 1 of a download: ``url`` (valid for minutes), ``mime_type``,
+        ``file_size`` (a string) of a customer's file."""
+        if not _MEDIA_ID.fullmatch(media_id):
+            raise ProviderError(
+                "The customer's file could not be fetched: WhatsApp gave it an id we do not "
+                "recognise.",
+                permanent=True,
+            )
+        body = graph_request(self.session, "GET", f"/{media_id}", describe=describe_message_error)
+        if not isinstance(body.get("url"), str) or not body["url"]:
+            raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
+        return body
+
+    def download(self, url: str, *, max_bytes: int) -> Download:
+        """Step 2: the file itself, with the same Bearer token, from Meta's hosts only."""
+
+        def allowed(address: str) -> bool:
+            return host_matches(address, api_url=settings.META_GRAPH_API_URL, hosts=MEDIA_HOSTS)
+
+        return download(
+            url,
+            session=self.session,
+            label="WhatsApp",
+            describe=describe_message_error,
+            max_bytes=max_bytes,
+            allowed=allowed,
+            redirect_allowed=allowed,
+        )
