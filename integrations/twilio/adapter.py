@@ -1,7 +1,16 @@
 from django.conf import settings
 
 from ..base import ProviderError
-from ..channel import ChannelAdapter, ChannelIdentity
+from ..channel import (
+    ChannelAdapter,
+    ChannelIdentity,
+    FetchedMedia,
+    Media,
+    OutboundMedia,
+    OutboundMessage,
+)
+from ..formatting import PLAIN, html_to_text
+from ..meta import file_too_large
 from . import webhooks
 from .client import LABEL, TwilioClient
 from .credentials import Credentials
@@ -51,6 +60,49 @@ class TwilioAdapter(ChannelAdapter):
         # someone has since pointed it elsewhere, that is theirs to keep.
         if str(number.get("sms_url") or "").startswith(settings.PUBLIC_BASE_URL + "/"):
             api.set_sms_url(number["sid"], url="")
+
+    # --- the message path ---------------------------------------------------------------
+
+    def format_html(self, html: str) -> str:
+        # SMS has no formatting: emphasis goes, links are written out.
+        return html_to_text(html, PLAIN)
+
+    def takes_caption(self, media: OutboundMedia) -> bool:
+        return True  # an MMS carries its Body with the file
+
+    def send(self, *, credentials: Credentials, message: OutboundMessage) -> str:
+        if message.template is not None:
+            raise ProviderError(
+                "Approved templates are a WhatsApp feature; SMS has none. Send the message "
+                "as an ordinary reply.",
+                permanent=True,
+            )
+        if message.media is None and not message.text.strip():
+            raise ProviderError(
+                "The reply had nothing SMS can send: no text and no file.", permanent=True
+            )
+        return TwilioClient(credentials.account_sid, credentials.auth_token).send_message(
+            to=message.to,
+            from_=credentials.phone_number,
+            body=message.text,
+            # Twilio sends a file only as MMS (US and Canadian numbers); elsewhere it
+            # writes a link to it into the SMS instead.
+            media_url=message.media.url if message.media else "",
+            status_callback=message.status_callback,
+        )
+
+    def fetch_media(
+        self, *, credentials: Credentials, media: Media, max_bytes: int
+    ) -> FetchedMedia:
+        if media.size is not None and media.size > max_bytes:
+            raise file_too_large(LABEL, max_bytes=max_bytes, size=media.size)
+        api = TwilioClient(credentials.account_sid, credentials.auth_token)
+        fetched = api.download(media.ref, max_bytes=max_bytes)
+        return FetchedMedia(
+            content=fetched.content,
+            mime_type=fetched.content_type or media.mime_type or "application/octet-stream",
+            filename=fetched.filename,
+        )
 
 
 def _number(api: TwilioClient, data: dict) -> dict:
