@@ -1,6 +1,18 @@
+import mimetypes
 import secrets
+from urllib.parse import urlsplit
 
-from ..channel import ChannelAdapter, ChannelIdentity
+from ..base import ProviderError
+from ..channel import (
+    ChannelAdapter,
+    ChannelIdentity,
+    FetchedMedia,
+    Media,
+    OutboundMedia,
+    OutboundMessage,
+)
+from ..formatting import TELEGRAM, html_to_text
+from ..meta import file_too_large, safe_filename
 from . import webhooks
 from .client import TelegramClient
 from .credentials import Credentials
@@ -46,3 +58,93 @@ class TelegramAdapter(ChannelAdapter):
 
     def unregister_webhook(self, *, credentials: Credentials) -> None:
         TelegramClient(credentials.bot_token).delete_webhook()
+
+    # --- the message path ---------------------------------------------------------------
+
+    def format_html(self, html: str) -> str:
+        """Telegram's HTML subset, escaped, for ``parse_mode`` HTML. Plain text goes
+        through here too (it is escaped), since every text we send is parsed as HTML."""
+        return html_to_text(html, TELEGRAM)
+
+    def takes_caption(self, media: OutboundMedia) -> bool:
+        return True  # every send method we use takes a caption (up to 1,024 characters)
+
+    def send(self, *, credentials: Credentials, message: OutboundMessage) -> str:
+        if message.template is not None:
+            raise ProviderError(
+                "Approved templates are a WhatsApp feature; Telegram has none. Send the "
+                "message as an ordinary reply.",
+                permanent=True,
+            )
+        payload: dict = {"chat_id": _chat_id(message.to)}
+        if message.media is not None:
+            method, field = _file_method(message.media)
+            payload[field] = message.media.url
+            if message.text:
+                payload.update(caption=message.text, parse_mode="HTML")
+        elif message.text.strip():
+            method = "sendMessage"
+            payload.update(text=message.text, parse_mode="HTML")
+        else:
+            raise ProviderError(
+                "The reply had nothing Telegram can send: no text and no file.", permanent=True
+            )
+        sent = TelegramClient(credentials.bot_token).send(method, payload)
+        # The same shape the webhook parser gives the customer's messages (chat id and
+        # message id), so replies and reactions to this message find it.
+        return f"{sent['chat']['id']}:{sent['message_id']}"
+
+    def fetch_media(
+        self, *, credentials: Credentials, media: Media, max_bytes: int
+    ) -> FetchedMedia:
+        if media.size is not None and media.size > max_bytes:
+            raise file_too_large(self.label, max_bytes=max_bytes, size=media.size)
+        api = TelegramClient(credentials.bot_token)
+        found = api.get_file(media.ref)
+        size = found.get("file_size")
+        if isinstance(size, int) and size > max_bytes:
+            raise file_too_large(self.label, max_bytes=max_bytes, size=size)
+        path = found["file_path"]
+        fetched = api.download(path, max_bytes=max_bytes)
+        # Telegram's file server answers application/octet-stream for most files; the
+        # webhook's mime_type (or the path's extension: photos/file_1.jpg) says more.
+        served = fetched.content_type if not fetched.content_type.startswith(_OCTETS) else ""
+        mime_type = media.mime_type or served or mimetypes.guess_type(path)[0]
+        return FetchedMedia(
+            content=fetched.content,
+            mime_type=mime_type or _OCTETS,
+            filename=safe_filename(media.filename) or fetched.filename or safe_filename(path),
+        )
+
+
+_OCTETS = "application/octet-stream"
+# Voice notes are OGG/Opus; sendAudio is for music files Telegram shows with a player.
+_VOICE_TYPES = {"audio/ogg", "audio/opus"}
+_AUDIO_TYPES = {"audio/mpeg", "audio/mp3", "audio/mp4", "audio/m4a", "audio/x-m4a", "audio/aac"}
+
+
+def _file_method(media: OutboundMedia) -> tuple[str, str]:
+    """The send method for a file, and the name of its parameter."""
+    mime_type = media.mime_type.split(";", 1)[0].strip().lower()
+    if not mime_type:
+        name = media.filename or urlsplit(media.url).path
+        mime_type = (mimetypes.guess_type(name)[0] or "").lower()
+    family = mime_type.split("/", 1)[0]
+    # A GIF sent as a photo loses its animation; as a document Telegram plays it.
+    if family == "image" and mime_type != "image/gif":
+        return "sendPhoto", "photo"
+    if family == "video":
+        return "sendVideo", "video"
+    if mime_type in _VOICE_TYPES:
+        return "sendVoice", "voice"
+    if mime_type in _AUDIO_TYPES:
+        return "sendAudio", "audio"
+    return "sendDocument", "document"
+
+
+def _chat_id(to: str) -> int | str:
+    # A private chat's id is the user's id, an integer; a @username stays text.
+    try:
+        return int(to)
+    except ValueError:
+        return to

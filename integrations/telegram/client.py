@@ -7,6 +7,7 @@ from django.conf import settings
 from ..base import ProviderError
 from ..errors import provider_call
 from ..http import ProviderSession
+from ..meta import Download, download, host_matches
 
 LABEL = "Telegram"
 
@@ -71,10 +72,114 @@ def _retry_after(parameters, response) -> float | None:
         return None
 
 
-@contextmanager
-def _telegram_call():
+# --- the message path (PROVIDERS.md §5.3-5.4) --------------------------------------------------
+
+_RECONNECT = (
+    "Telegram no longer accepts the channel's bot token: it was revoked, or the bot was "
+    "deleted. Reconnect the channel in Octopods with the bot's current token from "
+    "@BotFather (/mybots → your bot → API Token)."
+)
+_FILE_LINK = (
+    "Telegram could not fetch the attached file from its link ({description}). Telegram "
+    "takes files by link only up to 20 MB (5 MB for photos), and documents only as PDF, "
+    "ZIP or GIF; send the file in one of those forms, or as a link in the text."
+)
+# Telegram's descriptions (lower-cased fragments) the agent can act on.
+_MESSAGE_ERRORS = (
+    (
+        "blocked by the user",
+        "The customer has blocked the Telegram bot, so it cannot message them. They need "
+        "to unblock the bot (or write to it again) before a reply can reach them.",
+    ),
+    (
+        "user is deactivated",
+        "The customer's Telegram account has been deleted, so the reply cannot reach them.",
+    ),
+    (
+        "chat not found",
+        "Telegram has no chat between the bot and this customer; a bot can only write to "
+        "someone who has started a chat with it.",
+    ),
+    (
+        "can't initiate conversation",
+        "Telegram does not let the bot write first to this customer; they need to start a "
+        "chat with the bot.",
+    ),
+    (
+        "can't parse entities",
+        "Telegram could not read the reply's formatting ({description}). Send it again "
+        "with less formatting.",
+    ),
+    (
+        "caption is too long",
+        "The text is longer than the 1,024 characters Telegram allows with a file. Send "
+        "the file and the text as separate replies.",
+    ),
+    (
+        "message is too long",
+        "The reply is longer than the 4,096 characters Telegram allows in one message. "
+        "Send it in parts.",
+    ),
+    (
+        "file is too big",
+        "The customer's file is larger than the 20 MB Telegram lets bots download. It is "
+        "still in the Telegram chat; ask the customer to send a smaller file or a link.",
+    ),
+    ("wrong file identifier/http url", _FILE_LINK),
+    ("failed to get http url content", _FILE_LINK),
+    ("wrong type of the web page content", _FILE_LINK),
+    ("wrong remote file identifier", _FILE_LINK),
+)
+
+
+def describe_message_error(response) -> ProviderError:
+    """Telegram's error body on a send or a file download → ProviderError worded for the
+    agent who reads it as a note in the inbox: what failed and what to do."""
+    error = describe_error(response)
+    common = {"status": error.status, "code": error.code, "retry_after": error.retry_after}
+    if error.unauthorized:
+        return ProviderError(_RECONNECT, permanent=True, unauthorized=True, **common)
+    if not error.permanent:
+        return error  # flood control (with retry_after) or Telegram's own trouble
+    description = _description(response)
+    lowered = description.lower()
+    for fragment, message in _MESSAGE_ERRORS:
+        if fragment in lowered:
+            return ProviderError(message.format(description=description), permanent=True, **common)
+    if error.status == 403:
+        return ProviderError(
+            f"Telegram does not let the bot write to this customer ({description}).",
+            permanent=True,
+            **common,
+        )
+    return ProviderError(f"Telegram refused the message: {description}", permanent=True, **common)
+
+
+def _describe_file_error(response) -> ProviderError:
+    # The download URL names a file, not a method: a 404 there is a file_path that has
+    # expired (they last at least an hour), and a fresh getFile gives a new one.
+    if response.status_code == 404:
+        return ProviderError(
+            "Telegram no longer had the customer's file at the address it gave; Octopods "
+            "tries again.",
+            permanent=False,
+            status=404,
+            code="404",
+        )
+    return describe_message_error(response)
+
+
+def _description(response) -> str:
     try:
-        with provider_call(LABEL, describe_error):
+        return str(response.json().get("description") or response.reason or "")
+    except (ValueError, AttributeError):
+        return str(response.reason or "")
+
+
+@contextmanager
+def _telegram_call(describe=describe_error):
+    try:
+        with provider_call(LABEL, describe):
             yield
     except ProviderError as error:
         # The bot token is part of every URL, and requests quotes the URL in its
@@ -91,9 +196,9 @@ class TelegramClient:
         self.bot_token = bot_token
         self.session = ProviderSession()
 
-    def _call(self, method: str, payload: dict | None = None):
+    def _call(self, method: str, payload: dict | None = None, *, describe=describe_error):
         url = f"{settings.TELEGRAM_API_URL}/bot{self.bot_token}/{method}"
-        with _telegram_call():
+        with _telegram_call(describe):
             if payload is None:
                 response = self.session.get(url)
             else:
@@ -103,7 +208,7 @@ class TelegramClient:
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
             if body.get("ok") is not True:
-                raise describe_error(response)
+                raise describe(response)
             return body["result"]
 
     def get_me(self) -> dict:
@@ -121,3 +226,35 @@ class TelegramClient:
 
     def delete_webhook(self) -> None:
         self._call("deleteWebhook", {})
+
+    def send(self, method: str, payload: dict) -> dict:
+        """Call a send method (``sendMessage``, ``sendPhoto``, …) → the sent Message."""
+        message = self._call(method, payload, describe=describe_message_error)
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if (
+            not isinstance(chat, dict)
+            or not isinstance(chat.get("id"), int)
+            or not isinstance(message.get("message_id"), int)
+        ):
+            raise ProviderError(f"{LABEL} sent an answer we could not read", permanent=False)
+        return message
+
+    def get_file(self, file_id: str) -> dict:
+        """``file_path`` (to download within the hour) and ``file_size`` of a file."""
+        found = self._call("getFile", {"file_id": file_id}, describe=describe_message_error)
+        path = found.get("file_path") if isinstance(found, dict) else None
+        if not isinstance(path, str) or not path or ".." in path.split("/"):
+            raise ProviderError(f"{LABEL} sent an answer we could not read", permanent=False)
+        return found
+
+    def download(self, file_path: str, *, max_bytes: int) -> Download:
+        url = f"{settings.TELEGRAM_API_URL}/file/bot{self.bot_token}/{file_path}"
+        with _telegram_call(_describe_file_error):
+            return download(
+                url,
+                session=self.session,
+                label=LABEL,
+                describe=_describe_file_error,
+                max_bytes=max_bytes,
+                allowed=lambda address: host_matches(address, api_url=settings.TELEGRAM_API_URL),
+            )
