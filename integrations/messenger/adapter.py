@@ -1,11 +1,26 @@
+import logging
+import mimetypes
 import secrets
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from ..base import ProviderError
-from ..channel import ChannelAdapter, ChannelIdentity
+from ..channel import (
+    ChannelAdapter,
+    ChannelIdentity,
+    FetchedMedia,
+    Media,
+    OutboundMedia,
+    OutboundMessage,
+)
+from ..formatting import PLAIN, html_to_text
+from ..meta import file_too_large, safe_filename
 from . import webhooks
-from .client import MessengerClient
+from .client import MessengerClient, download_attachment
 from .credentials import Credentials
 from .forms import MessengerForm
+
+logger = logging.getLogger(__name__)
 
 
 class MessengerAdapter(ChannelAdapter):
@@ -61,3 +76,64 @@ class MessengerAdapter(ChannelAdapter):
 
     def unregister_webhook(self, *, credentials: Credentials) -> None:
         MessengerClient(credentials.page_access_token).unsubscribe_app(credentials.page_id)
+
+    # --- the message path ---------------------------------------------------------------
+
+    def format_html(self, html: str) -> str:
+        # The Send API takes plain text only; emphasis goes, links are written out.
+        return html_to_text(html, PLAIN)
+
+    def takes_caption(self, media: OutboundMedia) -> bool:
+        return False  # an attachment message carries no text
+
+    def send(self, *, credentials: Credentials, message: OutboundMessage) -> str:
+        """Send one message. Messenger has no captions: with ``media`` only the file is
+        sent, and ``text`` must go as a message of its own (``takes_caption``)."""
+        if message.template is not None:
+            raise ProviderError(
+                "Approved templates are a WhatsApp feature; Messenger has none. Send the "
+                "message as an ordinary reply.",
+                permanent=True,
+            )
+        if message.media is not None:
+            if message.text:
+                logger.warning("Messenger takes no caption: a file was sent without its text")
+            content: dict = {
+                "attachment": {
+                    "type": _attachment_type(message.media),
+                    "payload": {"url": message.media.url, "is_reusable": True},
+                }
+            }
+        elif message.text.strip():
+            content = {"text": message.text}
+        else:
+            raise ProviderError(
+                "The reply had nothing Messenger can send: no text and no file.", permanent=True
+            )
+        return MessengerClient(credentials.page_access_token).send_message(
+            credentials.page_id, recipient=message.to, message=content
+        )
+
+    def fetch_media(
+        self, *, credentials: Credentials, media: Media, max_bytes: int
+    ) -> FetchedMedia:
+        if media.size is not None and media.size > max_bytes:
+            raise file_too_large(self.label, max_bytes=max_bytes, size=media.size)
+        fetched = download_attachment(media.ref, max_bytes=max_bytes)
+        name = safe_filename(media.filename) or fetched.filename or _url_name(media.ref)
+        mime_type = (
+            fetched.content_type
+            or media.mime_type
+            or mimetypes.guess_type(name)[0]
+            or "application/octet-stream"
+        )
+        return FetchedMedia(content=fetched.content, mime_type=mime_type, filename=name)
+
+
+def _attachment_type(media: OutboundMedia) -> str:
+    family = media.mime_type.split("/", 1)[0].strip().lower()
+    return family if family in ("image", "video", "audio") else "file"
+
+
+def _url_name(url: str) -> str:
+    return safe_filename(unquote(PurePosixPath(urlsplit(url).path).name))

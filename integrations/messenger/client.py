@@ -2,8 +2,21 @@
 
 from functools import partial
 
+from django.conf import settings
+
 from ..base import ProviderError
-from ..meta import graph_error, graph_request, graph_session, require_success
+from ..http import ProviderSession
+from ..meta import (
+    GRAPH_LABEL,
+    Download,
+    download,
+    graph_error,
+    graph_error_detail,
+    graph_request,
+    graph_session,
+    host_matches,
+    require_success,
+)
 
 # The webhook fields the relay reads (messages and their statuses, taps, reactions, and
 # echoes of what the Page sends from elsewhere).
@@ -49,6 +62,69 @@ def describe_error(response, *, id_field: str = "") -> ProviderError:
 _about_page = partial(describe_error, id_field="page_id")
 
 
+# --- the message path (PROVIDERS.md §6.2-6.3) --------------------------------------------------
+
+# Where Meta serves the files customers send (attachment payload URLs).
+MEDIA_HOSTS = ("*.fbcdn.net", "*.fbsbx.com")
+# Code 10 with this subcode: the reply is outside the window the messaging type allows.
+_OUTSIDE_WINDOW = (10, 2018278)
+
+
+class OutsideWindow(ProviderError):
+    """Meta refused a reply as outside the allowed window (10 / 2018278)."""
+
+
+def describe_message_error(response, *, tagged: bool = False) -> ProviderError:
+    """Graph's error body on a send → ProviderError worded for the agent who reads it
+    as a note in the inbox. ``tagged`` says the send already carried HUMAN_AGENT."""
+    error = graph_error(response)
+    detail = graph_error_detail(response)
+    common = {"status": error.status, "code": str(error.code or "")}
+    if error.token_rejected:
+        return error.provider_error(
+            "Meta no longer accepts the channel's Page access token: it expired or was "
+            "revoked (for example when a Page admin changed their password). Reconnect the "
+            "channel in Octopods with a new Page access token."
+        )
+    if (error.code, detail.subcode) == _OUTSIDE_WINDOW:
+        return OutsideWindow(
+            "Messenger only lets a Page reply within 24 hours of the customer's last "
+            "message, or within 7 days when a person replies (the Human Agent tag, which "
+            "the Meta app must have been granted). This conversation is past that, so the "
+            "reply was not delivered; it can go out once the customer writes again."
+            if tagged
+            else "Messenger refused the reply: more than 24 hours have passed since the "
+            "customer's last message.",
+            permanent=True,
+            **common,
+        )
+    if error.code == 551:
+        return ProviderError(
+            "This customer cannot receive messages from the Page right now (they may have "
+            "blocked it or left Messenger). The reply was not delivered.",
+            permanent=True,
+            **common,
+        )
+    if error.code == 100 and detail.subcode == 2018001:
+        return ProviderError(
+            "Messenger knows no customer with this id for the Page; they may have deleted "
+            "their conversation or account. The reply was not delivered.",
+            permanent=True,
+            **common,
+        )
+    if error.permission_missing:
+        return error.provider_error(
+            "The channel's Page access token may no longer send messages (it lacks "
+            "pages_messaging). Reconnect the channel in Octopods with a Page token that "
+            "has it."
+        )
+    if error.transient and error.status < 500:
+        return error.provider_error(
+            f"Meta asked us to send more slowly ({error.message}); Octopods tries again shortly."
+        )
+    return error.provider_error()
+
+
 class MessengerClient:
     """Graph as one Facebook Page (Bearer Page access token)."""
 
@@ -79,3 +155,60 @@ class MessengerClient:
             self.session, "DELETE", f"/{page_id}/subscribed_apps", describe=_about_page
         )
         require_success(body, action="stop sending this Page's messages to the app")
+
+    def send_message(self, page_id: str, *, recipient: str, message: dict) -> str:
+        """Send one message from the Page to the customer (PSID) → its ``message_id``.
+
+        A reply outside the 24-hour window is sent once more with the HUMAN_AGENT tag,
+        which Meta allows for a person's reply up to 7 days after the customer's last
+        message (and refuses with the same error past that).
+        """
+        payload = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message}
+        try:
+            return self._send(page_id, payload, tagged=False)
+        except OutsideWindow:
+            tagged = {**payload, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+            return self._send(page_id, tagged, tagged=True)
+
+    def _send(self, page_id: str, payload: dict, *, tagged: bool) -> str:
+        body = graph_request(
+            self.session,
+            "POST",
+            f"/{page_id}/messages",
+            json=payload,
+            describe=partial(describe_message_error, tagged=tagged),
+        )
+        message_id = body.get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
+        return message_id
+
+
+def _describe_attachment_error(response) -> ProviderError:
+    if response.status_code in (403, 404, 410):
+        # Meta's CDN links are signed and expire; an old one answers like this.
+        return ProviderError(
+            "Meta no longer serves the customer's file (its link has expired). Ask the "
+            "customer to send it again.",
+            permanent=True,
+            status=response.status_code,
+        )
+    return graph_error(response).provider_error()
+
+
+def download_attachment(url: str, *, max_bytes: int) -> Download:
+    """A customer's attachment from Meta's CDN: the URL itself is the permission, so no
+    token is sent (and none could leak to a host that is not Meta's)."""
+
+    def allowed(address: str) -> bool:
+        return host_matches(address, api_url=settings.META_GRAPH_API_URL, hosts=MEDIA_HOSTS)
+
+    return download(
+        url,
+        session=ProviderSession(),
+        label="Messenger",
+        describe=_describe_attachment_error,
+        max_bytes=max_bytes,
+        allowed=allowed,
+        redirect_allowed=allowed,
+    )
