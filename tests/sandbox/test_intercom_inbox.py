@@ -2,10 +2,12 @@
 replies, tags, search), their error shapes, the faults control, and the inbox page whose
 replies reach Octopods as Intercom's signed webhook."""
 
+import dataclasses
 import hashlib
 import hmac
 import json
-from urllib.parse import quote
+import re
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -15,11 +17,22 @@ from django.test import override_settings
 from django.urls import Resolver404, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
+from integrations.base import (
+    AgentReply,
+    ConversationState,
+    InboxCustomer,
+    InboxDelivery,
+    ProviderError,
+    TokenSet,
+)
+from integrations.channel import WebhookRejected
+from integrations.intercom import webhooks
+from integrations.intercom.adapter import IntercomAdapter
 from sandbox import intercom_search, tokens
 from sandbox.intercom_inbox import APP_PACKAGE_CODE
 from sandbox.intercom_inbox_page import webhook_url
-from sandbox.models import IntercomConversation, IntercomFault, IntercomPart
-from tests.sandbox.support import post_json
+from sandbox.models import IntercomContact, IntercomConversation, IntercomFault, IntercomPart
+from tests.sandbox.support import post_json, webhook_request
 from tests.sandbox.test_mounting import fresh_urlpatterns
 
 pytestmark = pytest.mark.django_db
@@ -901,6 +914,13 @@ def sent_notification() -> tuple[dict, requests.PreparedRequest]:
     return json.loads(body), request
 
 
+def judged_by_octopods(request) -> list:
+    """What the product's own verifier and parser make of a webhook the page sent."""
+    hook = webhook_request(request)
+    webhooks.verify(secret=settings.INTERCOM_CLIENT_SECRET, request=hook)
+    return webhooks.parse(request=hook)
+
+
 def test_it_lets_a_person_pick_a_workspace(client, chat):
     response = client.get(f"{INBOX}/")
     assert response.status_code == 200
@@ -1001,6 +1021,17 @@ def test_it_stores_a_reply_and_posts_the_signed_webhook_to_octopods(client, chat
     assert part.webhook_ok
 
     notification, request = sent_notification()
+    assert judged_by_octopods(request) == [
+        AgentReply(
+            workspace_external_id=ACME,
+            conversation_id=str(chat.pk),
+            part_id=str(part.pk),
+            admin_id=ADA,
+            admin_name="Ada Admin",
+            body_html=part.body,
+            at=part.created_at.replace(microsecond=0),
+        )
+    ]
     assert request.url == HOOK == webhook_url()
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"] == "intercom-parrot-service-client/1.0"
@@ -1051,7 +1082,14 @@ def test_it_stores_a_reply_and_posts_the_signed_webhook_to_octopods(client, chat
 def test_it_sends_the_topic_of_each_action(client, chat, action, body, topic, state):
     responses.add(responses.POST, HOOK, status=200)
     act(client, chat, action, body)
-    notification, _ = sent_notification()
+    notification, request = sent_notification()
+    events = judged_by_octopods(request)
+    if action == "note":
+        assert events == []  # a note stays in the inbox
+    else:
+        assert [(type(e), e.conversation_id, e.open) for e in events] == [
+            (ConversationState, str(chat.pk), False)
+        ]
     assert notification["topic"] == topic
     (part,) = notification["data"]["item"]["conversation_parts"]["conversation_parts"]
     assert part["part_type"] == action
@@ -1067,6 +1105,8 @@ def test_it_reopens_a_closed_conversation_from_the_page(client, chat):
     html = act(client, chat, "open", admin_id=BEN).content.decode()
     assert "Reopened as Ben Agent." in html
     assert responses.calls[1].request.headers["X-Hub-Signature"].startswith("sha1=")
+    (reopened,) = judged_by_octopods(responses.calls[1].request)
+    assert reopened.open is True
     notification = json.loads(responses.calls[1].request.body)
     assert notification["topic"] == "conversation.admin.opened"
     assert notification["data"]["item"]["open"] is True
@@ -1093,6 +1133,18 @@ def test_it_refuses_an_action_it_cannot_take_and_sends_nothing(
     assert phrase in html
     assert not IntercomPart.objects.exclude(part_type="source").exists()
     assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_it_signs_the_raw_body_so_a_changed_byte_fails_octopods_verifier(client, chat):
+    responses.add(responses.POST, HOOK, status=200)
+    act(client, chat, "comment", "Grüße aus Köln")
+    request = responses.calls[0].request
+    assert "Grüße aus Köln".encode() in request.body  # raw UTF-8, as typed
+    hook = webhook_request(request)
+    tampered = dataclasses.replace(hook, body=hook.body.replace("Köln".encode(), b"Bonn"))
+    with pytest.raises(WebhookRejected):
+        webhooks.verify(secret=settings.INTERCOM_CLIENT_SECRET, request=tampered)
 
 
 @responses.activate
@@ -1146,6 +1198,78 @@ def test_it_answers_404_for_an_unknown_workspace_or_another_workspace_s_conversa
     )
     assert response.status_code == 404
     assert not IntercomPart.objects.filter(part_type="comment").exists()
+
+
+# --- the product's own client against the sandbox, over HTTP --------------------------------
+
+
+@pytest.fixture
+def over_http(client):
+    """Route the product's HTTP calls to INTERCOM_API_URL into this Django app, so the
+    product's Intercom adapter talks to the sandbox exactly as it would on a laptop."""
+
+    def forward(request):
+        parts = urlsplit(request.url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = client.generic(
+            request.method,
+            path,
+            data=request.body or b"",
+            content_type=request.headers.get("Content-Type", ""),
+            HTTP_AUTHORIZATION=request.headers.get("Authorization", ""),
+        )
+        return response.status_code, dict(response.items()), response.content
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        pattern = re.compile(re.escape(settings.INTERCOM_API_URL) + r"/.*")
+        for method in (responses.GET, responses.POST, responses.PUT, responses.DELETE):
+            mocked.add_callback(method, pattern, callback=forward)
+        yield mocked
+
+
+def delivery(body: str, **extra) -> InboxDelivery:
+    customer = InboxCustomer(external_id="whatsapp:15551230001", name="Maria", phone="+15551230001")
+    return InboxDelivery(customer=customer, body=body, tag="whatsapp", admin_id=ADA, **extra)
+
+
+def test_it_serves_the_product_s_intercom_adapter_relaying_a_customer(client, over_http):
+    adapter, access = IntercomAdapter(), TokenSet(access_token=token())
+    first = adapter.deliver(tokens=access, delivery=delivery("Hello"))
+    assert first.opened
+    chat = IntercomConversation.objects.get(pk=first.conversation_id)
+    assert chat.contact.intercom_id == first.contact_id
+    assert chat.contact.external_id == "whatsapp:15551230001"
+    assert [t.name for t in chat.tags.all()] == ["whatsapp"]
+    assert chat.parts.get().pk == int(first.part_id)  # the Message id is the source's
+
+    again = adapter.deliver(
+        tokens=access, delivery=delivery("Still there?", conversation_id=first.conversation_id)
+    )
+    assert (again.conversation_id, again.opened) == (first.conversation_id, False)
+    assert IntercomPart.objects.get(pk=again.part_id).body == "Still there?"
+
+    adapter.post_note(
+        tokens=access, conversation_id=first.conversation_id, admin_id=BEN, body="Sent late"
+    )
+    note = chat.parts.get(part_type="note")
+    assert (note.author_id, note.app_package_code) == (BEN, APP_PACKAGE_CODE)
+
+    # A new delivery finds the same contact by phone or external id instead of a second.
+    other = adapter.deliver(tokens=access, delivery=delivery("New topic"))
+    assert other.contact_id == first.contact_id
+    assert IntercomContact.objects.count() == 1
+
+
+def test_it_drives_a_rate_limit_storm_through_the_product_s_client(client, over_http):
+    post_json(client, FAULTS, {"status": 429, "count": 1})
+    adapter, access = IntercomAdapter(), TokenSet(access_token=token())
+    with pytest.raises(ProviderError) as raised:
+        adapter.deliver(tokens=access, delivery=delivery("Hello"))
+    assert raised.value.status == 429
+    assert raised.value.code == "rate_limit_exceeded"
+    assert not raised.value.permanent
+    assert 0 <= raised.value.retry_after <= 10
+    assert adapter.deliver(tokens=access, delivery=delivery("Hello")).opened
 
 
 # --- mounting ---------------------------------------------------------------------------------
