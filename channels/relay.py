@@ -111,16 +111,24 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=min(wait, BACKOFF_CAP))
 
 
+def _start_attempt(message: Message) -> bool:
+    """Count the attempt before making it: if the worker dies mid-call, the next one
+    knows the message may have landed (and reconciles instead of posting twice).
+    Returns whether an earlier attempt was made."""
+    earlier = message.attempts > 0
+    Message.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1)
+    message.attempts += 1
+    return earlier
+
+
 def _postpone(message: Message, error: ProviderError) -> bool:
-    """Count a transient failure; True when the message may be tried again."""
-    message.attempts = F("attempts") + 1
+    """Schedule the next try after a transient failure; False when the message has
+    had its attempts."""
     message.error_code, message.error_text = error.code[:64], error.message
-    message.save(update_fields=["attempts", "error_code", "error_text", "updated_at"])
-    message.refresh_from_db(fields=["attempts"])
     if message.attempts >= MAX_ATTEMPTS:
         return False
     message.next_attempt_at = timezone.now() + backoff(message.attempts, error.retry_after)
-    message.save(update_fields=["next_attempt_at", "updated_at"])
+    message.save(update_fields=["next_attempt_at", "error_code", "error_text", "updated_at"])
     return True
 
 
@@ -149,6 +157,7 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
             result.waiting = True
             return
         conversation = _current_conversation(contact)
+        earlier_attempt = _start_attempt(message)
         try:
             body, attachments = _inbox_content(message)
             with inbox_call(workspace):
@@ -165,13 +174,15 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
                         attachment_urls=attachments,
                         conversation_id=conversation.inbox_conversation_id if conversation else "",
                         tag=channel.name,
-                        reconcile=message.attempts > 0,
+                        reconcile=earlier_attempt,
                         admin_id=_default_admin_id(workspace),
                     ),
                 )
         except ProviderError as error:
             if error.unauthorized:
-                # The workspace is now Needs reconnect: hold everything, count nothing.
+                # The workspace is now Needs reconnect: hold everything; this attempt
+                # does not count against the message.
+                Message.objects.filter(pk=message.pk).update(attempts=F("attempts") - 1)
                 result.waiting = True
                 return
             if error.permanent:
@@ -391,6 +402,7 @@ def _relay_outbound(contact: Contact, result: RelayResult) -> None:
         if not _due(message):
             result.waiting = True
             return
+        _start_attempt(message)
         try:
             provider_id = adapter.send(
                 credentials=credentials, message=_outbound(adapter, contact, message)
