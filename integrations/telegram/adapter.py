@@ -1,4 +1,7 @@
+import html
+import logging
 import mimetypes
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -14,9 +17,11 @@ from ..channel import (
 from ..formatting import TELEGRAM, html_to_text
 from ..meta import file_too_large, safe_filename
 from . import webhooks
-from .client import TelegramClient
+from .client import FormattingRefused, TelegramClient
 from .credentials import Credentials
 from .forms import TelegramForm
+
+logger = logging.getLogger(__name__)
 
 
 class TelegramAdapter(ChannelAdapter):
@@ -89,7 +94,14 @@ class TelegramAdapter(ChannelAdapter):
             raise ProviderError(
                 "The reply had nothing Telegram can send: no text and no file.", permanent=True
             )
-        sent = TelegramClient(credentials.bot_token).send(method, payload)
+        api = TelegramClient(credentials.bot_token)
+        try:
+            sent = api.send(method, payload)
+        except FormattingRefused:
+            # Text that is not Telegram HTML (a plain signature or automatic message with
+            # a bare "&" or "<") would be refused every time; it goes out unformatted.
+            logger.warning("Telegram could not parse a message as HTML; sending it as text")
+            sent = api.send(method, _unformatted(payload))
         # The same shape the webhook parser gives the customer's messages (chat id and
         # message id), so replies and reactions to this message find it.
         return f"{sent['chat']['id']}:{sent['message_id']}"
@@ -140,6 +152,31 @@ def _file_method(media: OutboundMedia) -> tuple[str, str]:
     if mime_type in _AUDIO_TYPES:
         return "sendAudio", "audio"
     return "sendDocument", "document"
+
+
+# The tags of Telegram's HTML subset (PROVIDERS.md §5.3), and its links.
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+_TAGS = re.compile(
+    r"</?(?:b|strong|i|em|u|ins|s|strike|del|code|pre|a|span|tg-spoiler|blockquote)\b[^>]*>"
+)
+
+
+def _unformatted(payload: dict) -> dict:
+    """The same send as plain text: tags removed, links written out, entities read."""
+    plain = {key: value for key, value in payload.items() if key != "parse_mode"}
+    for field in ("text", "caption"):
+        if field in plain:
+            text = _LINK.sub(lambda link: _written_link(link[2], link[1]), plain[field])
+            plain[field] = html.unescape(_TAGS.sub("", text))
+    return plain
+
+
+def _written_link(text: str, href: str) -> str:
+    # Still escaped: the whole text is unescaped once, after.
+    shown = _TAGS.sub("", text)
+    if not shown.strip() or html.unescape(shown).strip() == html.unescape(href):
+        return href
+    return f"{shown} ({href})"
 
 
 def _chat_id(to: str) -> int | str:

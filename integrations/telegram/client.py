@@ -84,6 +84,13 @@ _FILE_LINK = (
     "takes files by link only up to 20 MB (5 MB for photos), and documents only as PDF, "
     "ZIP or GIF; send the file in one of those forms, or as a link in the text."
 )
+_UNPARSABLE = "can't parse entities"
+
+
+class FormattingRefused(ProviderError):
+    """Telegram could not parse the text as HTML (``parse_mode``): nothing was sent."""
+
+
 # Telegram's descriptions (lower-cased fragments) the agent can act on.
 _MESSAGE_ERRORS = (
     (
@@ -106,7 +113,7 @@ _MESSAGE_ERRORS = (
         "chat with the bot.",
     ),
     (
-        "can't parse entities",
+        _UNPARSABLE,
         "Telegram could not read the reply's formatting ({description}). Send it again "
         "with less formatting.",
     ),
@@ -145,7 +152,8 @@ def describe_message_error(response) -> ProviderError:
     lowered = description.lower()
     for fragment, message in _MESSAGE_ERRORS:
         if fragment in lowered:
-            return ProviderError(message.format(description=description), permanent=True, **common)
+            kind = FormattingRefused if fragment == _UNPARSABLE else ProviderError
+            return kind(message.format(description=description), permanent=True, **common)
     if error.status == 403:
         return ProviderError(
             f"Telegram does not let the bot write to this customer ({description}).",

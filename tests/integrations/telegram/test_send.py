@@ -210,6 +210,51 @@ def test_it_says_what_to_do_when_telegram_will_never_send_it(mocked, status, des
     assert says in error.message
 
 
+def test_it_sends_text_telegram_cannot_parse_as_html_once_more_as_plain_text(mocked):
+    # A plain signature appended to the formatted reply: its "&" and "<" are not HTML.
+    text = (
+        '<b>Thanks</b>, see <a href="https://acme.example/?a=1&amp;b=2">the guide</a>'
+        "\n\n— Smith & Co <3"
+    )
+    refused(mocked, "sendMessage", 400, "Bad Request: can't parse entities: Unsupported start tag")
+    accepted(mocked, "sendMessage")
+
+    message_id = send(text=text)
+
+    assert message_id == f"{CHAT}:43"
+    first, second = (json.loads(call.request.body) for call in mocked.calls)
+    assert first == {"chat_id": CHAT, "text": text, "parse_mode": "HTML"}
+    assert second == {
+        "chat_id": CHAT,
+        "text": "Thanks, see the guide (https://acme.example/?a=1&b=2)\n\n— Smith & Co <3",
+    }
+
+
+def test_it_sends_a_caption_telegram_cannot_parse_as_plain_text(mocked):
+    refused(mocked, "sendPhoto", 400, "Bad Request: can't parse entities: Unclosed start tag")
+    accepted(mocked, "sendPhoto")
+    media = OutboundMedia(url="https://bridge.example.com/m/abc", mime_type="image/jpeg")
+
+    send(text='<a href="https://acme.example">https://acme.example</a> & more', media=media)
+
+    second = json.loads(mocked.calls[1].request.body)
+    assert second == {
+        "chat_id": CHAT,
+        "photo": "https://bridge.example.com/m/abc",
+        "caption": "https://acme.example & more",
+    }
+
+
+def test_it_gives_up_when_the_plain_text_is_refused_too(mocked):
+    refused(mocked, "sendMessage", 400, "Bad Request: can't parse entities: whatever")
+
+    error = failure(text="a & b")
+
+    assert error.permanent
+    assert "formatting" in error.message
+    assert len(mocked.calls) == 2
+
+
 def test_it_asks_to_reconnect_the_channel_when_the_token_is_refused(mocked):
     refused(mocked, "sendMessage", 401, "Unauthorized")
 
