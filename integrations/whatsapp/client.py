@@ -152,6 +152,28 @@ def describe_message_error(response) -> ProviderError:
     return error.provider_error(f"WhatsApp refused the message{said}.")
 
 
+def _describe_media_lookup_error(response) -> ProviderError:
+    error = graph_error(response)
+    if error.object_missing:
+        return error.provider_error(
+            "WhatsApp no longer has the customer's file: it keeps files for 7 days after "
+            "they are sent. Ask the customer to send it again."
+        )
+    return describe_message_error(response)
+
+
+def _describe_download_error(response) -> ProviderError:
+    # The download URL lives about five minutes; a fresh lookup gives a new one.
+    if response.status_code in (403, 404, 410):
+        return ProviderError(
+            "WhatsApp's link to the customer's file expired before it was downloaded; "
+            "Octopods tries again.",
+            permanent=False,
+            status=response.status_code,
+        )
+    return describe_message_error(response)
+
+
 class WhatsAppClient:
     """Graph as one System User token (Bearer), for one business number and its WABA."""
 
@@ -242,7 +264,9 @@ class WhatsAppClient:
                 "recognise.",
                 permanent=True,
             )
-        body = graph_request(self.session, "GET", f"/{media_id}", describe=describe_message_error)
+        body = graph_request(
+            self.session, "GET", f"/{media_id}", describe=_describe_media_lookup_error
+        )
         if not isinstance(body.get("url"), str) or not body["url"]:
             raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
         return body
@@ -257,7 +281,7 @@ class WhatsAppClient:
             url,
             session=self.session,
             label="WhatsApp",
-            describe=describe_message_error,
+            describe=_describe_download_error,
             max_bytes=max_bytes,
             allowed=allowed,
             redirect_allowed=allowed,

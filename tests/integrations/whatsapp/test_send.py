@@ -515,6 +515,34 @@ def test_it_asks_to_reconnect_when_the_media_lookup_refuses_the_token(mocked):
     assert "Reconnect the channel" in error.message
 
 
+def test_it_says_when_whatsapp_no_longer_has_the_file(mocked):
+    mocked.get(
+        graph(f"/{MEDIA_ID}"),
+        status=400,
+        json={
+            "error": {
+                "message": "(#100) Unsupported get request. Object with ID '1' does not exist",
+                "code": 100,
+            }
+        },
+    )
+
+    error = fetch_failure()
+
+    assert error.permanent
+    assert "7 days" in error.message
+
+
+def test_it_retries_when_the_download_link_has_expired(mocked):
+    mock_media(mocked)
+    mocked.get(LOOKASIDE, status=404, body="")
+
+    error = fetch_failure()
+
+    assert not error.permanent
+    assert "expired" in error.message
+
+
 def test_it_retries_a_download_that_times_out(mocked):
     mock_media(mocked)
     mocked.get(LOOKASIDE, body=requests.ConnectTimeout("slow"))
