@@ -92,6 +92,7 @@ class Waker:
                 else:
                     app.send_task(RELAY_TASK, args=[contact_id], retry=False)
             except Exception as error:
+                logger.debug("relay wake-up failure", exc_info=True)
                 logger.warning(
                     "relay wake-up for contact %s not sent (%s); the sweeper will relay it",
                     contact_id,

@@ -1,0 +1,214 @@
+"""A relay stack of real processes on loopback: the live server (our webhooks and the
+sandbox's Intercom), a Redis of the test's own that it may stop and start, and Celery
+worker processes it may kill — all on the test's PostgreSQL database.
+
+These tests need PostgreSQL (the workers share the test's database; SQLite in memory
+cannot be shared) and redis-server; CI has both and must run them.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import suppress
+from pathlib import Path
+
+import kombu.pools
+import pytest
+import redis
+from django.db import connection
+
+from octopods import celery_app
+from octopods.settings.base import sandbox_provider_settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+WAIT = 60  # seconds any condition gets before the test fails
+
+
+def require_real_services():
+    missing = []
+    if connection.vendor != "postgresql":
+        missing.append("PostgreSQL (DATABASE_URL)")
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    if missing:
+        message = "the relay's worker tests need " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def wait_for(condition, *, timeout: float = WAIT, what: str = "condition"):
+    """Poll ``condition`` until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        pause.wait(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of this test alone, so it can be stopped while webhooks arrive."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+
+        def answers():
+            with suppress(redis.RedisError):
+                return client.ping()
+            return False
+
+        wait_for(answers, timeout=10, what="redis-server to start")
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+class Workers:
+    """Celery worker processes running the real relay against the test's database."""
+
+    def __init__(self, *, broker: str, base_url: str):
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "octopods.settings.test",
+            "ENV_FILE": os.devnull,
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
+                f":{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            "REDIS_URL": broker,
+            "CELERY_BROKER_URL": broker,
+            "PUBLIC_BASE_URL": base_url,
+            # A killed worker's contacts come back after this, not after two minutes.
+            "RELAY_LEASE_SECONDS": "3",
+        }
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self) -> subprocess.Popen:
+        process = subprocess.Popen(  # noqa: S603 - our own worker
+            [
+                str(Path(sys.executable).with_name("celery")),
+                "-A",
+                "octopods",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen):
+        """SIGKILL, as an OOM killer or a lost machine would: nothing gets to clean up."""
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self):
+        for process in self.processes:
+            if process.poll() is None:
+                self.kill(process)
+
+
+@pytest.fixture
+def stack(live_server, settings):
+    require_real_services()
+    server = RedisServer()
+    server.start()
+    settings.PUBLIC_BASE_URL = live_server.url
+    for name, value in sandbox_provider_settings(live_server.url).items():
+        setattr(settings, name, value)
+    # This process publishes wake-ups (and sweeps) through the test's Redis.
+    settings.CELERY_BROKER_URL = server.url
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    saved = {
+        key: celery_app.conf[key]
+        for key in ("broker_url", "task_always_eager", "broker_transport_options")
+    }
+    celery_app.conf.update(
+        broker_url=server.url,
+        task_always_eager=False,
+        broker_transport_options={**saved["broker_transport_options"], "socket_connect_timeout": 1},
+    )
+    _fresh_pools()
+    workers = Workers(broker=server.url, base_url=live_server.url)
+    try:
+        yield Stack(live_server.url, server, workers)
+    finally:
+        workers.stop_all()
+        server.stop()
+        celery_app.conf.update(**saved)
+        _fresh_pools()
+
+
+def _fresh_pools():
+    """Drop the app's broker connections, so the next publish connects to the broker
+    now configured."""
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+class Stack:
+    def __init__(self, base_url: str, redis_server: RedisServer, workers: Workers):
+        self.base_url = base_url
+        self.redis = redis_server
+        self.workers = workers
+
+    def sweep(self):
+        """What beat does every 15 s: wake every contact with due work."""
+        from channels.relay import contacts_due
+
+        for contact_id in contacts_due():
+            with suppress(Exception):
+                celery_app.send_task("channels.relay_contact", args=[contact_id], retry=False)
