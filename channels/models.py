@@ -62,6 +62,8 @@ class Channel(models.Model):
     # A customer writing after their last conversation has been closed this long starts
     # a new conversation; sooner, the closed one is reopened.
     new_conversation_after = models.DurationField(default=timedelta(hours=24))
+    # The inbox's own id for this channel where it keeps one (HubSpot's channel account).
+    inbox_channel_id = models.CharField(max_length=64, blank=True, default="")
 
     objects = ChannelQuerySet.as_manager()
 

@@ -176,6 +176,9 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
                         tag=channel.name,
                         reconcile=earlier_attempt,
                         admin_id=_default_admin_id(workspace),
+                        channel_account_id=channel.inbox_channel_id,
+                        idempotency_key=f"octopods-{message.pk}",
+                        sent_at=message.sent_at,
                     ),
                 )
         except ProviderError as error:
@@ -434,6 +437,8 @@ def _relay_outbound(contact: Contact, result: RelayResult) -> None:
         result.sent += 1
         if message.origin == Origin.AUTOMATION:
             _note_automation(contact, message)
+        elif message.origin == Origin.AGENT and ":" not in message.inbox_part_id:
+            _reply_outcome(contact, message)
 
 
 def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
@@ -482,11 +487,30 @@ def _note(contact: Contact, message: Message, body: str) -> None:
 def _note_failure(contact: Contact, message: Message, error: ProviderError) -> None:
     label = channel_adapter(contact.channel.kind).label
     what = "The automatic reply" if message.origin == Origin.AUTOMATION else "This reply"
-    _note(
-        contact,
-        message,
-        f"⚠️ {what} was not delivered on {label} ({contact.channel.name}). {error.message}",
-    )
+    explanation = f"⚠️ {what} was not delivered on {label} ({contact.channel.name}). {error.message}"
+    if message.origin == Origin.AGENT:
+        _reply_outcome(contact, message, error=explanation)
+    else:
+        _note(contact, message, explanation)
+
+
+def _reply_outcome(contact: Contact, message: Message, *, error: str = "") -> None:
+    """Tell the inbox what became of an agent's reply (a failure: in plain words)."""
+    conversation = message.conversation
+    workspace = contact.channel.workspace
+    if conversation is None or workspace.status != Status.ACTIVE:
+        return
+    try:
+        with inbox_call(workspace):
+            inbox_adapter(workspace.provider).reply_outcome(
+                tokens=workspace_tokens(workspace=workspace),
+                conversation_id=conversation.inbox_conversation_id,
+                part_id=message.inbox_part_id.split(":", 1)[0],
+                admin_id=message.data.get("admin_id") or _default_admin_id(workspace),
+                error=error,
+            )
+    except ProviderError as failure:
+        logger.warning("outcome of message %s not reported: %s", message.pk, failure.message)
 
 
 def _note_automation(contact: Contact, message: Message) -> None:

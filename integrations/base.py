@@ -88,7 +88,11 @@ class InboxDelivery:
     ``reconcile`` says an earlier attempt ended without an answer and may have landed:
     look at the conversation before posting again, and return that part if it is there.
     ``admin_id`` is a teammate the adapter may act as where the provider needs one
-    (tagging)."""
+    (tagging). ``channel_account_id`` is the inbox's own id for the channel where it
+    has one (HubSpot's channel account, from ``channel_connect``). ``idempotency_key``
+    is our stable id for the message: inboxes that take one (HubSpot's
+    integrationIdempotencyId) make a repeated delivery a no-op. ``sent_at`` is when the
+    customer sent it."""
 
     customer: InboxCustomer
     body: str
@@ -98,6 +102,9 @@ class InboxDelivery:
     match: str = "recent"
     reconcile: bool = False
     admin_id: str = ""
+    channel_account_id: str = ""
+    idempotency_key: str = ""
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,10 @@ class AgentReply:
     body_html: str
     attachments: tuple[InboxAttachment, ...] = ()
     at: datetime | None = None
+    # HubSpot names the customer by our thread id ("<kind>:<provider user id>") and the
+    # channel account the reply came through; Intercom leaves these empty.
+    customer_external_id: str = ""
+    channel_account_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,35 @@ class InboxAdapter:
 
     def verify_webhook(self, *, request) -> None:
         raise NotImplementedError
+
+    # ``channel_connect`` makes a channel known to the inbox where the inbox needs that
+    # (HubSpot: a channel account in the app's custom channel, in one of the portal's
+    # inboxes) and returns the inbox's id for it ("" where nothing is needed, Intercom);
+    # ``channel_disconnect`` undoes it (best effort). ``reply_outcome`` tells the inbox
+    # what became of an agent reply: HubSpot takes a SENT/FAILED status on the message;
+    # Intercom has none, so a failure becomes an internal note by ``admin_id`` and a
+    # success needs nothing.
+
+    def channel_connect(self, *, tokens: TokenSet, name: str, identity: str) -> str:
+        return ""
+
+    def channel_disconnect(self, *, tokens: TokenSet, channel_account_id: str) -> None:
+        return None
+
+    def reply_outcome(
+        self,
+        *,
+        tokens: TokenSet,
+        conversation_id: str,
+        part_id: str,
+        admin_id: str,
+        error: str = "",
+    ) -> None:
+        """``error`` is "" when the reply was sent, else what failed in plain words."""
+        if error:
+            self.post_note(
+                tokens=tokens, conversation_id=conversation_id, admin_id=admin_id, body=error
+            )
 
     def parse_webhook(self, *, request) -> list[InboxEvent]:
         raise NotImplementedError

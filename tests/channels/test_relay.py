@@ -13,6 +13,7 @@ from channels.services import inbox_events_store
 from integrations.base import (
     AgentReply,
     ConversationState,
+    InboxAdapter,
     InboxAttachment,
     InboxRefs,
     ProviderError,
@@ -25,10 +26,13 @@ pytestmark = pytest.mark.django_db
 
 
 @dataclass
-class FakeInbox:
+class FakeInbox(InboxAdapter):
+    """Inherits reply_outcome's default: a failure becomes a note, as in Intercom."""
+
     deliveries: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     failures: list = field(default_factory=list)  # raised by the next deliveries, in order
+    outcomes: list = field(default_factory=list)
     conversations: int = 0
 
     def deliver(self, *, tokens, delivery):
@@ -48,6 +52,16 @@ class FakeInbox:
 
     def post_note(self, *, tokens, conversation_id, admin_id, body):
         self.notes.append((conversation_id, admin_id, body))
+
+    def reply_outcome(self, *, tokens, conversation_id, part_id, admin_id, error=""):
+        self.outcomes.append((conversation_id, part_id, bool(error)))
+        super().reply_outcome(
+            tokens=tokens,
+            conversation_id=conversation_id,
+            part_id=part_id,
+            admin_id=admin_id,
+            error=error,
+        )
 
 
 class FakeChannel:
@@ -428,6 +442,8 @@ def test_an_agent_reply_is_stored_once_and_sent_with_the_signature(
     assert text.status_callback.endswith(f"/hooks/telegram/{channel.webhook_key}/")
     assert [m.status for m in rows.all()] == [MessageStatus.SENT, MessageStatus.SENT]
     assert [m.provider_message_id for m in rows.all()] == ["sent-1", "sent-2"]
+    # The inbox hears once that the reply went out (HubSpot marks its message SENT).
+    assert inbox.outcomes == [("conv-1", "p-100", False)]
 
 
 def test_replies_in_conversations_we_did_not_open_are_ignored(workspace, inbox, phone):
