@@ -20,7 +20,9 @@ from integrations.channel import (
     InboundMessage,
     Sender,
 )
-from integrations.registry import channel_adapter
+from integrations.registry import channel_adapter, inbox_adapter
+from integrations.services import inbox_call, workspace_tokens
+from workspaces.models import Status
 
 from .models import (
     Channel,
@@ -265,20 +267,44 @@ def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel
         channel.delete()
         raise
     channel.webhook_registered_at = timezone.now()
-    channel.save(update_fields=["webhook_registered_at", "updated_at"])
+    try:
+        # The inbox's side of the channel, where it keeps one (HubSpot's channel account).
+        with inbox_call(workspace):
+            channel.inbox_channel_id = inbox_adapter(workspace.provider).channel_connect(
+                tokens=workspace_tokens(workspace=workspace),
+                name=channel.name,
+                identity=channel.identity,
+            )
+    except ProviderError:
+        _channel_undo(channel=channel, adapter=adapter)
+        raise
+    channel.save(update_fields=["webhook_registered_at", "inbox_channel_id", "updated_at"])
     logger.info("channel %s (%s) added to workspace %s", channel.pk, kind, workspace.pk)
     return channel
 
 
-def channel_remove(*, channel: Channel) -> None:
-    """Delete the channel with its contacts and messages, after asking the provider to
-    stop sending to it (best effort: a failure is logged and the channel still goes)."""
-    adapter = channel_adapter(channel.kind)
+def _channel_undo(*, channel: Channel, adapter) -> None:
     try:
         adapter.unregister_webhook(credentials=adapter.credentials(channel.credentials_data))
     except (ProviderError, ValueError) as error:
         logger.warning("channel %s: webhook not unregistered: %s", channel.pk, error)
     channel.delete()
+
+
+def channel_remove(*, channel: Channel) -> None:
+    """Delete the channel with its contacts and messages, after asking the provider to
+    stop sending to it (best effort: a failure is logged and the channel still goes)."""
+    workspace = channel.workspace
+    if channel.inbox_channel_id and workspace.status == Status.ACTIVE:
+        try:
+            with inbox_call(workspace):
+                inbox_adapter(workspace.provider).channel_disconnect(
+                    tokens=workspace_tokens(workspace=workspace),
+                    channel_account_id=channel.inbox_channel_id,
+                )
+        except ProviderError as error:
+            logger.warning("channel %s: not disconnected in the inbox: %s", channel.pk, error)
+    _channel_undo(channel=channel, adapter=channel_adapter(channel.kind))
 
 
 # --- the inbox's webhooks ----------------------------------------------------------------
