@@ -49,6 +49,7 @@ PUBLIC = {
     "integrations:intercom_uninstall",
     "channels:webhook",
     "channels:intercom_webhook",
+    "channels:hubspot_webhook",
     "channels:media",  # a signed, expiring link the inbox fetches
 }
 
