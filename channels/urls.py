@@ -6,6 +6,7 @@ app_name = "channels"
 
 urlpatterns = [
     path("hooks/intercom/", views.inbox_webhook, {"provider": "intercom"}, name="intercom_webhook"),
+    path("hooks/hubspot/", views.inbox_webhook, {"provider": "hubspot"}, name="hubspot_webhook"),
     path("hooks/<str:kind>/<str:key>/", views.webhook, name="webhook"),
     path("media/<str:token>/", views.media, name="media"),
     path("workspaces/<int:pk>/channels/add/", views.add_kind, name="add_kind"),
