@@ -14,7 +14,7 @@ from ..channel import (
     OutboundMessage,
 )
 from ..formatting import PLAIN, html_to_text
-from ..meta import file_too_large, safe_filename
+from ..media import file_too_large, safe_filename
 from . import webhooks
 from .client import MessengerClient, download_attachment
 from .credentials import Credentials

@@ -15,7 +15,7 @@ from ..channel import (
     OutboundMessage,
 )
 from ..formatting import TELEGRAM, html_to_text
-from ..meta import file_too_large, safe_filename
+from ..media import file_too_large, safe_filename
 from . import webhooks
 from .client import FormattingRefused, TelegramClient
 from .credentials import Credentials

@@ -7,7 +7,7 @@ from django.conf import settings
 from ..base import ProviderError
 from ..errors import provider_call
 from ..http import ProviderSession
-from ..meta import Download, download, host_matches
+from ..media import Download, download, host_matches
 
 LABEL = "Telegram"
 

@@ -10,7 +10,7 @@ from ..channel import (
     OutboundMessage,
 )
 from ..formatting import PLAIN, html_to_text
-from ..meta import file_too_large
+from ..media import file_too_large
 from . import webhooks
 from .client import LABEL, TwilioClient
 from .credentials import Credentials

@@ -12,7 +12,7 @@ from ..channel import (
     OutboundMessage,
 )
 from ..formatting import WHATSAPP, html_to_text
-from ..meta import file_too_large, safe_filename
+from ..media import file_too_large, safe_filename
 from . import webhooks
 from .client import WhatsAppClient
 from .credentials import Credentials

@@ -6,15 +6,13 @@ from functools import partial
 from django.conf import settings
 
 from ..base import ProviderError
+from ..media import Download, download, host_matches
 from ..meta import (
     GRAPH_LABEL,
-    Download,
-    download,
     graph_error,
     graph_error_detail,
     graph_request,
     graph_session,
-    host_matches,
     require_success,
 )
 
