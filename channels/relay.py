@@ -18,6 +18,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from html import escape
 
 from django.conf import settings
 from django.core import signing
@@ -445,12 +446,15 @@ def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
     channel = contact.channel
     data = message.data
     if message.origin == Origin.AGENT:
-        text = adapter.format_html(data.get("body_html", "")) if data.get("body_html") else ""
+        html = data.get("body_html", "")
         signature = signature_render(channel=channel, agent_name=data.get("admin_name", ""))
-        if text and signature:
-            text = f"{text}\n\n{signature}"
+        if html and signature:
+            html += "<p></p>" + _plain_html(signature)
     else:
-        text = message.text
+        html = _plain_html(message.text)
+    # Everything goes through the channel's formatter, our own texts too: a bare "&" or
+    # "<" in a signature would otherwise break Telegram's HTML.
+    text = adapter.format_html(html) if html else ""
     media = None
     if attachment := data.get("attachment"):
         media = OutboundMedia(
@@ -464,6 +468,10 @@ def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
         media=media,
         status_callback=channel_webhook_url(channel=channel),
     )
+
+
+def _plain_html(text: str) -> str:
+    return "".join(f"<p>{escape(line)}</p>" for line in text.splitlines())
 
 
 def _note(contact: Contact, message: Message, body: str) -> None:

@@ -65,7 +65,7 @@ class FakeInbox(InboxAdapter):
 
 
 class FakeChannel:
-    """The real Telegram adapter's credentials and label, with sends recorded."""
+    """The real Telegram adapter's credentials, label and formatting, with sends recorded."""
 
     def __init__(self):
         self.real = real_channel_adapter("telegram")
@@ -78,7 +78,7 @@ class FakeChannel:
         return self.real.credentials(data)
 
     def format_html(self, html):
-        return html.replace("<p>", "").replace("</p>", "").replace("<b>", "<b>")
+        return self.real.format_html(html)
 
     def send(self, *, credentials, message):
         self.sent.append(message)
@@ -504,3 +504,17 @@ def test_the_sweeper_finds_due_work_only(contact, inbox, phone):
     make_due(message)
     run(contact)
     assert relay.contacts_due() == []
+
+
+def test_our_own_texts_are_escaped_for_the_channels_formatting(
+    conversation, contact, channel, inbox, phone
+):
+    channel.signature = "— {agent_name} & team <support>"
+    channel.welcome_enabled, channel.welcome_message = True, "Hi <there> & welcome"
+    channel.save()
+    inbox_events_store(provider="intercom", events=[reply(body="<p>Done</p>")])
+    inbound(contact, "hello", 1)
+    run(contact)
+    texts = sorted(message.text for message in phone.sent)
+    # Telegram's HTML: a bare & or < would make it refuse the message.
+    assert texts == ["Done\n\n— Ann &amp; team &lt;support&gt;", "Hi &lt;there&gt; &amp; welcome"]
