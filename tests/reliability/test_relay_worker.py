@@ -187,3 +187,49 @@ def test_a_429_storm_is_waited_out_within_the_attempt_budget(client, stack, tele
     assert figures["lost"] == figures["duplicated"] == 0
     assert max(Message.objects.values_list("attempts", flat=True)) < MAX_ATTEMPTS
     assert not IntercomFault.objects.filter(remaining__gt=0).exists()
+
+
+def test_a_round_trip_customer_to_inbox_and_the_agents_reply_back(client, stack, telegram, capsys):
+    """Every hop over HTTP as in production: the sandbox phone posts Telegram's webhook,
+    a worker relays into the sandbox's Intercom, an admin replies on the sandbox's inbox
+    page, Intercom's signed webhook comes back, and a worker sends the reply through the
+    sandbox's Bot API to the customer's phone."""
+    from django.urls import reverse
+
+    from integrations.registry import channel_adapter
+    from sandbox.models import Message as PhoneMessage
+
+    telegram.signature = "— {agent_name}, {channel_name}"
+    telegram.save()
+    adapter = channel_adapter("telegram")
+    adapter.register_webhook(
+        credentials=adapter.credentials(telegram.credentials_data),
+        webhook_url=f"{stack.base_url}/hooks/telegram/{telegram.webhook_key}/",
+    )
+    stack.workers.start()
+
+    opened = client.post(
+        reverse("sandbox:phone"),
+        {"endpoint": "telegram:7000000001", "name": "Jane", "customer_id": "555000111"},
+    )
+    assert opened.status_code == 302
+    chat = opened["Location"].rstrip("/").rsplit("/", 1)[-1]
+    client.post(reverse("sandbox:phone_send", args=[chat]), {"what": "text", "text": "hello"})
+    wait_for(all_relayed(1), what="the customer's message in the inbox")
+    (conversation,) = IntercomConversation.objects.all()
+    assert "hello" in parts_from_customer()[-1]
+
+    act = reverse(
+        "sandbox:intercom_inbox_act", kwargs={"id_code": "sbx-acme", "pk": conversation.pk}
+    )
+    client.post(act, {"admin_id": "1001", "action": "comment", "body": "Hi! How can we help?"})
+
+    def reply_on_phone():
+        return PhoneMessage.objects.filter(direction="out").first()
+
+    delivered = wait_for(reply_on_phone, what="the agent's reply on the customer's phone")
+    assert delivered.text == "Hi! How can we help?\n\n— Ada Admin, Acme bot"
+    outbound = Message.objects.get(direction="out")
+    assert outbound.status == MessageStatus.SENT
+    with capsys.disabled():
+        print("\n[relay] round trip: customer → inbox → agent reply → customer: ok")
