@@ -223,6 +223,14 @@ HUBSPOT_AUTHORIZE_URL = env.str(
     "HUBSPOT_AUTHORIZE_URL", default="https://app.hubspot.com/oauth/authorize"
 )
 HUBSPOT_API_URL = env.str("HUBSPOT_API_URL", default="https://api.hubapi.com")
+# The HubSpot app's id, and its developer account's API key: together they register the
+# app's custom channel (only `manage.py hubspot_custom_channel` uses the key). The id
+# also tells our own messages apart in HubSpot's webhooks.
+HUBSPOT_APP_ID = env.str("HUBSPOT_APP_ID", default="")
+HUBSPOT_DEVELOPER_API_KEY = env.str("HUBSPOT_DEVELOPER_API_KEY", default="")
+# The app's custom channel, created once by `manage.py hubspot_custom_channel`: every
+# Octopods channel becomes a channel account of it in a HubSpot inbox.
+HUBSPOT_CUSTOM_CHANNEL_ID = env.str("HUBSPOT_CUSTOM_CHANNEL_ID", default="")
 # Custom channels need these (PROVIDERS.md §2.1); `oauth` is implied by every app.
 HUBSPOT_SCOPES = env.list(
     "HUBSPOT_SCOPES",
@@ -277,6 +285,9 @@ def sandbox_provider_settings(public_base_url: str) -> dict:
         "HUBSPOT_CLIENT_SECRET": "sandbox-hubspot-secret",
         "HUBSPOT_AUTHORIZE_URL": f"{sandbox}/hubspot/oauth/authorize",
         "HUBSPOT_API_URL": f"{sandbox}/hubspot/api",
+        "HUBSPOT_APP_ID": "7000001",
+        "HUBSPOT_DEVELOPER_API_KEY": "5a0d1e2f-0c7b-4e4a-9f31-5b0c5a4d0001",
+        "HUBSPOT_CUSTOM_CHANNEL_ID": "4000001",
         "TELEGRAM_API_URL": f"{sandbox}/telegram",
         "META_GRAPH_API_URL": f"{sandbox}/graph/v25.0",
         "TWILIO_API_URL": f"{sandbox}/twilio",
