@@ -22,11 +22,34 @@ class IntercomWorkspace:
 
 
 @dataclass(frozen=True)
+class HubSpotInbox:
+    id: str
+    name: str
+    type: str = "INBOX"  # or HELP_DESK
+
+
+@dataclass(frozen=True)
+class HubSpotAgent:
+    """A HubSpot user who answers in the portal's inbox."""
+
+    user_id: int
+    name: str
+    email: str
+
+    @property
+    def actor_id(self) -> str:
+        # HubSpot's actor ids name the kind of actor: A- agents, V- visitors, I- apps.
+        return f"A-{self.user_id}"
+
+
+@dataclass(frozen=True)
 class HubSpotPortal:
     hub_id: int
     hub_domain: str
     user: str
     user_id: int
+    inboxes: tuple[HubSpotInbox, ...] = ()
+    agents: tuple[HubSpotAgent, ...] = ()
 
 
 INTERCOM_WORKSPACES: tuple[IntercomWorkspace, ...] = (
@@ -74,12 +97,57 @@ INTERCOM_PERMISSIONS: tuple[str, ...] = (
 )
 
 HUBSPOT_PORTALS: tuple[HubSpotPortal, ...] = (
-    HubSpotPortal(9000001, "acme-sandbox.hubspot.com", "ada@acme.example", 5100001),
-    HubSpotPortal(9000002, "globex-sandbox.hubspot.com", "gina@globex.example", 5100002),
-    HubSpotPortal(9000003, "initech-sandbox.hubspot.com", "ian@initech.example", 5100003),
+    HubSpotPortal(
+        9000001,
+        "acme-sandbox.hubspot.com",
+        "ada@acme.example",
+        5100001,
+        inboxes=(
+            HubSpotInbox("147000101", "Acme Support"),
+            HubSpotInbox("147000102", "Acme Sales"),
+        ),
+        agents=(
+            HubSpotAgent(5100001, "Ada Admin", "ada@acme.example"),
+            HubSpotAgent(5100011, "Ben Agent", "ben@acme.example"),
+        ),
+    ),
+    HubSpotPortal(
+        9000002,
+        "globex-sandbox.hubspot.com",
+        "gina@globex.example",
+        5100002,
+        inboxes=(
+            HubSpotInbox("147000201", "Globex Help Desk", "HELP_DESK"),
+            HubSpotInbox("147000202", "Globex Inbox"),
+        ),
+        agents=(
+            HubSpotAgent(5100002, "Gina Globex", "gina@globex.example"),
+            HubSpotAgent(5100012, "Hank Helper", "hank@globex.example"),
+        ),
+    ),
+    HubSpotPortal(
+        9000003,
+        "initech-sandbox.hubspot.com",
+        "ian@initech.example",
+        5100003,
+        inboxes=(
+            HubSpotInbox("147000301", "Initech Care"),
+            HubSpotInbox("147000302", "Initech Billing"),
+        ),
+        agents=(
+            HubSpotAgent(5100003, "Ian Initech", "ian@initech.example"),
+            HubSpotAgent(5100013, "Joan Support", "joan@initech.example"),
+        ),
+    ),
 )
 # The id HubSpot gives the (fake) public app, reported by the token-info endpoint.
 HUBSPOT_APP_ID = 7000001
+# The developer account's API key (hapikey): custom channels are registered with it,
+# not with a portal's OAuth token (PROVIDERS.md §2.2).
+HUBSPOT_DEVELOPER_API_KEY = "5a0d1e2f-0c7b-4e4a-9f31-5b0c5a4d0001"
+# The app's custom channel, registered from the start so a laptop needs no setup call;
+# channels created through the API get ids of their own.
+HUBSPOT_CHANNEL_ID = 4000001
 
 
 def intercom_workspace(id_code: str) -> IntercomWorkspace | None:
@@ -88,6 +156,14 @@ def intercom_workspace(id_code: str) -> IntercomWorkspace | None:
 
 def hubspot_portal(hub_id: int) -> HubSpotPortal | None:
     return next((p for p in HUBSPOT_PORTALS if p.hub_id == hub_id), None)
+
+
+def hubspot_inbox(portal: HubSpotPortal, inbox_id) -> HubSpotInbox | None:
+    return next((i for i in portal.inboxes if i.id == str(inbox_id)), None)
+
+
+def hubspot_agent(portal: HubSpotPortal, user_id) -> HubSpotAgent | None:
+    return next((a for a in portal.agents if str(a.user_id) == str(user_id)), None)
 
 
 # --- Channel providers ------------------------------------------------------------------

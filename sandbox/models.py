@@ -333,3 +333,158 @@ class IntercomFault(models.Model):
 
     def __str__(self):
         return f"{self.status}, {self.remaining} more"
+
+
+# --- HubSpot's custom channels ----------------------------------------------------------
+# The app's custom channels (registered with the developer API key), the channel
+# accounts portals connect to them, and the threads and messages in each. ``portal`` is
+# the portal's hub id (directory.HUBSPOT_PORTALS); every OAuth call is scoped by the
+# token's portal, as HubSpot scopes it.
+
+
+def new_hubspot_message_id() -> str:
+    return secrets.token_hex(16)
+
+
+class HubSpotChannel(models.Model):
+    app_id = models.PositiveIntegerField()
+    name = models.CharField(max_length=255)
+    capabilities = models.JSONField(default=dict, blank=True)
+    # Empty: HubSpot's events go to the app's one endpoint (PUBLIC_BASE_URL/hooks/hubspot/).
+    webhook_url = models.URLField(max_length=2048, blank=True, default="")
+    connection_redirect_url = models.URLField(max_length=2048, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    logo_url = models.URLField(max_length=2048, blank=True, default="")
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"Custom channel {self.pk} “{self.name}”"
+
+
+class HubSpotChannelAccount(models.Model):
+    """One connection of a custom channel in one of a portal's inboxes (say a WhatsApp
+    number), with the delivery identifier customers reach it by."""
+
+    channel = models.ForeignKey(HubSpotChannel, on_delete=models.CASCADE, related_name="accounts")
+    portal = models.PositiveBigIntegerField()
+    inbox_id = models.CharField(max_length=32)
+    name = models.CharField(max_length=255)
+    # {"type": "HS_PHONE_NUMBER", "value": "+15550001111"}, or {} when none was given.
+    delivery_identifier = models.JSONField(default=dict, blank=True)
+    # False disables the account: HubSpot takes no messages for it and agents cannot reply.
+    authorized = models.BooleanField(default=True)
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["portal", "channel"], name="sandbox_hs_account_portal")]
+
+    def __str__(self):
+        return f"{self.name} in portal {self.portal}"
+
+
+class HubSpotThread(models.Model):
+    """A conversation in the inbox: one per channel account and integrationThreadId."""
+
+    account = models.ForeignKey(
+        HubSpotChannelAccount, on_delete=models.CASCADE, related_name="threads"
+    )
+    integration_thread_id = models.CharField(max_length=255)
+    # The customer, as the last incoming message named them: agents' replies go back to
+    # this delivery identifier.
+    customer_name = models.CharField(max_length=255, blank=True, default="")
+    customer_identifier = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The last activity: the inbox lists the most recent first.
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "integration_thread_id"], name="sandbox_hs_thread_per_id"
+            )
+        ]
+
+    def __str__(self):
+        return f"Thread {self.pk} ({self.integration_thread_id})"
+
+
+class HubSpotMessage(models.Model):
+    class Direction(models.TextChoices):
+        INCOMING = "INCOMING", "From the customer"
+        OUTGOING = "OUTGOING", "To the customer"
+
+    class Client(models.TextChoices):
+        # Published through the API by the app, or typed by an agent in HubSpot.
+        INTEGRATION = "INTEGRATION", "Integration"
+        HUBSPOT = "HUBSPOT", "HubSpot"
+
+    class Status(models.TextChoices):
+        # An agent's reply waits here until the app reports what became of it.
+        PENDING = "", "Waiting for the app"
+        SENT = "SENT", "Sent"
+        FAILED = "FAILED", "Failed"
+        RECEIVED = "RECEIVED", "Received"
+        READ = "READ", "Read"
+
+    thread = models.ForeignKey(HubSpotThread, on_delete=models.CASCADE, related_name="messages")
+    account = models.ForeignKey(
+        HubSpotChannelAccount, on_delete=models.CASCADE, related_name="messages"
+    )
+    message_id = models.CharField(max_length=32, unique=True, default=new_hubspot_message_id)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    client = models.CharField(max_length=16, choices=Client.choices)
+    # The app's integrationIdempotencyId: a repeat publish answers the first message.
+    idempotency_id = models.CharField(max_length=255, blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    rich_text = models.TextField(blank=True, default="")
+    senders = models.JSONField(default=list, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    # When the app says the message was sent or received (its ``timestamp``).
+    sent_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=Status.choices, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # The OUTGOING_CHANNEL_MESSAGE_CREATED webhook an agent's reply caused.
+    delivery_attempts = models.PositiveIntegerField(default=0)
+    webhook_outcome = models.TextField(blank=True, default="")
+    webhook_ok = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "idempotency_id"],
+                condition=~models.Q(idempotency_id=""),
+                name="sandbox_hs_message_idempotency",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.direction} {self.message_id}"
+
+
+class HubSpotFault(models.Model):
+    """Armed failures for the sandbox's HubSpot API: the next ``remaining`` calls (of the
+    ``portal`` hub id only, when set) answer ``status``. Oldest first."""
+
+    status = models.PositiveSmallIntegerField()
+    remaining = models.PositiveIntegerField()
+    portal = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.status}, {self.remaining} more"

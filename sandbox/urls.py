@@ -3,6 +3,8 @@ from django.urls import path, re_path
 from . import (
     graph,
     hubspot,
+    hubspot_channels,
+    hubspot_inbox_page,
     intercom,
     intercom_inbox,
     intercom_inbox_page,
@@ -18,6 +20,44 @@ TWILIO_ACCOUNT = "twilio/2010-04-01/Accounts/<str:account_sid>"
 INTERCOM_API = "intercom/api"
 INTERCOM_CONVERSATION = f"{INTERCOM_API}/conversations/<str:conversation_id>"
 INBOX_CONVERSATION = "intercom/inbox/<str:id_code>/<int:pk>"
+HUBSPOT_THREAD = "hubspot/inbox/<int:hub_id>/<int:pk>"
+
+
+def hubspot_api_paths() -> list:
+    """HubSpot's v3 paths, and their dated 2026-03 equivalents (PROVIDERS.md §2.2) on the
+    same views; only the v3 ones are named. Trailing slashes are optional, as the spec
+    writes the channel list both ways."""
+    api = r"^hubspot/api/conversations"
+    patterns = []
+    for suffix, channels, inboxes in (
+        ("", "v3/custom-channels", "v3/conversations/inboxes"),
+        ("_dated", "custom-channels/2026-03", "conversations/2026-03/inboxes"),
+    ):
+        channel = rf"{api}/{channels}/(?P<channel_id>[^/]+)"
+        routes = [
+            (rf"{api}/{channels}/?$", hubspot_channels.channels, "hubspot_channels"),
+            (rf"{channel}/?$", hubspot_channels.channel, "hubspot_channel"),
+            (
+                rf"{channel}/channel-accounts/?$",
+                hubspot_channels.channel_accounts,
+                "hubspot_channel_accounts",
+            ),
+            (
+                rf"{channel}/channel-accounts/(?P<account_id>[^/]+)/?$",
+                hubspot_channels.channel_account,
+                "hubspot_channel_account",
+            ),
+            (rf"{channel}/messages/?$", hubspot_channels.messages, "hubspot_messages"),
+            (
+                rf"{channel}/messages/(?P<message_id>[^/]+)/?$",
+                hubspot_channels.message,
+                "hubspot_message",
+            ),
+            (rf"{api}/{inboxes}/?$", hubspot_channels.inboxes, "hubspot_inboxes"),
+        ]
+        patterns += [re_path(regex, view, name=name + suffix) for regex, view, name in routes]
+    return patterns
+
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -109,6 +149,29 @@ urlpatterns = [
         "hubspot/api/oauth/v1/refresh-tokens/<str:token>",
         hubspot.delete_refresh_token,
         name="hubspot_refresh_token",
+    ),
+    # HubSpot's custom channels, the app's uninstall, and the faults control.
+    *hubspot_api_paths(),
+    path(
+        "hubspot/api/appinstalls/v3/external-install",
+        hubspot_channels.external_install,
+        name="hubspot_external_install",
+    ),
+    path("hubspot/api/appinstalls/2026-03/external-install", hubspot_channels.external_install),
+    path("hubspot/faults", hubspot_channels.faults, name="hubspot_faults"),
+    # The inbox a person answers in, as an agent of a fake portal.
+    path("hubspot/inbox/", hubspot_inbox_page.inbox, name="hubspot_inbox"),
+    path(
+        "hubspot/inbox/<int:hub_id>/",
+        hubspot_inbox_page.portal_inbox,
+        name="hubspot_inbox_portal",
+    ),
+    path(f"{HUBSPOT_THREAD}/", hubspot_inbox_page.thread, name="hubspot_inbox_thread"),
+    path(f"{HUBSPOT_THREAD}/reply", hubspot_inbox_page.reply, name="hubspot_inbox_reply"),
+    path(
+        f"{HUBSPOT_THREAD}/messages/<int:message_pk>/redeliver",
+        hubspot_inbox_page.redeliver,
+        name="hubspot_inbox_redeliver",
     ),
     # Telegram: TELEGRAM_API_URL = {base}/sandbox/telegram.
     re_path(
