@@ -8,6 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .directory import (
+    HUBSPOT_APP_ID,
+    HUBSPOT_CHANNEL_ID,
+    HUBSPOT_DEVELOPER_API_KEY,
     HUBSPOT_PORTALS,
     INTERCOM_WORKSPACES,
     MESSENGER_PAGES,
@@ -80,6 +83,9 @@ def index(request):
         {
             "intercom_workspaces": INTERCOM_WORKSPACES,
             "hubspot_portals": HUBSPOT_PORTALS,
+            "hubspot_app_id": HUBSPOT_APP_ID,
+            "hubspot_channel_id": HUBSPOT_CHANNEL_ID,
+            "hubspot_developer_api_key": HUBSPOT_DEVELOPER_API_KEY,
             "telegram_bots": TELEGRAM_BOTS,
             "meta_app": META_APP,
             "whatsapp_numbers": WHATSAPP_NUMBERS,
