@@ -163,6 +163,12 @@ class Workers:
 @pytest.fixture
 def stack(live_server, settings):
     require_real_services()
+    # Read before the settings change below: the app loads its configuration from
+    # Django's settings the first time it is asked.
+    saved = {
+        key: celery_app.conf[key]
+        for key in ("broker_url", "task_always_eager", "broker_transport_options")
+    }
     server = RedisServer()
     server.start()
     settings.PUBLIC_BASE_URL = live_server.url
@@ -171,10 +177,6 @@ def stack(live_server, settings):
     # This process publishes wake-ups (and sweeps) through the test's Redis.
     settings.CELERY_BROKER_URL = server.url
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    saved = {
-        key: celery_app.conf[key]
-        for key in ("broker_url", "task_always_eager", "broker_transport_options")
-    }
     celery_app.conf.update(
         broker_url=server.url,
         task_always_eager=False,
