@@ -487,6 +487,8 @@ def _note(contact: Contact, message: Message, body: str) -> None:
                 conversation_id=conversation.inbox_conversation_id,
                 admin_id=admin_id,
                 body=body,
+                customer_external_id=contact.inbox_external_id,
+                channel_account_id=contact.channel.inbox_channel_id,
             )
     except ProviderError as error:
         logger.warning("note for message %s not posted: %s", message.pk, error.message)

@@ -200,8 +200,7 @@ class InboxAdapter:
     # --- the message path (issue: relay) -------------------------------------------
     # ``deliver`` puts one customer message into the inbox: finds the contact (cached
     # id, then phone or external id, else creates a lead), appends to the given
-    # conversation as the contact or opens a new one, tags a new one. ``post_note``
-    # writes an internal note (never sent to the customer) as ``admin_id``.
+    # conversation as the contact or opens a new one, tags a new one.
     # ``verify_webhook`` raises integrations.channel.WebhookRejected;
     # ``parse_webhook`` returns InboxEvents (our own API's echoes, notes and topics we
     # do not act on are left out) or raises integrations.channel.MalformedPayload.
@@ -209,7 +208,20 @@ class InboxAdapter:
     def deliver(self, *, tokens: TokenSet, delivery: InboxDelivery) -> InboxRefs:
         raise NotImplementedError
 
-    def post_note(self, *, tokens: TokenSet, conversation_id: str, admin_id: str, body: str):
+    def post_note(
+        self,
+        *,
+        tokens: TokenSet,
+        conversation_id: str,
+        admin_id: str,
+        body: str,
+        customer_external_id: str = "",
+        channel_account_id: str = "",
+    ):
+        """Show the team ``body`` in the conversation, never the customer: an internal
+        note (Intercom), or where the inbox has none, the nearest thing it has (HubSpot:
+        a message published by the channel account in the customer's thread, which
+        needs ``customer_external_id`` and ``channel_account_id``)."""
         raise NotImplementedError
 
     def verify_webhook(self, *, request) -> None:

@@ -186,17 +186,47 @@ class HubSpotAdapter(InboxAdapter):
             opened=thread_id != delivery.conversation_id,
         )
 
-    def post_note(self, *, tokens: TokenSet, conversation_id: str, admin_id: str, body: str):
-        # Custom channels have no internal notes, and the nearest thing — a message
-        # published OUTGOING by the channel account — needs the channel account and
-        # our thread id, which a note is not given (only HubSpot's thread id). So
-        # automation notes are Intercom's alone; reply failures reach HubSpot through
-        # ``reply_outcome`` as the message's FAILED status. A ProviderError (not
-        # NotImplementedError) so a caller that logs failed notes goes on.
-        raise ProviderError(
-            "HubSpot custom channels have no internal notes; this note was not posted.",
-            permanent=True,
-            code="notes_unsupported",
+    def post_note(
+        self,
+        *,
+        tokens: TokenSet,
+        conversation_id: str,
+        admin_id: str,
+        body: str,
+        customer_external_id: str = "",
+        channel_account_id: str = "",
+    ):
+        # Custom channels have no internal notes. The nearest thing is a message the
+        # channel account publishes OUTGOING in the customer's thread: the team sees
+        # what an automatic reply told the customer where it happened. (The customer
+        # is not sent it again: we deliver channel messages ourselves.)
+        if not (customer_external_id and channel_account_id):
+            raise ProviderError(
+                "HubSpot needs the customer's thread and the channel account to show a "
+                "message in a conversation.",
+                permanent=True,
+                code="note_without_thread",
+            )
+        HubSpotClient(tokens.access_token).publish_message(
+            _channel_id(),
+            {
+                "messageDirection": "OUTGOING",
+                "channelAccountId": channel_account_id,
+                "integrationThreadId": customer_external_id,
+                "text": body,
+                "timestamp": _iso(timezone.now()),
+                "senders": [
+                    _participant(
+                        {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": channel_account_id}
+                    )
+                ],
+                "recipients": [
+                    _participant(
+                        {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": customer_external_id}
+                    )
+                ],
+                "attachments": [],
+            },
         )
 
     def reply_outcome(

@@ -103,7 +103,16 @@ class IntercomAdapter(InboxAdapter):
         with provider_call(client.LABEL, client.describe_error):
             return _Delivery(api, delivery).run()
 
-    def post_note(self, *, tokens: TokenSet, conversation_id: str, admin_id: str, body: str):
+    def post_note(
+        self,
+        *,
+        tokens: TokenSet,
+        conversation_id: str,
+        admin_id: str,
+        body: str,
+        customer_external_id: str = "",
+        channel_account_id: str = "",
+    ):
         IntercomClient(tokens.access_token).reply(
             conversation_id,
             {

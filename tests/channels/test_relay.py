@@ -50,7 +50,7 @@ class FakeInbox(InboxAdapter):
             opened=not delivery.conversation_id,
         )
 
-    def post_note(self, *, tokens, conversation_id, admin_id, body):
+    def post_note(self, *, tokens, conversation_id, admin_id, body, **thread):
         self.notes.append((conversation_id, admin_id, body))
 
     def reply_outcome(self, *, tokens, conversation_id, part_id, admin_id, error=""):

@@ -257,8 +257,29 @@ def test_it_takes_an_answer_without_a_thread_for_a_fault_worth_retrying(mocked):
 # --- notes and outcomes ----------------------------------------------------------------
 
 
-def test_it_has_no_notes_and_says_so_without_calling_hubspot(mocked):
-    with pytest.raises(ProviderError, match="no internal notes") as caught:
+def test_a_note_is_the_channel_accounts_message_in_the_customers_thread(mocked):
+    mocked.post(hubspot_api(MESSAGES), json=published(), status=201)
+    adapter.post_note(
+        tokens=TOKENS,
+        conversation_id=THREAD_ID,
+        admin_id="A-1",
+        body="Welcome message sent to the customer: Hi!",
+        customer_external_id="whatsapp:15551234567",
+        channel_account_id=ACCOUNT_ID,
+    )
+    [call] = mocked.calls
+    assert_bearer(call)
+    body = sent(call)
+    assert (body["messageDirection"], body["channelAccountId"], body["integrationThreadId"]) == (
+        "OUTGOING",
+        ACCOUNT_ID,
+        "whatsapp:15551234567",
+    )
+    assert body["text"] == "Welcome message sent to the customer: Hi!"
+
+
+def test_a_note_without_the_thread_says_so_without_calling_hubspot(mocked):
+    with pytest.raises(ProviderError, match="thread") as caught:
         adapter.post_note(tokens=TOKENS, conversation_id=THREAD_ID, admin_id="A-1", body="Hi")
     assert caught.value.permanent
     assert len(mocked.calls) == 0
