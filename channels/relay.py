@@ -178,6 +178,7 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
                         reconcile=earlier_attempt,
                         admin_id=_default_admin_id(workspace),
                         channel_account_id=channel.inbox_channel_id,
+                        channel_identity=channel.identity,
                         idempotency_key=f"octopods-{message.pk}",
                         sent_at=message.sent_at,
                     ),

@@ -103,6 +103,8 @@ class InboxDelivery:
     reconcile: bool = False
     admin_id: str = ""
     channel_account_id: str = ""
+    # The provider identity the channel speaks as (what ``channel_connect`` was given).
+    channel_identity: str = ""
     idempotency_key: str = ""
     sent_at: datetime | None = None
 

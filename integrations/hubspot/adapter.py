@@ -162,11 +162,14 @@ class HubSpotAdapter(InboxAdapter):
             "text": _text(delivery),
             "timestamp": _iso(delivery.sent_at or timezone.now()),
             "senders": [_participant(sender, delivery.customer.name)],
-            # The channel account the customer wrote to, by its id: a delivery does not
-            # carry the identity the account was connected with.
+            # The channel account the customer wrote to, by the identity it was connected
+            # with (its id where a delivery does not say).
             "recipients": [
                 _participant(
-                    {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": delivery.channel_account_id}
+                    {
+                        "type": "CHANNEL_SPECIFIC_OPAQUE_ID",
+                        "value": delivery.channel_identity or delivery.channel_account_id,
+                    }
                 )
             ],
             # Files go in as links in the text for now; attaching them needs an upload
