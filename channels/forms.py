@@ -61,6 +61,37 @@ class WelcomeForm(SettingsForm):
         return cleaned
 
 
+# The choices for "start a new conversation after": an hour to two weeks.
+NEW_CONVERSATION_AFTER = [
+    (3600, "1 hour"),
+    (4 * 3600, "4 hours"),
+    (12 * 3600, "12 hours"),
+    (24 * 3600, "24 hours"),
+    (2 * 86400, "2 days"),
+    (3 * 86400, "3 days"),
+    (7 * 86400, "1 week"),
+    (14 * 86400, "2 weeks"),
+]
+
+
+class ConversationsForm(SettingsForm):
+    prefix = "conversations"
+    title = "Conversations"
+
+    new_conversation_after = forms.TypedChoiceField(
+        label="Start a new conversation when the last one has been closed for",
+        choices=NEW_CONVERSATION_AFTER,
+        coerce=int,
+        help_text="Sooner than this, a customer writing again reopens their last "
+        "conversation, so the team has the history in one place.",
+    )
+
+    @classmethod
+    def from_channel(cls, channel: Channel) -> "ConversationsForm":
+        seconds = int(channel.new_conversation_after.total_seconds())
+        return cls(initial={"new_conversation_after": seconds})
+
+
 def _weekday_field(name: str) -> forms.CharField:
     return forms.CharField(
         label=name,

@@ -1,6 +1,8 @@
 """Writes for a channel's settings: welcome message, out-of-office schedule, signature,
 message templates. Input is what channels/forms.py validated (automations.py rules)."""
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 
 from integrations.registry import channel_adapter
@@ -17,6 +19,12 @@ def channel_welcome_update(*, channel: Channel, enabled: bool, message: str) -> 
     channel.welcome_enabled = enabled
     channel.welcome_message = message
     channel.save(update_fields=["welcome_enabled", "welcome_message", "updated_at"])
+    return channel
+
+
+def channel_conversations_update(*, channel: Channel, new_conversation_after: timedelta) -> Channel:
+    channel.new_conversation_after = new_conversation_after
+    channel.save(update_fields=["new_conversation_after", "updated_at"])
     return channel
 
 

@@ -1,6 +1,8 @@
 """A channel's settings page and the forms it posts: welcome message, out-of-office
 schedule, signature, message templates. Admins edit; members read."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -11,12 +13,20 @@ from accounts.decorators import account_required, account_role
 from integrations.registry import channel_adapter
 
 from .automations import weekly_hours
-from .forms import AwayForm, SignatureForm, TemplateForm, WelcomeForm
+from .forms import (
+    NEW_CONVERSATION_AFTER,
+    AwayForm,
+    ConversationsForm,
+    SignatureForm,
+    TemplateForm,
+    WelcomeForm,
+)
 from .models import Channel, MessageTemplate
 from .selectors import channel_for_account
 from .settings_services import (
     TemplateNameTaken,
     channel_away_update,
+    channel_conversations_update,
     channel_signature_update,
     channel_welcome_update,
     template_create,
@@ -52,12 +62,16 @@ def _settings_page(request, channel, *, invalid=None):
         "holidays": list(channel.holidays.all()),
         "templates": list(channel.templates.all()),
         "meta_templates": channel_adapter(channel.kind).approved_templates,
+        "new_conversation_after": dict(NEW_CONVERSATION_AFTER).get(
+            int(channel.new_conversation_after.total_seconds()), channel.new_conversation_after
+        ),
     }
     if invalid is not None:
         messages.error(request, f"{invalid.title} not saved: see what to fix below.")
     if context["is_admin"]:
         for name, form_class in [
             ("welcome_form", WelcomeForm),
+            ("conversations_form", ConversationsForm),
             ("away_form", AwayForm),
             ("signature_form", SignatureForm),
         ]:
@@ -85,6 +99,21 @@ def settings_welcome(request, pk):
     )
     messages.success(request, "Welcome message saved.")
     return _back_to_settings(channel, "welcome")
+
+
+@require_POST
+@account_role("admin")
+def settings_conversations(request, pk):
+    channel = _channel_or_404(request, pk, with_settings=True)
+    form = ConversationsForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, channel, invalid=form)
+    channel_conversations_update(
+        channel=channel,
+        new_conversation_after=timedelta(seconds=form.cleaned_data["new_conversation_after"]),
+    )
+    messages.success(request, "Conversation setting saved.")
+    return _back_to_settings(channel, "conversations")
 
 
 @require_POST

@@ -24,6 +24,11 @@ urlpatterns = [
         settings_views.settings_welcome,
         name="settings_welcome",
     ),
+    path(
+        "channels/<int:pk>/settings/conversations/",
+        settings_views.settings_conversations,
+        name="settings_conversations",
+    ),
     path("channels/<int:pk>/settings/away/", settings_views.settings_away, name="settings_away"),
     path(
         "channels/<int:pk>/settings/signature/",

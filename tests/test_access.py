@@ -35,6 +35,7 @@ VIEWS = {
     "channels:message_retry": ("post", "admin", "channel_message"),
     "channels:settings": ("get", "member", "channel"),
     "channels:settings_welcome": ("post", "admin", "channel"),
+    "channels:settings_conversations": ("post", "admin", "channel"),
     "channels:settings_away": ("post", "admin", "channel"),
     "channels:settings_signature": ("post", "admin", "channel"),
     "channels:template_add": ("post", "admin", "channel"),

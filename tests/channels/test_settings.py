@@ -535,3 +535,19 @@ def test_a_duplicate_that_slips_past_the_form_is_refused_by_the_database(channel
     with pytest.raises(TemplateNameTaken, match="already has a template named “Hi” in en"):
         template_create(channel=channel, name="Hi", language="en", body="Hi", meta_name="hi")
     assert channel.templates.count() == 1
+
+
+def test_admins_choose_when_a_new_conversation_starts(cast, channel):
+    from datetime import timedelta
+
+    url = reverse("channels:settings_conversations", args=[channel.pk])
+    response = cast.admin_client.post(url, {"conversations-new_conversation_after": "604800"})
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.new_conversation_after == timedelta(weeks=1)
+    page = cast.member_client.get(reverse("channels:settings", args=[channel.pk]))
+    assert "1 week closed" in page.content.decode()
+    refused = cast.admin_client.post(url, {"conversations-new_conversation_after": "60"})
+    assert refused.status_code == 400
+    channel.refresh_from_db()
+    assert channel.new_conversation_after == timedelta(weeks=1)
