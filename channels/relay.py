@@ -175,6 +175,7 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
                         attachment_urls=attachments,
                         conversation_id=conversation.inbox_conversation_id if conversation else "",
                         tag=channel.name,
+                        match=workspace.contact_match,
                         reconcile=earlier_attempt,
                         admin_id=_default_admin_id(workspace),
                         channel_account_id=channel.inbox_channel_id,

@@ -19,6 +19,7 @@ VIEWS = {
     "workspaces:index": ("get", "member", None),
     "workspaces:detail": ("get", "member", "workspace"),
     "workspaces:remove": ("post", "admin", "workspace"),
+    "workspaces:contact_match": ("post", "admin", "workspace"),
     "integrations:connect": ("post", "admin", "provider"),
     "integrations:disconnect": ("post", "admin", "workspace"),
     "integrations:check": ("post", "admin", "workspace"),
@@ -147,7 +148,7 @@ def test_another_accounts_object_is_a_404(cast, name):
     method, _, kind = VIEWS[name]
     theirs = objects_of(cast.other_account, cast)
     before = (
-        Workspace.objects.count(),
+        sorted(Workspace.objects.values_list("pk", "contact_match")),
         sorted(Channel.objects.values_list("pk", "name", "updated_at")),
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),
@@ -157,7 +158,7 @@ def test_another_accounts_object_is_a_404(cast, name):
     response = getattr(cast.admin_client, method)(url_for(name, kind, theirs), {"role": "member"})
     assert response.status_code == 404
     after = (
-        Workspace.objects.count(),
+        sorted(Workspace.objects.values_list("pk", "contact_match")),
         sorted(Channel.objects.values_list("pk", "name", "updated_at")),
         Invitation.objects.count(),
         sorted(Membership.objects.values_list("pk", "role")),

@@ -16,6 +16,12 @@ class Status(models.TextChoices):
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
 
 
+class ContactMatch(models.TextChoices):
+    RECENT = "recent", "The most recently updated contact"
+    USER = "user", "A user before a lead"
+    LEAD = "lead", "A lead before a user"
+
+
 class Workspace(models.Model):
     """One connection to one Intercom workspace or one HubSpot portal.
 
@@ -39,6 +45,10 @@ class Workspace(models.Model):
     access_token = EncryptedTextField(blank=True, default="")
     refresh_token = EncryptedTextField(blank=True, default="")
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Which inbox contact gets a customer's messages when several match their number.
+    contact_match = models.CharField(
+        max_length=8, choices=ContactMatch.choices, default=ContactMatch.RECENT
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

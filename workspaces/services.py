@@ -154,3 +154,8 @@ def workspace_move(*, workspace: Workspace, to_account, moved_by=None) -> Worksp
         getattr(moved_by, "pk", None),
     )
     return workspace
+
+
+def workspace_contact_match_set(*, workspace: Workspace, contact_match: str) -> None:
+    workspace.contact_match = contact_match
+    workspace.save(update_fields=["contact_match", "updated_at"])

@@ -1,13 +1,14 @@
+from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import account_required, account_role
 
-from .models import Provider, Workspace
+from .models import ContactMatch, Provider, Workspace
 from .selectors import workspace_for_account, workspaces_for_account
-from .services import workspace_remove
+from .services import workspace_contact_match_set, workspace_remove
 
 # The seed's wording for each provider's card on Connected Workspaces.
 CONNECT_CARDS = [
@@ -42,8 +43,37 @@ def detail(request, pk):
     return render(
         request,
         "workspaces/detail.html",
-        {"workspace": workspace, "channels": list(workspace.channels.all())},
+        {
+            "workspace": workspace,
+            "channels": list(workspace.channels.all()),
+            "contact_match_form": ContactMatchForm(
+                initial={"contact_match": workspace.contact_match}, label_suffix=""
+            ),
+        },
     )
+
+
+class ContactMatchForm(forms.Form):
+    contact_match = forms.ChoiceField(
+        label="When several contacts in the inbox have the customer's number, send the messages to",
+        choices=ContactMatch.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+@require_POST
+@account_role("admin")
+def contact_match(request, pk):
+    workspace = _workspace_or_404(request, pk)
+    form = ContactMatchForm(request.POST)
+    if form.is_valid():
+        workspace_contact_match_set(
+            workspace=workspace, contact_match=form.cleaned_data["contact_match"]
+        )
+        messages.success(request, "Contact matching saved.")
+    else:
+        messages.error(request, "Choose one of the ways to pick a contact.")
+    return redirect("workspaces:detail", pk=workspace.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -181,6 +181,7 @@ def test_a_burst_lands_in_one_conversation_in_order(contact, inbox, phone):
     assert [d.customer.inbox_contact_id for d in inbox.deliveries] == ["", "ic-1", "ic-1"]
     assert inbox.deliveries[0].customer.external_id == "telegram:555"
     assert inbox.deliveries[0].tag == "Support bot"
+    assert inbox.deliveries[0].match == "recent"  # the workspace's choice
     assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.RELAYED}
     assert Conversation.objects.get().inbox_conversation_id == "conv-1"
     contact.refresh_from_db()
@@ -518,3 +519,10 @@ def test_our_own_texts_are_escaped_for_the_channels_formatting(
     texts = sorted(message.text for message in phone.sent)
     # Telegram's HTML: a bare & or < would make it refuse the message.
     assert texts == ["Done\n\n— Ann &amp; team &lt;support&gt;", "Hi &lt;there&gt; &amp; welcome"]
+
+
+def test_the_workspaces_contact_matching_is_passed_on(contact, inbox, phone, workspace):
+    Workspace.objects.filter(pk=workspace.pk).update(contact_match="user")
+    inbound(contact, "hi", 1)
+    run(contact)
+    assert inbox.deliveries[0].match == "user"

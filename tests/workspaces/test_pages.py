@@ -143,3 +143,22 @@ def test_connect_is_for_admins_only(cast):
 def test_a_member_promoted_to_admin_gets_the_buttons(cast):
     Membership.objects.filter(user=cast.member).update(role="admin")
     assert ">Connect</button>" in cast.member_client.get("/").content.decode()
+
+
+def test_admins_choose_which_matching_contact_gets_messages(cast):
+    from django.urls import reverse
+
+    workspace = Workspace.objects.create(
+        account=cast.account, provider=Provider.INTERCOM, external_id="m1", name="Acme"
+    )
+    page = cast.admin_client.get(reverse("workspaces:detail", args=[workspace.pk]))
+    assert "The most recently updated contact" in page.content.decode()
+    url = reverse("workspaces:contact_match", args=[workspace.pk])
+    assert cast.admin_client.post(url, {"contact_match": "lead"}).status_code == 302
+    workspace.refresh_from_db()
+    assert workspace.contact_match == "lead"
+    cast.admin_client.post(url, {"contact_match": "everyone"})
+    workspace.refresh_from_db()
+    assert workspace.contact_match == "lead"
+    member_page = cast.member_client.get(reverse("workspaces:detail", args=[workspace.pk]))
+    assert "a lead before a user when several contacts" in member_page.content.decode()
