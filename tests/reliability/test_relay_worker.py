@@ -233,3 +233,71 @@ def test_a_round_trip_customer_to_inbox_and_the_agents_reply_back(client, stack,
     assert outbound.status == MessageStatus.SENT
     with capsys.disabled():
         print("\n[relay] round trip: customer → inbox → agent reply → customer: ok")
+
+
+def test_a_hubspot_round_trip_through_a_custom_channel(client, stack, capsys):
+    """The same with HubSpot: the channel gets its channel account in the sandbox's
+    portal when it is added, the customer's message is published into a thread once,
+    the agent's reply comes back as OUTGOING_CHANNEL_MESSAGE_CREATED (v3-signed), goes
+    out to the customer's phone, and HubSpot is told it was SENT."""
+    from django.urls import reverse
+
+    from channels.services import channel_add
+    from sandbox.models import HubSpotMessage
+    from sandbox.models import Message as PhoneMessage
+
+    account = Account.objects.create(name="Acme Support")
+    workspace = Workspace.objects.create(
+        account=account,
+        provider=Provider.HUBSPOT,
+        external_id="9000001",
+        name="9000001",
+        access_token=tokens.issue(
+            "hubspot.access",
+            hub=9000001,
+            scopes=[
+                "oauth",
+                "conversations.read",
+                "conversations.custom_channels.read",
+                "conversations.custom_channels.write",
+            ],
+        ),
+        refresh_token="unused",
+        token_expires_at=None,
+    )
+    channel = channel_add(
+        workspace=workspace,
+        kind="telegram",
+        data={"bot_token": "7000000001:AAHsandbox-acme-support-bot-token01"},
+        name="Acme bot",
+        user=None,
+    )
+    assert channel.inbox_channel_id  # the channel account in the portal
+    stack.workers.start()
+
+    opened = client.post(
+        reverse("sandbox:phone"),
+        {"endpoint": "telegram:7000000001", "name": "Jane", "customer_id": "555000111"},
+    )
+    chat = opened["Location"].rstrip("/").rsplit("/", 1)[-1]
+    client.post(reverse("sandbox:phone_send", args=[chat]), {"what": "text", "text": "hello"})
+    wait_for(all_relayed(1), what="the customer's message in HubSpot")
+    (incoming,) = HubSpotMessage.objects.filter(direction="INCOMING")
+    assert incoming.text == "hello"
+
+    reply = reverse(
+        "sandbox:hubspot_inbox_reply", kwargs={"hub_id": 9000001, "pk": incoming.thread_id}
+    )
+    client.post(reply, {"agent": "5100001", "text": "Hi! How can we help?"})
+    delivered = wait_for(
+        lambda: PhoneMessage.objects.filter(direction="out").first(),
+        what="the agent's reply on the customer's phone",
+    )
+    assert delivered.text == "Hi! How can we help?"
+    outgoing = HubSpotMessage.objects.get(direction="OUTGOING")
+    wait_for(
+        lambda: HubSpotMessage.objects.filter(pk=outgoing.pk, status="SENT").exists(),
+        what="HubSpot to hear the reply was sent",
+    )
+    with capsys.disabled():
+        print("\n[relay] HubSpot round trip: customer → thread → agent reply → customer: ok")
