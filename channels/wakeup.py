@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 RELAY_TASK = "channels.relay_contact"
 # Enough for a burst far beyond what one web process takes in while Redis restarts.
 QUEUE_SIZE = 10_000
+# With RELAY_IN_PROCESS, how often the thread looks for retries that came due.
+IN_PROCESS_SWEEP_SECONDS = 15
 
 
 class Waker:
@@ -77,18 +79,20 @@ class Waker:
 
     @staticmethod
     def _run(work: queue.Queue[int]) -> None:
-        from django.db import close_old_connections
-
         from octopods.celery import app
 
         while True:
-            contact_id = work.get()
+            try:
+                contact_id = work.get(timeout=IN_PROCESS_SWEEP_SECONDS)
+            except queue.Empty:
+                if settings.RELAY_IN_PROCESS:
+                    # No beat runs beside an in-process relay: retries that came due
+                    # are picked up here.
+                    _relay_in_process(None)
+                continue
             try:
                 if settings.RELAY_IN_PROCESS:
-                    from .relay import contact_relay
-
-                    close_old_connections()
-                    contact_relay(contact_id=contact_id)
+                    _relay_in_process(contact_id)
                 else:
                     app.send_task(RELAY_TASK, args=[contact_id], retry=False)
             except Exception as error:
@@ -100,6 +104,20 @@ class Waker:
                 )
             finally:
                 work.task_done()
+
+
+def _relay_in_process(contact_id: int | None) -> None:
+    """Relay one contact, or (None) every contact with work that is due."""
+    from django.db import connections
+
+    from .relay import contact_relay, contacts_due
+
+    try:
+        for due in [contact_id] if contact_id is not None else contacts_due():
+            contact_relay(contact_id=due)
+    finally:
+        # This thread's own connections: nothing else would ever close them.
+        connections.close_all()
 
 
 def _broker_configured() -> bool:

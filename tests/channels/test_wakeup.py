@@ -167,3 +167,43 @@ def test_wake_ups_reach_the_redis_broker(
     for raw in mine:
         connection.lrem(queue, 1, raw)
     assert len(mine) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_relay_runs_beside_the_web_process(
+    client, cast, settings, monkeypatch
+):
+    """RELAY_IN_PROCESS (a laptop on embedded defaults): the waker's thread relays the
+    contact itself, after the request that stored the message has answered."""
+    from channels import relay
+
+    from .test_relay import FakeInbox
+
+    inbox = FakeInbox()
+    monkeypatch.setattr(relay, "inbox_adapter", lambda provider: inbox)
+    settings.RELAY_IN_PROCESS = True
+    workspace = Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="acme",
+        name="Acme",
+        access_token="tok",
+    )
+    channel = make_channel(
+        workspace,
+        "whatsapp",
+        {
+            "phone_number_id": "PNID",
+            "waba_id": "WABA",
+            "access_token": "wa-token",
+            "app_secret": "wa-app-secret",
+            "verify_token": "verify-me",
+        },
+        "PNID",
+    )
+    waker = wakeup.Waker()
+    monkeypatch.setattr(wakeup, "waker", waker)
+    assert post_whatsapp(client, channel, wa_text()).status_code == 200
+    assert waker.flush(WAKE_TIMEOUT)
+    assert Message.objects.get().status == "relayed"
+    assert [d.body for d in inbox.deliveries] == ["hi"]
