@@ -160,29 +160,10 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
         conversation = _current_conversation(contact)
         earlier_attempt = _start_attempt(message)
         try:
-            body, attachments = _inbox_content(message)
+            delivery = inbox_delivery(contact, message, conversation, reconcile=earlier_attempt)
             with inbox_call(workspace):
                 refs = inbox.deliver(
-                    tokens=workspace_tokens(workspace=workspace),
-                    delivery=InboxDelivery(
-                        customer=InboxCustomer(
-                            external_id=contact.inbox_external_id,
-                            name=contact.name,
-                            phone=contact.phone_e164,
-                            inbox_contact_id=contact.inbox_contact_id,
-                        ),
-                        body=body,
-                        attachment_urls=attachments,
-                        conversation_id=conversation.inbox_conversation_id if conversation else "",
-                        tag=channel.name,
-                        match=workspace.contact_match,
-                        reconcile=earlier_attempt,
-                        admin_id=_default_admin_id(workspace),
-                        channel_account_id=channel.inbox_channel_id,
-                        channel_identity=channel.identity,
-                        idempotency_key=f"octopods-{message.pk}",
-                        sent_at=message.sent_at,
-                    ),
+                    tokens=workspace_tokens(workspace=workspace), delivery=delivery
                 )
         except ProviderError as error:
             if error.unauthorized:
@@ -208,6 +189,34 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
         conversation = _record_delivery(contact, message, refs)
         result.relayed += 1
         _automations(contact, conversation, message, first_time=first_time)
+
+
+def inbox_delivery(
+    contact: Contact, message: Message, conversation: Conversation | None, *, reconcile: bool
+) -> InboxDelivery:
+    """What the inbox is given for one customer message."""
+    channel = contact.channel
+    workspace = channel.workspace
+    body, attachments = _inbox_content(message)
+    return InboxDelivery(
+        customer=InboxCustomer(
+            external_id=contact.inbox_external_id,
+            name=contact.name,
+            phone=contact.phone_e164,
+            inbox_contact_id=contact.inbox_contact_id,
+        ),
+        body=body,
+        attachment_urls=attachments,
+        conversation_id=conversation.inbox_conversation_id if conversation else "",
+        tag=channel.name,
+        match=workspace.contact_match,
+        reconcile=reconcile,
+        admin_id=default_admin_id(workspace),
+        channel_account_id=channel.inbox_channel_id,
+        channel_identity=channel.identity,
+        idempotency_key=f"octopods-{message.pk}",
+        sent_at=message.sent_at,
+    )
 
 
 def _current_conversation(contact: Contact) -> Conversation | None:
@@ -253,7 +262,7 @@ def _record_delivery(contact: Contact, message: Message, refs) -> Conversation:
     return conversation
 
 
-def _default_admin_id(workspace) -> str:
+def default_admin_id(workspace) -> str:
     admin = InboxAdmin.objects.filter(workspace=workspace).order_by("pk").first()
     return admin.external_id if admin else ""
 
@@ -481,7 +490,7 @@ def _note(contact: Contact, message: Message, body: str) -> None:
     workspace = contact.channel.workspace
     if conversation is None or workspace.status != Status.ACTIVE:
         return
-    admin_id = message.data.get("admin_id") or _default_admin_id(workspace)
+    admin_id = message.data.get("admin_id") or default_admin_id(workspace)
     try:
         with inbox_call(workspace):
             inbox_adapter(workspace.provider).post_note(
@@ -518,7 +527,7 @@ def _reply_outcome(contact: Contact, message: Message, *, error: str = "") -> No
                 tokens=workspace_tokens(workspace=workspace),
                 conversation_id=conversation.inbox_conversation_id,
                 part_id=message.inbox_part_id.split(":", 1)[0],
-                admin_id=message.data.get("admin_id") or _default_admin_id(workspace),
+                admin_id=message.data.get("admin_id") or default_admin_id(workspace),
                 error=error,
             )
     except ProviderError as failure:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("workspaces/<int:pk>/channels/add/<str:kind>/", views.add, name="add"),
     path("channels/<int:pk>/", views.detail, name="detail"),
     path("channels/<int:pk>/remove/", views.remove, name="remove"),
+    path("channels/<int:pk>/round-trip/", views.round_trip, name="round_trip"),
     path(
         "channels/<int:pk>/messages/<int:message_pk>/retry/",
         views.message_retry,

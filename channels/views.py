@@ -20,6 +20,7 @@ from workspaces.models import Workspace
 
 from .models import Channel, Message
 from .relay import media_path
+from .roundtrip import channel_round_trip
 from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
 from .services import (
     ChannelConflict,
@@ -187,6 +188,16 @@ def detail(request, pk):
             "page": channel_message_page(channel=channel, number=request.GET.get("page")),
         },
     )
+
+
+@require_POST
+@account_role("admin")
+def round_trip(request, pk):
+    """Test round trip: runs a synthetic message through the real path and shows each
+    step's outcome."""
+    channel = _channel_or_404(request, pk)
+    steps = channel_round_trip(channel=channel)
+    return render(request, "channels/round_trip.html", {"channel": channel, "steps": steps})
 
 
 @require_POST

@@ -240,6 +240,11 @@ class InboxAdapter:
     def channel_connect(self, *, tokens: TokenSet, name: str, identity: str) -> str:
         return ""
 
+    def test_cleanup(self, *, tokens: TokenSet, refs: InboxRefs, admin_id: str) -> str:
+        """Remove what a channel's round-trip test left in the inbox (its contact and
+        conversation); returns what was done, in a sentence, for the admin to read."""
+        return "The test message was left in the inbox."
+
     def channel_disconnect(self, *, tokens: TokenSet, channel_account_id: str) -> None:
         return None
 

@@ -484,9 +484,14 @@ def _custom_attributes(body: dict) -> dict:
     return value
 
 
-@api("GET")
+@api("GET", "DELETE")
 def contact(request, workspace, contact_id):
-    return contact_json(_contact(workspace, contact_id))
+    found = _contact(workspace, contact_id)
+    if request.method == "DELETE":
+        # Intercom deletes the contact with its conversations.
+        found.delete()
+        return {"id": contact_id, "object": "contact", "deleted": True}
+    return contact_json(found)
 
 
 @api("POST")

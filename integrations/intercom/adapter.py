@@ -130,8 +130,18 @@ class IntercomAdapter(InboxAdapter):
     def parse_webhook(self, *, request) -> list[InboxEvent]:
         return webhooks.parse(request=request)
 
+    # --- delivering one message ------------------------------------------------------------
 
-# --- delivering one message ------------------------------------------------------------
+    def test_cleanup(self, *, tokens: TokenSet, refs: InboxRefs, admin_id: str) -> str:
+        # Deleting the test lead takes its conversation with it; a conversation left
+        # behind (the delete refused) is at least closed.
+        api = IntercomClient(tokens.access_token)
+        try:
+            api.delete_contact(refs.contact_id)
+        except ProviderError:
+            api.close(refs.conversation_id, admin_id=admin_id)
+            return "The test conversation was closed; its lead could not be deleted."
+        return "The test lead and its conversation were deleted from Intercom."
 
 
 @dataclass(frozen=True)

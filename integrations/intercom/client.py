@@ -145,6 +145,15 @@ class IntercomClient:
 
     # --- tags --------------------------------------------------------------------------
 
+    def close(self, conversation_id: str, *, admin_id: str) -> dict:
+        return self._post(
+            f"/conversations/{conversation_id}/parts",
+            {"message_type": "close", "type": "admin", "admin_id": admin_id},
+        )
+
+    def delete_contact(self, contact_id: str) -> dict:
+        return self._request("DELETE", f"/contacts/{contact_id}")
+
     def tag(self, name: str) -> dict:
         """The workspace's tag called ``name``: Intercom creates it when there is none and
         otherwise returns the existing one (names are case-insensitive)."""

@@ -663,3 +663,29 @@ def test_a_note_that_intercom_refuses_raises(mocked):
             tokens=TOKENS, conversation_id=CONVERSATION_ID, admin_id=ADMIN_ID, body="hello"
         )
     assert (raised.value.status, raised.value.permanent) == (404, True)
+
+
+def test_a_round_trip_test_deletes_its_lead_and_with_it_the_conversation(mocked):
+    mocked.delete(intercom_api("/contacts/c-test"), json={"id": "c-test", "deleted": True})
+    refs = InboxRefs(contact_id="c-test", conversation_id="512", part_id="1", opened=True)
+    done = adapter.test_cleanup(tokens=TOKENS, refs=refs, admin_id="991")
+    assert "deleted" in done
+    assert [(c.request.method, c.request.url) for c in mocked.calls] == [
+        ("DELETE", intercom_api("/contacts/c-test"))
+    ]
+
+
+def test_when_the_lead_cannot_be_deleted_the_conversation_is_closed(mocked):
+    mocked.delete(
+        intercom_api("/contacts/c-test"),
+        status=403,
+        json=error_list("api_plan_restricted", "Active subscription needed."),
+    )
+    mocked.post(
+        intercom_api("/conversations/512/parts"), json={"type": "conversation", "id": "512"}
+    )
+    refs = InboxRefs(contact_id="c-test", conversation_id="512", part_id="1", opened=True)
+    done = adapter.test_cleanup(tokens=TOKENS, refs=refs, admin_id="991")
+    assert "closed" in done
+    close = mocked.calls[-1].request
+    assert json.loads(close.body) == {"message_type": "close", "type": "admin", "admin_id": "991"}
