@@ -24,6 +24,7 @@ from django.conf import settings
 
 from ..base import AgentReply, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
+from ..payload import as_dict, dict_at, opt_str_at
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
@@ -105,10 +106,10 @@ def parse(*, request: WebhookRequest) -> list[InboxEvent]:
 
 
 def _on_outgoing_message(event: dict) -> list[InboxEvent]:
-    message = _dict(event, "message")
-    if _opt_str(message, "direction") not in ("", "OUTGOING"):
+    message = dict_at(event, "message")
+    if opt_str_at(message, "direction") not in ("", "OUTGOING"):
         return []
-    if _our_own_write(_as_dict(message.get("client") or {}, "client")):
+    if _our_own_write(as_dict(message.get("client") or {}, "client")):
         return []
     sender = _first_sender(message)
     return [
@@ -117,7 +118,7 @@ def _on_outgoing_message(event: dict) -> list[InboxEvent]:
             conversation_id=_id(message, "conversationsThreadId"),
             part_id=_id(message, "id"),
             admin_id=_opt_id(sender, "actorId") or _opt_id(message, "createdBy"),
-            admin_name=_opt_str(sender, "name"),
+            admin_name=opt_str_at(sender, "name"),
             body_html=_body_html(message),
             attachments=_attachments(message),
             at=_opt_time(message, "createdAt") or _opt_time(event, "eventTimestamp"),
@@ -137,7 +138,7 @@ def _our_own_write(client: dict) -> bool:
     """A message our integration published (the app's id on an INTEGRATION client)
     must not go back out to the customer. With HUBSPOT_APP_ID set only ours are
     skipped; unset, every integration-written one is (the safe side)."""
-    if _opt_str(client, "clientType") != "INTEGRATION":
+    if opt_str_at(client, "clientType") != "INTEGRATION":
         return False
     ours = settings.HUBSPOT_APP_ID
     return not ours or _opt_id(client, "integrationAppId") == str(ours)
@@ -147,7 +148,7 @@ def _first_sender(message: dict) -> dict:
     senders = message.get("senders") or []
     if not isinstance(senders, list):
         raise MalformedPayload("senders is not a list")
-    return _as_dict(senders[0], "sender") if senders else {}
+    return as_dict(senders[0], "sender") if senders else {}
 
 
 def _thread_ids(event: dict, message: dict) -> str:
@@ -161,14 +162,14 @@ def _thread_ids(event: dict, message: dict) -> str:
             raise MalformedPayload("channelIntegrationThreadIds is not a list of strings")
         if ids:
             return ids[0]
-    return _opt_str(message, "integrationThreadId")
+    return opt_str_at(message, "integrationThreadId")
 
 
 def _body_html(message: dict) -> str:
-    rich = _opt_str(message, "richText")
+    rich = opt_str_at(message, "richText")
     if rich.strip():
         return rich
-    return text_to_html(_opt_str(message, "text"))
+    return text_to_html(opt_str_at(message, "text"))
 
 
 def text_to_html(text: str) -> str:
@@ -187,13 +188,13 @@ def _attachments(message: dict) -> tuple[InboxAttachment, ...]:
     if not isinstance(attachments, list):
         raise MalformedPayload("attachments is not a list")
     found = []
-    for attachment in (_as_dict(a, "attachment") for a in attachments):
+    for attachment in (as_dict(a, "attachment") for a in attachments):
         url = attachment.get("url")
         # Only files come with something to send on, and only when HubSpot gave a link
         # (a bare fileId would need the Files API).
-        if _opt_str(attachment, "type") != "FILE" or not isinstance(url, str) or not url:
+        if opt_str_at(attachment, "type") != "FILE" or not isinstance(url, str) or not url:
             continue
-        name = _opt_str(attachment, "name")
+        name = opt_str_at(attachment, "name")
         found.append(InboxAttachment(url=url, name=name, content_type=_content_type(name, url)))
     return tuple(found)
 
@@ -218,7 +219,7 @@ def _events(body: bytes) -> list[dict]:
     # One event per request as far as anyone has seen; HubSpot's other webhooks batch
     # them in a list, so a list is read too.
     items = data if isinstance(data, list) else [data]
-    return [_as_dict(item, "event") for item in items]
+    return [as_dict(item, "event") for item in items]
 
 
 def _event_type(event: dict) -> str:
@@ -226,27 +227,6 @@ def _event_type(event: dict) -> str:
         if isinstance(event.get(key), str) and event[key]:
             return event[key]
     raise MalformedPayload("event has no type")
-
-
-def _as_dict(value: object, name: str) -> dict:
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"{name} is not an object")
-    return value
-
-
-def _dict(obj: dict, key: str) -> dict:
-    if key not in obj:
-        raise MalformedPayload(f"missing {key}")
-    return _as_dict(obj[key], key)
-
-
-def _opt_str(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} is not a string")
-    return value
 
 
 def _id(obj: dict, key: str) -> str:

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from ..base import AgentReply, ConversationState, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
+from ..payload import as_dict, dict_at, opt_str_at, str_at
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -185,38 +186,38 @@ def _notification(body: bytes) -> Notification:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedPayload("body is not JSON") from error
-    data = _as_dict(data, "notification")
-    app_id = _str(data, "app_id")
+    data = as_dict(data, "notification")
+    app_id = str_at(data, "app_id")
     if not app_id:
         raise MalformedPayload("app_id is empty")
     return Notification(
-        topic=_str(data, "topic"),
+        topic=str_at(data, "topic"),
         app_id=app_id,
         created_at=_opt_time(data, "created_at"),
-        item=_dict(_dict(data, "data"), "item"),
+        item=dict_at(dict_at(data, "data"), "item"),
     )
 
 
 def _parts(item: dict, *, required: bool = False) -> list[Part]:
     if "conversation_parts" not in item and not required:
         return []
-    listing = _dict(item, "conversation_parts")
+    listing = dict_at(item, "conversation_parts")
     parts = listing.get("conversation_parts")
     if not isinstance(parts, list):
         raise MalformedPayload("conversation_parts is not a list")
-    return [_part(_as_dict(part, "conversation part")) for part in parts]
+    return [_part(as_dict(part, "conversation part")) for part in parts]
 
 
 def _part(part: dict) -> Part:
-    author = _as_dict(part.get("author") or {}, "author")
+    author = as_dict(part.get("author") or {}, "author")
     code = part.get("app_package_code")
     return Part(
         id=_id(part, "id"),
-        part_type=_str(part, "part_type"),
-        body=_opt_str(part, "body"),
-        author_type=_opt_str(author, "type"),
+        part_type=str_at(part, "part_type"),
+        body=opt_str_at(part, "body"),
+        author_type=opt_str_at(author, "type"),
         author_id=_opt_id(author, "id"),
-        author_name=_opt_str(author, "name"),
+        author_name=opt_str_at(author, "name"),
         attachments=_attachments(part),
         created_at=_opt_time(part, "created_at"),
         app_package_code=None if code is None else str(code),
@@ -230,36 +231,13 @@ def _attachments(part: dict) -> tuple[InboxAttachment, ...]:
     return tuple(
         InboxAttachment(
             url=attachment["url"],
-            name=_opt_str(attachment, "name"),
-            content_type=_opt_str(attachment, "content_type"),
+            name=opt_str_at(attachment, "name"),
+            content_type=opt_str_at(attachment, "content_type"),
         )
-        for attachment in (_as_dict(a, "attachment") for a in attachments)
+        for attachment in (as_dict(a, "attachment") for a in attachments)
         # An attachment without a link has nothing to send on.
         if isinstance(attachment.get("url"), str) and attachment["url"]
     )
-
-
-def _as_dict(value: object, name: str) -> dict:
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"{name} is not an object")
-    return value
-
-
-def _dict(obj: dict, key: str) -> dict:
-    if key not in obj:
-        raise MalformedPayload(f"missing {key}")
-    return _as_dict(obj[key], key)
-
-
-def _str(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} is not a string")
-    return value
-
-
-def _opt_str(obj: dict, key: str) -> str:
-    return "" if obj.get(key) is None else _str(obj, key)
 
 
 def _id(obj: dict, key: str) -> str:

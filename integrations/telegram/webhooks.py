@@ -23,6 +23,7 @@ from ..channel import (
     WebhookRejected,
     WebhookRequest,
 )
+from ..payload import as_dict, dict_at, float_at, int_at, list_at, opt_str_at, str_at
 from .credentials import Credentials
 
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -49,7 +50,7 @@ def _as_bytes(value: str) -> bytes:
 
 def parse(*, request: WebhookRequest) -> list[InboundEvent]:
     update = _load(request.body)
-    update_id = _int(update, "update_id")
+    update_id = int_at(update, "update_id")
     kind = next((key for key in UPDATE_HANDLERS if key in update), None)
     if kind is None:
         # edited_message: the original was relayed already and inboxes have no edits
@@ -59,20 +60,20 @@ def parse(*, request: WebhookRequest) -> list[InboundEvent]:
         # my_chat_member (user blocked or restarted the bot) and any future kind: no
         # message to relay; the view logs it as unknown and answers 200.
         return []
-    return UPDATE_HANDLERS[kind](update_id, _dict(update, kind))
+    return UPDATE_HANDLERS[kind](update_id, dict_at(update, kind))
 
 
 # --- updates -------------------------------------------------------------------------
 
 
 def _on_message(update_id: int, message: dict) -> list[InboundEvent]:
-    chat = _dict(message, "chat")
+    chat = dict_at(message, "chat")
     # Only a private chat is one customer talking to the bot; relaying groups or
     # channels would pour strangers' chatter into the inbox.
-    if _str(chat, "type") != "private":
+    if str_at(chat, "type") != "private":
         return []
-    chat_id = _int(chat, "id")
-    user = _dict(message, "from")
+    chat_id = int_at(chat, "id")
+    user = dict_at(message, "from")
     kind = next((key for key in CONTENT_HANDLERS if key in message), None)
     if kind is None:
         content: dict[str, Any] = {
@@ -86,10 +87,10 @@ def _on_message(update_id: int, message: dict) -> list[InboundEvent]:
     if "reply_to_message" in message:
         # external_reply (a quote of a message in another chat) has no id in this
         # conversation, so only same-chat replies are linked.
-        reply_to = _message_ref(chat_id, _int(_dict(message, "reply_to_message"), "message_id"))
+        reply_to = _message_ref(chat_id, int_at(dict_at(message, "reply_to_message"), "message_id"))
     return [
         InboundMessage(
-            provider_message_id=_message_ref(chat_id, _int(message, "message_id")),
+            provider_message_id=_message_ref(chat_id, int_at(message, "message_id")),
             sender=_sender(user, phone=_own_phone(message, user)),
             sent_at=_time(message, "date"),
             reply_to=reply_to,
@@ -103,17 +104,17 @@ def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
         # A button on a message sent via the bot in inline mode sits in someone else's
         # chat, not in a conversation with a customer.
         return []
-    message = _dict(query, "message")
-    chat = _dict(message, "chat")
-    if _str(chat, "type") != "private":
+    message = dict_at(query, "message")
+    chat = dict_at(message, "chat")
+    if str_at(chat, "type") != "private":
         return []  # same reason as for messages: groups carry no customers
     base = {
-        "provider_message_id": f"cb:{_str(query, 'id')}",
-        "sender": _sender(_dict(query, "from")),
+        "provider_message_id": f"cb:{str_at(query, 'id')}",
+        "sender": _sender(dict_at(query, "from")),
         # A callback query carries no timestamp; it is sent the moment the button is
         # tapped, so its arrival time is the best we have.
         "sent_at": _now(),
-        "reply_to": _message_ref(_int(chat, "id"), _int(message, "message_id")),
+        "reply_to": _message_ref(int_at(chat, "id"), int_at(message, "message_id")),
     }
     if "data" not in query:
         # Exactly one of data / game_short_name is present; games are not a reply.
@@ -122,7 +123,7 @@ def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
                 **base, type=ContentType.UNSUPPORTED, provider_type="callback_query.game"
             )
         ]
-    data = _str(query, "data")
+    data = str_at(query, "data")
     return [
         InboundMessage(
             **base,
@@ -135,8 +136,8 @@ def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
 
 
 def _on_message_reaction(update_id: int, reaction: dict) -> list[InboundEvent]:
-    chat = _dict(reaction, "chat")
-    if _str(chat, "type") != "private":
+    chat = dict_at(reaction, "chat")
+    if str_at(chat, "type") != "private":
         return []  # reactions in groups come from members, not a customer conversation
     base = {
         # One update per change: a user can react, change and remove on one message,
@@ -144,12 +145,12 @@ def _on_message_reaction(update_id: int, reaction: dict) -> list[InboundEvent]:
         "provider_message_id": f"reaction:{update_id}",
         # Only group members can react anonymously (actor_chat); a private chat always
         # names the user.
-        "sender": _sender(_dict(reaction, "user")),
+        "sender": _sender(dict_at(reaction, "user")),
         "sent_at": _time(reaction, "date"),
-        "reacted_to": _message_ref(_int(chat, "id"), _int(reaction, "message_id")),
+        "reacted_to": _message_ref(int_at(chat, "id"), int_at(reaction, "message_id")),
     }
-    new = [_reaction_type(item) for item in _list(reaction, "new_reaction")]
-    old = [_reaction_type(item) for item in _list(reaction, "old_reaction")]
+    new = [_reaction_type(item) for item in list_at(reaction, "new_reaction")]
+    old = [_reaction_type(item) for item in list_at(reaction, "old_reaction")]
     if not new:
         return [InboundMessage(**base, type=ContentType.REACTION, provider_type="reaction")]
     # Premium users may keep several reactions; we keep one, the one just added (or, if
@@ -166,7 +167,7 @@ def _on_message_reaction(update_id: int, reaction: dict) -> list[InboundEvent]:
         InboundMessage(
             **base,
             type=ContentType.REACTION,
-            reaction_emoji=_str(chosen, "emoji"),
+            reaction_emoji=str_at(chosen, "emoji"),
             provider_type="reaction",
         )
     ]
@@ -183,18 +184,18 @@ UPDATE_HANDLERS: dict[str, Callable[[int, dict], list[InboundEvent]]] = {
 
 
 def _text(message: dict) -> dict[str, Any]:
-    return {"type": ContentType.TEXT, "text": _str(message, "text")}
+    return {"type": ContentType.TEXT, "text": str_at(message, "text")}
 
 
 def _photo(message: dict) -> dict[str, Any]:
-    sizes = [_as_dict(size, "photo[]") for size in _list(message, "photo")]
+    sizes = [as_dict(size, "photo[]") for size in list_at(message, "photo")]
     if not sizes:
         raise MalformedPayload("photo has no sizes")
     # The array lists the same picture at several sizes; fetch the biggest.
-    largest = max(sizes, key=lambda size: _int(size, "width") * _int(size, "height"))
+    largest = max(sizes, key=lambda size: int_at(size, "width") * int_at(size, "height"))
     return {
         "type": ContentType.IMAGE,
-        "text": _opt_str(message, "caption"),
+        "text": opt_str_at(message, "caption"),
         # Telegram re-encodes every photo as JPEG and states no mime type for it.
         "media": _media(largest, mime_type="image/jpeg"),
     }
@@ -204,8 +205,8 @@ def _file(field_name: str, content_type: ContentType) -> Callable[[dict], dict[s
     def handler(message: dict) -> dict[str, Any]:
         return {
             "type": content_type,
-            "text": _opt_str(message, "caption"),
-            "media": _media(_dict(message, field_name)),
+            "text": opt_str_at(message, "caption"),
+            "media": _media(dict_at(message, field_name)),
         }
 
     return handler
@@ -215,18 +216,18 @@ def _animation(message: dict) -> dict[str, Any]:
     # A "GIF" in Telegram is a silent MP4; the customer sees a video, so we relay one.
     return {
         "type": ContentType.VIDEO,
-        "text": _opt_str(message, "caption"),
-        "media": _media(_dict(message, "animation")),
+        "text": opt_str_at(message, "caption"),
+        "media": _media(dict_at(message, "animation")),
     }
 
 
 def _video_note(message: dict) -> dict[str, Any]:
     # A round video message: no caption, no mime type, no file name.
-    return {"type": ContentType.VIDEO, "media": _media(_dict(message, "video_note"))}
+    return {"type": ContentType.VIDEO, "media": _media(dict_at(message, "video_note"))}
 
 
 def _sticker(message: dict) -> dict[str, Any]:
-    sticker = _dict(message, "sticker")
+    sticker = dict_at(message, "sticker")
     # Stickers state no mime type; the format follows from these flags.
     if sticker.get("is_animated") is True:
         mime_type = "application/x-tgsticker"
@@ -239,29 +240,29 @@ def _sticker(message: dict) -> dict[str, Any]:
 
 def _location(message: dict) -> dict[str, Any]:
     # A live location arrives once here; its moves come as edited_message (ignored).
-    return {"type": ContentType.LOCATION, "location": _point(_dict(message, "location"))}
+    return {"type": ContentType.LOCATION, "location": _point(dict_at(message, "location"))}
 
 
 def _venue(message: dict) -> dict[str, Any]:
-    venue = _dict(message, "venue")
-    point = _point(_dict(venue, "location"))
+    venue = dict_at(message, "venue")
+    point = _point(dict_at(venue, "location"))
     return {
         "type": ContentType.LOCATION,
         "location": Location(
             latitude=point.latitude,
             longitude=point.longitude,
-            name=_str(venue, "title"),
-            address=_str(venue, "address"),
+            name=str_at(venue, "title"),
+            address=str_at(venue, "address"),
         ),
     }
 
 
 def _contact(message: dict) -> dict[str, Any]:
-    contact = _dict(message, "contact")
+    contact = dict_at(message, "contact")
     card = ContactCard(
         name=_full_name(contact),
-        phones=(_str(contact, "phone_number"),),
-        emails=_vcard_emails(_opt_str(contact, "vcard")),
+        phones=(str_at(contact, "phone_number"),),
+        emails=_vcard_emails(opt_str_at(contact, "vcard")),
     )
     return {"type": ContentType.CONTACTS, "contacts": (card,)}
 
@@ -347,10 +348,10 @@ def _message_ref(chat_id: int, message_id: int) -> str:
 
 def _sender(user: dict, *, phone: str = "") -> Sender:
     return Sender(
-        external_id=str(_int(user, "id")),
+        external_id=str(int_at(user, "id")),
         phone=phone,
         name=_full_name(user),
-        username=_opt_str(user, "username"),
+        username=opt_str_at(user, "username"),
     )
 
 
@@ -359,27 +360,29 @@ def _own_phone(message: dict, user: dict) -> str:
     # contact (the "share my phone number" button): then the card's user_id is theirs.
     contact = message.get("contact")
     if isinstance(contact, dict) and contact.get("user_id") == user.get("id"):
-        return _str(contact, "phone_number")
+        return str_at(contact, "phone_number")
     return ""
 
 
 def _full_name(person: dict) -> str:
-    return " ".join(filter(None, (_str(person, "first_name"), _opt_str(person, "last_name"))))
+    return " ".join(filter(None, (str_at(person, "first_name"), opt_str_at(person, "last_name"))))
 
 
 def _media(file: dict, *, mime_type: str = "") -> Media:
     # Telegram gives no checksum; file_unique_id cannot be downloaded, file_id can
     # (through getFile), so file_id is the reference.
     return Media(
-        ref=_str(file, "file_id"),
-        mime_type=_opt_str(file, "mime_type") or mime_type,
-        filename=_opt_str(file, "file_name"),
+        ref=str_at(file, "file_id"),
+        mime_type=opt_str_at(file, "mime_type") or mime_type,
+        filename=opt_str_at(file, "file_name"),
         size=_opt_int(file, "file_size"),
     )
 
 
 def _point(location: dict) -> Location:
-    return Location(latitude=_float(location, "latitude"), longitude=_float(location, "longitude"))
+    return Location(
+        latitude=float_at(location, "latitude"), longitude=float_at(location, "longitude")
+    )
 
 
 def _vcard_emails(vcard: str) -> tuple[str, ...]:
@@ -406,8 +409,8 @@ def _button_title(message: dict, data: str) -> str:
 
 
 def _reaction_type(item: object) -> dict:
-    reaction = _as_dict(item, "reaction")
-    _str(reaction, "type")
+    reaction = as_dict(item, "reaction")
+    str_at(reaction, "type")
     return reaction
 
 
@@ -423,56 +426,12 @@ def _load(body: bytes) -> dict:
         update = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedPayload("body is not JSON") from error
-    return _as_dict(update, "update")
-
-
-def _as_dict(value: object, name: str) -> dict:
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"{name} is not an object")
-    return value
-
-
-def _dict(obj: dict, key: str) -> dict:
-    if key not in obj:
-        raise MalformedPayload(f"missing {key}")
-    return _as_dict(obj[key], key)
-
-
-def _list(obj: dict, key: str) -> list:
-    value = obj.get(key)
-    if not isinstance(value, list):
-        raise MalformedPayload(f"{key} is not a list")
-    return value
-
-
-def _int(obj: dict, key: str) -> int:
-    value = obj.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise MalformedPayload(f"{key} is not an integer")
-    return value
+    return as_dict(update, "update")
 
 
 def _opt_int(obj: dict, key: str) -> int | None:
-    return None if obj.get(key) is None else _int(obj, key)
-
-
-def _float(obj: dict, key: str) -> float:
-    value = obj.get(key)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise MalformedPayload(f"{key} is not a number")
-    return float(value)
-
-
-def _str(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} is not a string")
-    return value
-
-
-def _opt_str(obj: dict, key: str) -> str:
-    return "" if obj.get(key) is None else _str(obj, key)
+    return None if obj.get(key) is None else int_at(obj, key)
 
 
 def _time(obj: dict, key: str) -> datetime:
-    return datetime.fromtimestamp(_int(obj, key), tz=UTC)
+    return datetime.fromtimestamp(int_at(obj, key), tz=UTC)
