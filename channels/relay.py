@@ -42,6 +42,9 @@ from .services import channel_webhook_url
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+# Messages one task relays per direction before handing the contact back: a long
+# backlog never runs into the task's time limit.
+BATCH = 50
 BACKOFF_FIRST = 5  # seconds
 BACKOFF_CAP = 60 * 60
 # Files a customer sends are carried into the inbox as links to us, signed; the inbox
@@ -57,6 +60,7 @@ class RelayResult:
     sent: int = 0
     failed: int = 0
     waiting: bool = False  # something is due later (backing off) or the inbox is offline
+    more: bool = False  # stopped at the batch size with work left: wake it again
 
 
 # --- claiming a contact --------------------------------------------------------------
@@ -104,7 +108,9 @@ def _due(message: Message) -> bool:
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """Capped exponential backoff with full jitter, never sooner than the provider asked."""
+    """Capped exponential backoff with jitter (somewhere in the upper half of the
+    current step, so retries of many messages spread out), never sooner than the
+    provider asked."""
     ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, attempts - 1))
     wait = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
     if retry_after is not None:
@@ -153,7 +159,10 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
         result.waiting = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED) is not None
         return
     inbox = inbox_adapter(workspace.provider)
-    while (message := _head(contact, Direction.INBOUND, MessageStatus.RECEIVED)) is not None:
+    for _ in range(BATCH):
+        message = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED)
+        if message is None:
+            return
         if not _due(message):
             result.waiting = True
             return
@@ -189,6 +198,7 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
         conversation = _record_delivery(contact, message, refs)
         result.relayed += 1
         _automations(contact, conversation, message, first_time=first_time)
+    result.more = True
 
 
 def inbox_delivery(
@@ -413,7 +423,10 @@ def _relay_outbound(contact: Contact, result: RelayResult) -> None:
     channel = contact.channel
     adapter = channel_adapter(channel.kind)
     credentials = adapter.credentials(channel.credentials_data)
-    while (message := _head(contact, Direction.OUTBOUND, MessageStatus.PENDING)) is not None:
+    for _ in range(BATCH):
+        message = _head(contact, Direction.OUTBOUND, MessageStatus.PENDING)
+        if message is None:
+            return
         if not _due(message):
             result.waiting = True
             return
@@ -451,6 +464,7 @@ def _relay_outbound(contact: Contact, result: RelayResult) -> None:
             _note_automation(contact, message)
         elif message.origin == Origin.AGENT and ":" not in message.inbox_part_id:
             _reply_outcome(contact, message)
+    result.more = True
 
 
 def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:

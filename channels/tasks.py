@@ -16,6 +16,8 @@ SHORT_WAIT = 60
 @shared_task(name="channels.relay_contact", ignore_result=True)
 def relay_contact(contact_id: int) -> None:
     result = contact_relay(contact_id=contact_id)
+    if result.more:
+        relay_contact.delay(contact_id)
     if result.relayed or result.sent or result.failed:
         logger.info(
             "contact %s: %d relayed, %d sent, %d failed",

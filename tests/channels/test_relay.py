@@ -526,3 +526,15 @@ def test_the_workspaces_contact_matching_is_passed_on(contact, inbox, phone, wor
     inbound(contact, "hi", 1)
     run(contact)
     assert inbox.deliveries[0].match == "user"
+
+
+def test_a_long_backlog_is_relayed_in_batches(contact, inbox, phone, monkeypatch):
+    monkeypatch.setattr(relay, "BATCH", 2)
+    for n in range(5):
+        inbound(contact, f"m{n}", n)
+    first = run(contact)
+    assert (first.relayed, first.more) == (2, True)
+    assert run(contact).relayed == 2
+    last = run(contact)
+    assert (last.relayed, last.more) == (1, False)
+    assert [d.body for d in inbox.deliveries] == [f"m{n}" for n in range(5)]
