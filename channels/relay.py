@@ -443,7 +443,9 @@ def _relay_outbound(contact: Contact, result: RelayResult) -> None:
                 continue
             result.waiting = True
             return
-        message.status = MessageStatus.SENT
+        message.status = (
+            MessageStatus.SENT if adapter.delivery_receipts else MessageStatus.DELIVERED
+        )
         message.provider_message_id = provider_id
         message.sent_at = timezone.now()
         message.next_attempt_at = None

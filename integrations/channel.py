@@ -243,6 +243,9 @@ class ChannelAdapter:
     #: ``setup_instructions`` says (shown above the two values on the channel page).
     manual_setup: bool = False
     setup_instructions: str = ""
+    #: The provider reports delivery (sent → delivered → read) by webhook. Where it does
+    #: not (Telegram), a message the API accepted is in the customer's chat: delivered.
+    delivery_receipts: bool = True
     #: Business-initiated messages go out as templates the provider approved, named as
     #: the provider knows them (WhatsApp); a channel's templates then carry that name.
     approved_templates: bool = False

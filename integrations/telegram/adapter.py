@@ -32,6 +32,9 @@ class TelegramAdapter(ChannelAdapter):
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False
+    # The Bot API reports no deliveries or reads; sendMessage answering ok means the
+    # message is in the chat.
+    delivery_receipts = False
 
     @property
     def form(self) -> type:

@@ -230,7 +230,7 @@ def test_a_round_trip_customer_to_inbox_and_the_agents_reply_back(client, stack,
     delivered = wait_for(reply_on_phone, what="the agent's reply on the customer's phone")
     assert delivered.text == "Hi! How can we help?\n\n— Ada Admin, Acme bot"
     outbound = Message.objects.get(direction="out")
-    assert outbound.status == MessageStatus.SENT
+    assert outbound.status == MessageStatus.DELIVERED  # Telegram reports no receipts
     with capsys.disabled():
         print("\n[relay] round trip: customer → inbox → agent reply → customer: ok")
 
