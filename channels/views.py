@@ -205,10 +205,10 @@ def round_trip(request, pk):
 def message_retry(request, pk, message_pk):
     """Send a failed message through the relay again (the log's Retry button)."""
     channel = _channel_or_404(request, pk)
-    messages_ = Message.objects.filter(channel=channel, pk=message_pk)
-    if not messages_.exists():
+    selected = Message.objects.filter(channel=channel, pk=message_pk)
+    if not selected.exists():
         raise Http404("No such message.")
-    if messages_requeue(messages=messages_):
+    if messages_requeue(messages=selected):
         messages.success(request, "The message is queued to be sent again.")
     else:
         messages.info(request, "That message has not failed; nothing to retry.")
