@@ -34,10 +34,11 @@ RUN SECRET_KEY=collectstatic-only-build-time-secret-key-not-used-at-runtime-0000
     TOKEN_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     python manage.py collectstatic --noinput
 
-# Run as an unprivileged user. /var/lib/octopods holds Celery beat's schedule file.
+# Run as an unprivileged user. /var/lib/octopods holds Celery beat's schedule file and
+# (media/) the customer files the relay keeps for the inbox.
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home octopods \
-    && mkdir -p /var/lib/octopods \
-    && chown octopods:octopods /var/lib/octopods
+    && mkdir -p /var/lib/octopods/media \
+    && chown -R octopods:octopods /var/lib/octopods
 USER octopods
 
 EXPOSE 8000
