@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
+    # Times in the viewer's own zone (the browser's, from a cookie); UTC without it.
+    "accounts.middleware.ViewerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "octopods.urls"
