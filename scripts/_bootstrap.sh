@@ -17,6 +17,31 @@ PY_CHECK='import sys, venv, ensurepip; assert sys.version_info >= (3, 12)'
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# A slow step: its name now, how long it took once step_done is called.
+step() {
+    say "$*"
+    _step_started=$SECONDS
+}
+step_done() { say "    done in $((SECONDS - _step_started)) s"; }
+
+# Runs "$@" with a line every 15 s, so a long quiet step never looks stuck. The beat
+# stops with the command, or with this shell if it is interrupted.
+with_heartbeat() {
+    local parent=$$ status=0 beat
+    (
+        elapsed=0
+        while sleep 15 && kill -0 "$parent" 2>/dev/null; do
+            elapsed=$((elapsed + 15))
+            say "    still working (${elapsed} s)"
+        done
+    ) &
+    beat=$!
+    "$@" || status=$?
+    kill "$beat" 2>/dev/null || true
+    wait "$beat" 2>/dev/null || true
+    return "$status"
+}
+
 # True when "$1" runs and is Python 3.12 or newer with venv/ensurepip available.
 # Candidates are probed by running them: a pyenv shim is on PATH even when it
 # cannot run ("pyenv: python3.13: command not found" unless PYENV_VERSION is set).
@@ -73,12 +98,13 @@ ensure_venv() {
     local py
     py="$(find_python)" || no_python_help
     if [[ -e "$VENV" ]]; then
-        say "Existing .venv is missing, broken or on Python < 3.12; recreating it with $py"
+        step "Existing .venv is missing, broken or on Python < 3.12; recreating it with $py"
         rm -rf "$VENV"
     else
-        say "Creating .venv with $py ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
+        step "Creating .venv with $py ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
     fi
     "$py" -m venv "$VENV"
+    step_done
 }
 
 pyproject_hash() {
@@ -93,11 +119,12 @@ ensure_installed() {
     if [[ "$want" == "$have" ]]; then
         return 0
     fi
-    say "Installing Octopods and its dev dependencies into .venv (pyproject.toml changed or first run)"
+    step "Installing Octopods and its dev dependencies into .venv (pyproject.toml changed or first run; the first time takes a few minutes)"
     rm -f "$INSTALL_STAMP"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV_PY" -m pip install --quiet -e ".[dev]" \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 with_heartbeat "$VENV_PY" -m pip install --quiet -e ".[dev]" \
         || die "pip install -e \".[dev]\" failed (see above)."
     printf '%s\n' "$want" >"$INSTALL_STAMP"
+    step_done
 }
 
 ensure_venv
