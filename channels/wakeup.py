@@ -87,8 +87,11 @@ class Waker:
             except queue.Empty:
                 if settings.RELAY_IN_PROCESS:
                     # No beat runs beside an in-process relay: retries that came due
-                    # are picked up here.
-                    _relay_in_process(None)
+                    # are picked up here. A failing sweep must not end the thread.
+                    try:
+                        _relay_in_process(None)
+                    except Exception:
+                        logger.exception("in-process relay sweep failed; trying again later")
                 continue
             try:
                 if settings.RELAY_IN_PROCESS:

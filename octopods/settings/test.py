@@ -1,5 +1,7 @@
 """The test suite: DATABASE_URL / REDIS_URL when given (CI), embedded otherwise."""
 
+import tempfile
+
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, PUBLIC_BASE_URL, env, sandbox_provider_settings
 
@@ -13,7 +15,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 CELERY_TASK_ALWAYS_EAGER = True
 # Tests run the relay where they choose to, never in a background thread.
 RELAY_IN_PROCESS = False
-MEDIA_ROOT = env.path("MEDIA_ROOT", default="/tmp/octopods-test-media")  # noqa: S108
+# A folder of this test run's own: files a run stores never meet another run's.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="octopods-test-media-")
 TOKEN_ENCRYPTION_KEYS = env.list(
     "TOKEN_ENCRYPTION_KEYS",
     default=[

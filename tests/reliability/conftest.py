@@ -20,6 +20,7 @@ from pathlib import Path
 import kombu.pools
 import pytest
 import redis
+from django.conf import settings
 from django.db import connection
 
 from octopods import celery_app
@@ -119,6 +120,8 @@ class Workers:
             "PUBLIC_BASE_URL": base_url,
             # A killed worker's contacts come back after this, not after two minutes.
             "RELAY_LEASE_SECONDS": "3",
+            # Files the workers store are served by the live server from the same place.
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         }
         self.processes: list[subprocess.Popen] = []
 
