@@ -15,10 +15,12 @@ the conversation.
 """
 
 import logging
+import mimetypes
 import random
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core import signing
@@ -356,7 +358,10 @@ def _carry_media(message: Message) -> tuple[str, bool]:
             media=media,
             max_bytes=settings.MEDIA_MAX_BYTES,
         )
-        name = fetched.filename or media.filename or f"{message.type}-{message.pk}"
+        name = _typed_name(
+            fetched.filename or media.filename or f"{message.type}-{message.pk}",
+            fetched.mime_type,
+        )
         path = default_storage.save(
             f"media/{channel.pk}/{message.pk}/{name}", ContentFile(fetched.content)
         )
@@ -366,9 +371,21 @@ def _carry_media(message: Message) -> tuple[str, bool]:
     return media_url(stored["path"]), stored["mime_type"].startswith(INTERCOM_IMAGE_TYPES)
 
 
+def _typed_name(name: str, mime_type: str) -> str:
+    """The file's name with an extension for its type: photos from WhatsApp or an MMS
+    come without a name, and both the inbox and our media link's Content-Type go by the
+    extension (without one, a photo is served and shown as an unknown download)."""
+    if PurePosixPath(name).suffix:
+        return name
+    extension = mimetypes.guess_extension(mime_type.split(";", 1)[0].strip().lower())
+    return name + (extension or "")
+
+
 def media_url(path: str) -> str:
     token = signing.dumps(path, salt=MEDIA_SALT, compress=True)
-    return settings.PUBLIC_BASE_URL + reverse("channels:media", args=[token])
+    # The link ends with the file's name: an inbox names the attachment from its URL.
+    name = PurePosixPath(path).name
+    return settings.PUBLIC_BASE_URL + reverse("channels:media", args=[token, name])
 
 
 def media_path(token: str) -> str | None:

@@ -8,7 +8,10 @@ urlpatterns = [
     path("hooks/intercom/", views.inbox_webhook, {"provider": "intercom"}, name="intercom_webhook"),
     path("hooks/hubspot/", views.inbox_webhook, {"provider": "hubspot"}, name="hubspot_webhook"),
     path("hooks/<str:kind>/<str:key>/", views.webhook, name="webhook"),
+    # A customer's file. Its link ends with the file's name, which the inbox reads; links
+    # handed out without one stay good for their 30 days.
     path("media/<str:token>/", views.media, name="media"),
+    path("media/<str:token>/<str:filename>", views.media, name="media"),
     path("workspaces/<int:pk>/channels/add/", views.add_kind, name="add_kind"),
     path("workspaces/<int:pk>/channels/add/<str:kind>/", views.add, name="add"),
     path("channels/<int:pk>/", views.detail, name="detail"),

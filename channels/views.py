@@ -260,8 +260,9 @@ def inbox_webhook(request, provider):
 
 
 @require_GET
-def media(request, token):
-    """A customer's file, behind a signed link that expires (the inbox fetches it)."""
+def media(request, token, filename=""):
+    """A customer's file, behind a signed link that expires (the inbox fetches it); the
+    token alone names the file, ``filename`` is only for the inbox to read."""
     path = media_path(token)
     if path is None or not default_storage.exists(path):
         raise Http404("No such file, or the link has expired.")

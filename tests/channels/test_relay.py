@@ -540,3 +540,20 @@ def test_a_long_backlog_is_relayed_in_batches(contact, inbox, phone, monkeypatch
     last = run(contact)
     assert (last.relayed, last.more) == (1, False)
     assert [d.body for d in inbox.deliveries] == [f"m{n}" for n in range(5)]
+
+
+def test_a_nameless_photo_is_linked_by_a_name_that_says_it_is_a_photo(
+    contact, inbox, phone, client
+):
+    # WhatsApp and MMS photos come without a file name.
+    phone.fetch_media = lambda **kwargs: FetchedMedia(
+        content=b"\xff\xd8 fake", mime_type="image/jpeg", filename=""
+    )
+    message = inbound(contact, "", 1, type="image", data={"media": {"ref": "m1"}})
+    run(contact)
+    (url,) = inbox.deliveries[0].attachment_urls
+    assert url.endswith(f"/image-{message.pk}.jpg")
+    served = client.get("/" + url.split("://", 1)[1].split("/", 1)[1])
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/jpeg"
+    assert b"".join(served.streaming_content) == b"\xff\xd8 fake"
