@@ -19,7 +19,7 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -42,7 +42,7 @@ from .models import (
     HubSpotMessage,
     HubSpotThread,
 )
-from .views import BadRequest, request_params
+from .views import BadRequest, request_params, spend_fault
 
 # Public apps: 110 requests every 10 seconds per installing account.
 RATE_LIMIT = 110
@@ -221,18 +221,10 @@ def _rate_headers(response, *, remaining: int) -> None:
 
 
 def take_fault(hub_id: int | None) -> int | None:
-    """The status the next armed fault makes this call answer, or None. Decrements with
-    a conditional UPDATE, so concurrent calls never spend one fault twice."""
+    """The status the next armed fault (of this portal, or of any) makes this call
+    answer, or None."""
     scope = Q(portal__isnull=True) | Q(portal=hub_id) if hub_id else Q(portal__isnull=True)
-    while True:
-        fault = HubSpotFault.objects.filter(scope, remaining__gt=0).order_by("pk").first()
-        if fault is None:
-            return None
-        taken = HubSpotFault.objects.filter(pk=fault.pk, remaining__gt=0).update(
-            remaining=F("remaining") - 1
-        )
-        if taken:
-            return fault.status
+    return spend_fault(HubSpotFault.objects.filter(scope))
 
 
 FAULT_CATEGORIES = {

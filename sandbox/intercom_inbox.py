@@ -20,7 +20,6 @@ from posixpath import basename
 from urllib.parse import unquote, urlsplit
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -36,7 +35,7 @@ from .models import (
     IntercomTag,
     IntercomTagging,
 )
-from .views import BadRequest, request_params
+from .views import BadRequest, request_params, spend_fault
 
 # The app package code Intercom stamps on every part an app writes through the API:
 # Octopods recognises its own writes by it when they echo back in webhooks.
@@ -88,21 +87,9 @@ def _rate_headers(response, *, remaining: int) -> None:
 
 
 def take_fault(workspace: str) -> int | None:
-    """The status the next armed fault makes this call answer, or None. Decrements with
-    a conditional UPDATE, so concurrent calls never spend one fault twice."""
-    while True:
-        fault = (
-            IntercomFault.objects.filter(remaining__gt=0, workspace__in=("", workspace))
-            .order_by("pk")
-            .first()
-        )
-        if fault is None:
-            return None
-        taken = IntercomFault.objects.filter(pk=fault.pk, remaining__gt=0).update(
-            remaining=F("remaining") - 1
-        )
-        if taken:
-            return fault.status
+    """The status the next armed fault (of this workspace, or of any) makes this call
+    answer, or None."""
+    return spend_fault(IntercomFault.objects.filter(workspace__in=("", workspace)))
 
 
 def _fault_answer(status: int):

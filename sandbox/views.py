@@ -3,6 +3,7 @@
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.db.models import F
 from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -46,6 +47,21 @@ def request_params(request, *, unreadable_json: str) -> dict:
         form = QueryDict(request.body or b"", encoding="utf-8")
         params.update({key: form.get(key) for key in form})
     return params
+
+
+def spend_fault(faults) -> int | None:
+    """The status the next armed fault in ``faults`` (a queryset of fault rows with
+    ``status`` and ``remaining``) makes this call answer, or None. Decrements with a
+    conditional UPDATE, so concurrent calls never spend one fault twice."""
+    while True:
+        fault = faults.filter(remaining__gt=0).order_by("pk").first()
+        if fault is None:
+            return None
+        taken = faults.model.objects.filter(pk=fault.pk, remaining__gt=0).update(
+            remaining=F("remaining") - 1
+        )
+        if taken:
+            return fault.status
 
 
 def problem(request, title: str, message: str, *, provider: str = "", status: int = 400):
