@@ -21,8 +21,7 @@ from .forms import (
     TemplateForm,
     WelcomeForm,
 )
-from .models import Channel, MessageTemplate
-from .selectors import channel_for_account
+from .models import MessageTemplate
 from .settings_services import (
     TemplateNameTaken,
     channel_away_update,
@@ -33,13 +32,7 @@ from .settings_services import (
     template_delete,
     template_update,
 )
-
-
-def _channel_or_404(request, pk, *, with_settings=False) -> Channel:
-    try:
-        return channel_for_account(account=request.account, pk=pk, with_settings=with_settings)
-    except Channel.DoesNotExist:
-        raise Http404("No such channel.") from None
+from .views import channel_or_404
 
 
 def _template_or_404(channel, template_pk) -> MessageTemplate:
@@ -84,13 +77,13 @@ def _settings_page(request, channel, *, invalid=None):
 
 @account_required
 def settings_page(request, pk):
-    return _settings_page(request, _channel_or_404(request, pk, with_settings=True))
+    return _settings_page(request, channel_or_404(request, pk, with_settings=True))
 
 
 @require_POST
 @account_role("admin")
 def settings_welcome(request, pk):
-    channel = _channel_or_404(request, pk, with_settings=True)
+    channel = channel_or_404(request, pk, with_settings=True)
     form = WelcomeForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, channel, invalid=form)
@@ -104,7 +97,7 @@ def settings_welcome(request, pk):
 @require_POST
 @account_role("admin")
 def settings_conversations(request, pk):
-    channel = _channel_or_404(request, pk, with_settings=True)
+    channel = channel_or_404(request, pk, with_settings=True)
     form = ConversationsForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, channel, invalid=form)
@@ -119,7 +112,7 @@ def settings_conversations(request, pk):
 @require_POST
 @account_role("admin")
 def settings_away(request, pk):
-    channel = _channel_or_404(request, pk, with_settings=True)
+    channel = channel_or_404(request, pk, with_settings=True)
     form = AwayForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, channel, invalid=form)
@@ -139,7 +132,7 @@ def settings_away(request, pk):
 @require_POST
 @account_role("admin")
 def settings_signature(request, pk):
-    channel = _channel_or_404(request, pk, with_settings=True)
+    channel = channel_or_404(request, pk, with_settings=True)
     form = SignatureForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, channel, invalid=form)
@@ -160,7 +153,7 @@ def _template_page(request, channel, form, template=None):
 @require_http_methods(["GET", "POST"])
 @account_role("admin")
 def template_add(request, pk):
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     if request.method == "GET":
         return _template_page(request, channel, TemplateForm(channel=channel))
     form = TemplateForm(request.POST, channel=channel)
@@ -178,7 +171,7 @@ def template_add(request, pk):
 @require_http_methods(["GET", "POST"])
 @account_role("admin")
 def template_edit(request, pk, template_pk):
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     template = _template_or_404(channel, template_pk)
     if request.method == "GET":
         return _template_page(
@@ -199,7 +192,7 @@ def template_edit(request, pk, template_pk):
 @require_POST
 @account_role("admin")
 def template_delete_view(request, pk, template_pk):
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     template = _template_or_404(channel, template_pk)
     template_delete(template=template)
     messages.success(request, f"Template “{template}” deleted.")

@@ -100,9 +100,10 @@ def webhook(request, kind, key):
 # --- Channel pages ----------------------------------------------------------------------
 
 
-def _channel_or_404(request, pk) -> Channel:
+def channel_or_404(request, pk, *, with_settings: bool = False) -> Channel:
+    """The current account's channel ``pk`` (another account's is a 404)."""
     try:
-        return channel_for_account(account=request.account, pk=pk)
+        return channel_for_account(account=request.account, pk=pk, with_settings=with_settings)
     except Channel.DoesNotExist:
         raise Http404("No such channel.") from None
 
@@ -172,7 +173,7 @@ def add(request, pk, kind):
 @require_GET
 @account_required
 def detail(request, pk):
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     adapter = channel_adapter(channel.kind)
     credentials = channel.credentials_data
     return render(
@@ -195,7 +196,7 @@ def detail(request, pk):
 def round_trip(request, pk):
     """Test round trip: runs a synthetic message through the real path and shows each
     step's outcome."""
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     steps = channel_round_trip(channel=channel)
     return render(request, "channels/round_trip.html", {"channel": channel, "steps": steps})
 
@@ -204,7 +205,7 @@ def round_trip(request, pk):
 @account_role("admin")
 def message_retry(request, pk, message_pk):
     """Send a failed message through the relay again (the log's Retry button)."""
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     selected = Message.objects.filter(channel=channel, pk=message_pk)
     if not selected.exists():
         raise Http404("No such message.")
@@ -218,7 +219,7 @@ def message_retry(request, pk, message_pk):
 @require_http_methods(["GET", "POST"])
 @account_role("admin")
 def remove(request, pk):
-    channel = _channel_or_404(request, pk)
+    channel = channel_or_404(request, pk)
     if request.method == "POST":
         channel_remove(channel=channel)
         messages.success(request, f"{channel.name} was removed.")
