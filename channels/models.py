@@ -118,8 +118,13 @@ class Contact(models.Model):
     # The inbox's id for this customer, found or created by the first relay.
     inbox_contact_id = models.CharField(max_length=64, blank=True, default="")
     # One worker relays a contact at a time: it holds the contact until this moment
-    # (a crashed worker's claim simply runs out).
+    # (a crashed worker's claim simply runs out), under a token of its claim alone. The
+    # holder renews the lease as it goes and only the holder releases it; every message
+    # it starts carries the token (Message.attempt_lease), so a worker that has lost
+    # the contact cannot start anything more, and a message it had in flight is
+    # neither sent again nor recorded twice.
     relay_lease_until = models.DateTimeField(null=True, blank=True)
+    relay_lease_token = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,6 +211,13 @@ class Message(models.Model):
     # Relay bookkeeping: tries so far and when the next may start (None: now).
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The lease token of the claim whose attempt is in flight: set when an attempt
+    # starts (with next_attempt_at at the end of the lease), cleared with its outcome.
+    # Still set when a later worker comes to it: the attempt's outcome is unknown.
+    attempt_lease = models.UUIDField(null=True, blank=True)
+    # Attempts whose outcome never became known (a worker killed mid-send, an error
+    # after the call): an agent reply is sent at most once more after the first.
+    unknown_outcomes = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_text = models.TextField(blank=True, default="")
     # When the provider says it was sent (inbound) or we sent it (outbound).

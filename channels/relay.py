@@ -17,6 +17,9 @@ the conversation.
 import logging
 import mimetypes
 import random
+import threading
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -26,7 +29,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -68,32 +71,85 @@ class RelayResult:
 # --- claiming a contact --------------------------------------------------------------
 
 
-def _claim(contact_id: int) -> bool:
+class LeaseLost(Exception):
+    """This worker no longer holds the contact (its lease ran out and another worker
+    claimed it): it starts nothing more; the holder carries on."""
+
+
+@dataclass
+class Lease:
+    """One claim on a contact: its fencing token, and the moment (monotonic) after which
+    the holder starts no new attempt and hands the contact back."""
+
+    contact_id: int
+    token: uuid.UUID
+    batch_ends: float
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.batch_ends
+
+
+def _lease_end():
+    return timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
+
+
+def _claim(contact_id: int) -> Lease | None:
+    """Take the contact if nobody holds it (or a holder's lease ran out): one UPDATE,
+    which succeeds for one worker only, with a token of this claim alone."""
+    token = uuid.uuid4()
     now = timezone.now()
     claimed = (
         Contact.objects.filter(pk=contact_id)
         .filter(Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
-        .update(relay_lease_until=now + timedelta(seconds=settings.RELAY_LEASE_SECONDS))
+        .update(relay_lease_until=_lease_end(), relay_lease_token=token)
     )
-    return claimed == 1
+    if claimed != 1:
+        return None
+    # Work for a quarter of the lease, then hand the contact back (and wake it again):
+    # a batch never outlives the lease, however slow the providers are.
+    return Lease(contact_id, token, time.monotonic() + settings.RELAY_LEASE_SECONDS / 4)
 
 
-def _release(contact_id: int) -> None:
-    Contact.objects.filter(pk=contact_id).update(relay_lease_until=None)
+def _renew(lease: Lease) -> bool:
+    """Extend the lease if this claim still holds it. Inside a transaction, the row
+    stays locked until it commits: a worker trying to claim the contact waits, then
+    finds the lease renewed."""
+    return (
+        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
+            relay_lease_until=_lease_end()
+        )
+        == 1
+    )
+
+
+def _release(lease: Lease) -> None:
+    """Give the contact back — only if this claim still holds it."""
+    try:
+        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
+            relay_lease_until=None, relay_lease_token=None
+        )
+    except DatabaseError:
+        # The database is away: the lease runs out by itself.
+        logger.warning("contact %s: lease not released (database unavailable)", lease.contact_id)
 
 
 def contact_relay(*, contact_id: int) -> RelayResult:
     """Relay what is due for one contact, both directions; a no-op when another worker
     holds the contact (it will do the work)."""
     result = RelayResult()
-    if not _claim(contact_id):
+    lease = _claim(contact_id)
+    if lease is None:
         return result
     try:
         contact = Contact.objects.select_related("channel__workspace").get(pk=contact_id)
-        _relay_inbound(contact, result)
-        _relay_outbound(contact, result)
+        _relay_inbound(lease, contact, result)
+        if not result.more:
+            _relay_outbound(lease, contact, result)
+    except LeaseLost:
+        logger.warning("contact %s: another worker holds it now; this one stops", contact_id)
+        result.more = False
     finally:
-        _release(contact_id)
+        _release(lease)
     return result
 
 
@@ -120,40 +176,191 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     return timedelta(seconds=min(wait, BACKOFF_CAP))
 
 
-def _start_attempt(message: Message) -> bool:
-    """Count the attempt before making it: if the worker dies mid-call, the next one
-    knows the message may have landed (and reconciles instead of posting twice).
-    Returns whether an earlier attempt was made."""
-    earlier = message.attempts > 0
-    Message.objects.filter(pk=message.pk).update(attempts=F("attempts") + 1)
-    message.attempts += 1
-    return earlier
+# --- attempts: started under the lease, outcomes fenced by it -------------------------
 
 
-def _postpone(message: Message, error: ProviderError) -> bool:
+def _start_attempt(lease: Lease, message: Message) -> bool:
+    """Count the attempt before making it, and mark it as this claim's: if the worker
+    dies mid-call, the next one knows the message may have landed; if it is only slow,
+    the message is not due again before the end of the lease, and its outcome can only
+    be recorded by this claim. Renews the lease; raises LeaseLost if it is gone.
+    False if the message changed meanwhile (read it again)."""
+    started = _take(
+        lease,
+        message,
+        attempts=F("attempts") + 1,
+        attempt_lease=lease.token,
+        next_attempt_at=_lease_end(),
+        unknown_outcomes=message.unknown_outcomes,
+    )
+    if started:
+        message.attempts += 1
+        message.attempt_lease = lease.token
+    return started
+
+
+def _take(lease: Lease, message: Message, **fields) -> bool:
+    """Update the message as this claim found it (same status, same attempt in flight),
+    renewing the lease in the same transaction: a worker trying to claim the contact
+    meanwhile waits for the commit, then finds the lease renewed."""
+    with transaction.atomic():
+        if not _renew(lease):
+            raise LeaseLost
+        return (
+            Message.objects.filter(
+                pk=message.pk, status=message.status, attempt_lease=message.attempt_lease
+            ).update(updated_at=timezone.now(), **fields)
+            == 1
+        )
+
+
+def _record(lease: Lease, message: Message, **fields) -> bool:
+    """Record the outcome of this claim's attempt on ``message`` and renew the lease.
+
+    The call has been made: its outcome (a provider's message id above all) is never
+    thrown away for a database hiccup — the write is retried, not the call. Fenced by
+    the attempt's token: a claim that lost the message to another worker records
+    nothing (and raises LeaseLost). Returns whether the lease is still held."""
+
+    def write():
+        with transaction.atomic():
+            recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
+                attempt_lease=None, updated_at=timezone.now(), **fields
+            )
+            return recorded == 1, recorded == 1 and _renew(lease)
+
+    recorded, held = _retrying(write, what=f"outcome of message {message.pk}", fields=fields)
+    if not recorded:
+        logger.warning(
+            "message %s: outcome not recorded, another worker has taken the message over "
+            "(outcome: %s)",
+            message.pk,
+            _loggable(fields),
+        )
+        raise LeaseLost
+    for name, value in fields.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(message, name, value)
+    message.attempt_lease = None
+    return held
+
+
+# How long an outcome's write is retried through database errors before the attempt is
+# left to be found as one whose outcome is unknown.
+RECORD_RETRY_SECONDS = 30
+_pause = threading.Event().wait  # tests replace it to run without waiting
+
+
+def _retrying(write, *, what: str, fields: dict | None = None):
+    deadline = time.monotonic() + RECORD_RETRY_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as error:
+            if time.monotonic() >= deadline:
+                logger.error(
+                    "%s could not be recorded (database unavailable: %s); outcome was: %s",
+                    what,
+                    error,
+                    _loggable(fields or {}),
+                )
+                raise
+            logger.warning("%s: database unavailable (%s); writing it again", what, error)
+            if not connection.in_atomic_block:
+                # A connection cut by a restart or failover: the next write opens anew.
+                connection.close()
+            _pause(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _loggable(fields: dict) -> str:
+    return ", ".join(
+        f"{name}={value}"
+        for name, value in fields.items()
+        if name in ("status", "provider_message_id", "error_code")
+    )
+
+
+def _postpone(lease: Lease, message: Message, error: ProviderError) -> bool:
     """Schedule the next try after a transient failure; False when the message has
-    had its attempts."""
-    message.error_code, message.error_text = error.code[:64], error.message
+    had its attempts (the caller fails it)."""
     if message.attempts >= MAX_ATTEMPTS:
         return False
-    message.next_attempt_at = timezone.now() + backoff(message.attempts, error.retry_after)
-    message.save(update_fields=["next_attempt_at", "error_code", "error_text", "updated_at"])
+    _record(
+        lease,
+        message,
+        next_attempt_at=timezone.now() + backoff(message.attempts, error.retry_after),
+        error_code=error.code[:64],
+        error_text=error.message,
+    )
     return True
 
 
-def _fail(message: Message, error: ProviderError) -> None:
-    message.status = MessageStatus.FAILED
-    message.error_code, message.error_text = error.code[:64], error.message
-    message.next_attempt_at = None
-    message.save(
-        update_fields=["status", "error_code", "error_text", "next_attempt_at", "updated_at"]
+def _fail(lease: Lease, message: Message, error: ProviderError) -> None:
+    _record(
+        lease,
+        message,
+        status=MessageStatus.FAILED,
+        error_code=error.code[:64],
+        error_text=error.message,
+        next_attempt_at=None,
     )
+
+
+def _refusal(message: Message) -> ProviderError | None:
+    """The attempt cap and the unknown-outcome rule, checked before every attempt (a
+    crash after the call must not skip them): why the message must not be tried
+    again, or None."""
+    if message.attempts >= MAX_ATTEMPTS:
+        reason = f"Gave up after {message.attempts} attempts."
+        if message.error_text:
+            reason += f" The last one: {message.error_text}"
+        return ProviderError(reason, permanent=True, code="attempts")
+    # Inbound, the inbox is checked before posting again; a channel cannot be asked.
+    if message.direction == Direction.OUTBOUND and message.unknown_outcomes >= 2:
+        return ProviderError(
+            "Octopods could not tell whether this reached the customer: sending it was "
+            "interrupted twice. It was not sent again, so the customer does not get it a "
+            "third time; check with them or send it again.",
+            permanent=True,
+            code="outcome_unknown",
+        )
+    return None
+
+
+def _fail_unstarted(lease: Lease, message: Message, error: ProviderError) -> bool:
+    """Fail a message without another attempt; False if it changed meanwhile."""
+    failed = _take(
+        lease,
+        message,
+        status=MessageStatus.FAILED,
+        error_code=error.code,
+        error_text=error.message,
+        next_attempt_at=None,
+        attempt_lease=None,
+        unknown_outcomes=message.unknown_outcomes,
+    )
+    if failed:
+        message.status = MessageStatus.FAILED
+        message.attempt_lease = None
+        logger.warning("message %s failed without another attempt: %s", message.pk, error.message)
+    return failed
+
+
+def _found_unknown(message: Message, lease: Lease) -> bool:
+    """Whether an earlier attempt on the message never recorded its outcome (its worker
+    died, or lost the contact, mid-call); counted once, here."""
+    if message.attempt_lease is None or message.attempt_lease == lease.token:
+        return False
+    message.unknown_outcomes += 1
+    return True
 
 
 # --- inbound: customer → inbox ---------------------------------------------------------
 
 
-def _relay_inbound(contact: Contact, result: RelayResult) -> None:
+def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
     channel = contact.channel
     workspace = channel.workspace
     if workspace.status != Status.ACTIVE:
@@ -162,14 +369,29 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
         return
     inbox = inbox_adapter(workspace.provider)
     for _ in range(BATCH):
+        if lease.out_of_time():
+            result.more = True
+            return
         message = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED)
         if message is None:
             return
         if not _due(message):
             result.waiting = True
             return
+        if _found_unknown(message, lease):
+            logger.warning(
+                "message %s: an earlier attempt to relay it stopped mid-call; the inbox is "
+                "checked for it before it is posted again",
+                message.pk,
+            )
+        if refusal := _refusal(message):
+            result.failed += _fail_unstarted(lease, message, refusal)
+            continue
         conversation = _current_conversation(contact)
-        earlier_attempt = _start_attempt(message)
+        # Any earlier attempt may have landed: the inbox looks before posting again.
+        earlier_attempt = message.attempts > 0
+        if not _start_attempt(lease, message):
+            continue
         try:
             delivery = inbox_delivery(contact, message, conversation, reconcile=earlier_attempt)
             with inbox_call(workspace):
@@ -180,16 +402,30 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
             if error.unauthorized:
                 # The workspace is now Needs reconnect: hold everything; this attempt
                 # does not count against the message.
-                Message.objects.filter(pk=message.pk).update(attempts=F("attempts") - 1)
+                _record(lease, message, attempts=F("attempts") - 1, next_attempt_at=None)
                 result.waiting = True
                 return
-            if error.permanent:
+            if error.permanent or not _postpone(lease, message, error):
                 logger.warning("message %s not relayed: %s", message.pk, error.message)
-                _fail(message, error)
+                _fail(lease, message, error)
                 result.failed += 1
                 continue
-            if not _postpone(message, error):
-                _fail(message, error)
+            result.waiting = True
+            return
+        except DatabaseError:
+            raise  # the attempt stays in flight; the next worker checks the inbox
+        except Exception:
+            # A fault of ours with this message (not the provider's): it is retried like
+            # a transient failure and fails after its attempts, never blocking the
+            # customer's later messages for good.
+            logger.exception("message %s: relaying it failed unexpectedly", message.pk)
+            error = ProviderError(
+                "Octopods failed to relay this message (an internal error).",
+                permanent=False,
+                code="internal",
+            )
+            if not _postpone(lease, message, error):
+                _fail(lease, message, error)
                 result.failed += 1
                 continue
             result.waiting = True
@@ -197,9 +433,11 @@ def _relay_inbound(contact: Contact, result: RelayResult) -> None:
         first_time = not Message.objects.filter(
             contact=contact, direction=Direction.INBOUND, status=MessageStatus.RELAYED
         ).exists()
-        conversation = _record_delivery(contact, message, refs)
+        conversation, held = _record_delivery(lease, contact, message, refs)
         result.relayed += 1
         _automations(contact, conversation, message, first_time=first_time)
+        if not held:
+            raise LeaseLost
     result.more = True
 
 
@@ -245,33 +483,53 @@ def _current_conversation(contact: Contact) -> Conversation | None:
     return None if closed_long_ago else latest
 
 
-def _record_delivery(contact: Contact, message: Message, refs) -> Conversation:
-    with transaction.atomic():
-        conversation, _ = Conversation.objects.update_or_create(
-            workspace=contact.channel.workspace,
-            inbox_conversation_id=refs.conversation_id,
-            defaults={"contact": contact, "open": True, "closed_at": None},
+def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
+    """Record a message the inbox took (fenced like every outcome, retried through
+    database errors); returns its conversation and whether the lease is still held."""
+
+    def write():
+        with transaction.atomic():
+            conversation, _ = Conversation.objects.update_or_create(
+                workspace=contact.channel.workspace,
+                inbox_conversation_id=refs.conversation_id,
+                defaults={"contact": contact, "open": True, "closed_at": None},
+            )
+            if contact.inbox_contact_id != refs.contact_id:
+                Contact.objects.filter(pk=contact.pk).update(
+                    inbox_contact_id=refs.contact_id, updated_at=timezone.now()
+                )
+            recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
+                status=MessageStatus.RELAYED,
+                conversation=conversation,
+                inbox_part_id=refs.part_id,
+                next_attempt_at=None,
+                error_code="",
+                error_text="",
+                attempt_lease=None,
+                updated_at=timezone.now(),
+            )
+            if recorded != 1:
+                # Undo the conversation too: the worker that has the message now
+                # checks the inbox and records it.
+                transaction.set_rollback(True)
+                return None, False
+            return conversation, _renew(lease)
+
+    conversation, held = _retrying(write, what=f"delivery of message {message.pk}")
+    if conversation is None:
+        logger.warning(
+            "message %s: relayed (inbox part %s) but another worker has taken it over; "
+            "it finds the part in the inbox",
+            message.pk,
+            refs.part_id,
         )
-        if contact.inbox_contact_id != refs.contact_id:
-            contact.inbox_contact_id = refs.contact_id
-            contact.save(update_fields=["inbox_contact_id", "updated_at"])
-        message.status = MessageStatus.RELAYED
-        message.conversation = conversation
-        message.inbox_part_id = refs.part_id
-        message.next_attempt_at = None
-        message.error_code = message.error_text = ""
-        message.save(
-            update_fields=[
-                "status",
-                "conversation",
-                "inbox_part_id",
-                "next_attempt_at",
-                "error_code",
-                "error_text",
-                "updated_at",
-            ]
-        )
-    return conversation
+        raise LeaseLost
+    contact.inbox_contact_id = refs.contact_id
+    message.status = MessageStatus.RELAYED
+    message.conversation = conversation
+    message.inbox_part_id = refs.part_id
+    message.attempt_lease = None
+    return conversation, held
 
 
 def default_admin_id(workspace) -> str:
@@ -436,53 +694,82 @@ def _automations(contact: Contact, conversation: Conversation, message: Message,
 # --- outbound: agent → customer ------------------------------------------------------
 
 
-def _relay_outbound(contact: Contact, result: RelayResult) -> None:
+def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
     channel = contact.channel
     adapter = channel_adapter(channel.kind)
     credentials = adapter.credentials(channel.credentials_data)
     for _ in range(BATCH):
+        if lease.out_of_time():
+            result.more = True
+            return
         message = _head(contact, Direction.OUTBOUND, MessageStatus.PENDING)
         if message is None:
             return
         if not _due(message):
             result.waiting = True
             return
-        _start_attempt(message)
+        resending = _found_unknown(message, lease)
+        if refusal := _refusal(message):
+            if _fail_unstarted(lease, message, refusal):
+                result.failed += 1
+                _note_failure(contact, message, refusal)
+            continue
+        if not _start_attempt(lease, message):
+            continue
+        if resending:
+            # No channel takes an idempotency key: the customer may get it twice. Once
+            # more at most (see _refusal).
+            logger.warning(
+                "message %s: an earlier attempt to send it stopped mid-call, so whether it "
+                "reached the customer is unknown; sending it once more (it may arrive twice)",
+                message.pk,
+            )
         try:
             provider_id = adapter.send(
                 credentials=credentials, message=_outbound(adapter, contact, message)
             )
         except ProviderError as error:
-            if error.permanent or not _postpone(message, error):
-                _fail(message, error)
+            if error.permanent or not _postpone(lease, message, error):
+                _fail(lease, message, error)
                 result.failed += 1
                 _note_failure(contact, message, error)
                 continue
             result.waiting = True
             return
-        message.status = (
-            MessageStatus.SENT if adapter.delivery_receipts else MessageStatus.DELIVERED
-        )
-        message.provider_message_id = provider_id
-        message.sent_at = timezone.now()
-        message.next_attempt_at = None
-        message.error_code = message.error_text = ""
-        message.save(
-            update_fields=[
-                "status",
-                "provider_message_id",
-                "sent_at",
-                "next_attempt_at",
-                "error_code",
-                "error_text",
-                "updated_at",
-            ]
+        except DatabaseError:
+            raise  # the attempt stays in flight: its outcome is unknown
+        except Exception:
+            # Did it go out? Nobody can tell (the error may have come after the call):
+            # an unknown outcome, sent at most once more.
+            logger.exception("message %s: sending it failed unexpectedly", message.pk)
+            _record(
+                lease,
+                message,
+                unknown_outcomes=F("unknown_outcomes") + 1,
+                next_attempt_at=timezone.now() + backoff(message.attempts),
+                error_code="internal",
+                error_text="Octopods failed to send this reply (an internal error).",
+            )
+            message.unknown_outcomes += 1
+            result.waiting = True
+            return
+        held = _record(
+            lease,
+            message,
+            status=MessageStatus.SENT if adapter.delivery_receipts else MessageStatus.DELIVERED,
+            provider_message_id=provider_id,
+            sent_at=timezone.now(),
+            next_attempt_at=None,
+            error_code="",
+            error_text="",
         )
         result.sent += 1
         if message.origin == Origin.AUTOMATION:
             _note_automation(contact, message)
         elif message.origin == Origin.AGENT and ":" not in message.inbox_part_id:
             _reply_outcome(contact, message)
+        if not held:
+            raise LeaseLost
     result.more = True
 
 

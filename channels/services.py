@@ -410,12 +410,16 @@ def messages_requeue(*, messages) -> int:
             status=MessageStatus.RECEIVED,
             attempts=0,
             next_attempt_at=None,
+            attempt_lease=None,
+            unknown_outcomes=0,
             updated_at=timezone.now(),
         )
         outbound = failed.filter(direction=Direction.OUTBOUND).update(
             status=MessageStatus.PENDING,
             attempts=0,
             next_attempt_at=None,
+            attempt_lease=None,
+            unknown_outcomes=0,
             updated_at=timezone.now(),
         )
         if contact_ids:

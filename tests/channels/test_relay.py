@@ -1,7 +1,7 @@
 """The relay's own rules, with the inbox and the channel standing in behind the adapter
-interfaces (each real adapter is tested against its provider's HTTP separately)."""
+interfaces (relay_doubles.py; each real adapter is tested against its provider's HTTP
+separately)."""
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -10,161 +10,13 @@ from django.utils import timezone
 from channels import relay
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from channels.services import inbox_events_store
-from integrations.base import (
-    AgentReply,
-    ConversationState,
-    InboxAdapter,
-    InboxAttachment,
-    InboxRefs,
-    ProviderError,
-)
+from integrations.base import ConversationState, InboxAttachment, ProviderError
 from integrations.channel import FetchedMedia
-from integrations.registry import channel_adapter as real_channel_adapter
-from workspaces.models import InboxAdmin, Provider, Status, Workspace
+from workspaces.models import Status, Workspace
+
+from .relay_doubles import inbound, make_due, reply, run, transient
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class FakeInbox(InboxAdapter):
-    """Inherits reply_outcome's default: a failure becomes a note, as in Intercom."""
-
-    deliveries: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    failures: list = field(default_factory=list)  # raised by the next deliveries, in order
-    outcomes: list = field(default_factory=list)
-    conversations: int = 0
-
-    def deliver(self, *, tokens, delivery):
-        self.deliveries.append(delivery)
-        if self.failures:
-            raise self.failures.pop(0)
-        conversation_id = delivery.conversation_id
-        if not conversation_id:
-            self.conversations += 1
-            conversation_id = f"conv-{self.conversations}"
-        return InboxRefs(
-            contact_id="ic-1",
-            conversation_id=conversation_id,
-            part_id=f"part-{len(self.deliveries)}",
-            opened=not delivery.conversation_id,
-        )
-
-    def post_note(self, *, tokens, conversation_id, admin_id, body, **thread):
-        self.notes.append((conversation_id, admin_id, body))
-
-    def reply_outcome(self, *, tokens, conversation_id, part_id, admin_id, error=""):
-        self.outcomes.append((conversation_id, part_id, bool(error)))
-        super().reply_outcome(
-            tokens=tokens,
-            conversation_id=conversation_id,
-            part_id=part_id,
-            admin_id=admin_id,
-            error=error,
-        )
-
-
-class FakeChannel:
-    """The real Telegram adapter's credentials, label and formatting, with sends recorded."""
-
-    def __init__(self):
-        self.real = real_channel_adapter("telegram")
-        self.label = self.real.label
-        self.delivery_receipts = self.real.delivery_receipts
-        self.sent = []
-        self.failures = []
-        self.fetched = []
-
-    def credentials(self, data):
-        return self.real.credentials(data)
-
-    def format_html(self, html):
-        return self.real.format_html(html)
-
-    def send(self, *, credentials, message):
-        self.sent.append(message)
-        if self.failures:
-            raise self.failures.pop(0)
-        return f"sent-{len(self.sent)}"
-
-    def fetch_media(self, *, credentials, media, max_bytes):
-        self.fetched.append(media)
-        return FetchedMedia(content=b"\x89PNG fake", mime_type="image/png", filename="receipt.png")
-
-
-@pytest.fixture
-def inbox(monkeypatch):
-    fake = FakeInbox()
-    monkeypatch.setattr(relay, "inbox_adapter", lambda provider: fake)
-    return fake
-
-
-@pytest.fixture
-def phone(monkeypatch):
-    fake = FakeChannel()
-    monkeypatch.setattr(relay, "channel_adapter", lambda kind: fake)
-    return fake
-
-
-@pytest.fixture
-def workspace(cast):
-    workspace = Workspace.objects.create(
-        account=cast.account,
-        provider=Provider.INTERCOM,
-        external_id="acme-app",
-        name="Acme Help",
-        access_token="tok",
-    )
-    InboxAdmin.objects.create(workspace=workspace, external_id="991", name="Ann")
-    return workspace
-
-
-@pytest.fixture
-def channel(workspace):
-    from channels.models import Channel
-
-    channel = Channel(workspace=workspace, kind="telegram", name="Support bot", identity="123")
-    channel.credentials_data = {
-        "bot_token": "123:abc",
-        "secret_token": "s3cret",
-        "bot_id": "123",
-        "bot_username": "acme_bot",
-    }
-    channel.save()
-    return channel
-
-
-@pytest.fixture
-def contact(channel):
-    return Contact.objects.create(channel=channel, external_id="555", name="Jane")
-
-
-def inbound(contact, text, n, **extra):
-    return Message.objects.create(
-        channel=contact.channel,
-        contact=contact,
-        direction=Direction.INBOUND,
-        provider_message_id=f"in-{n}",
-        type=extra.pop("type", "text"),
-        text=text,
-        status=MessageStatus.RECEIVED,
-        sent_at=timezone.now(),
-        **extra,
-    )
-
-
-def run(contact):
-    return relay.contact_relay(contact_id=contact.pk)
-
-
-def make_due(*messages):
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
-        next_attempt_at=timezone.now() - timedelta(seconds=1)
-    )
-
-
-def transient(message="Intercom answered 503", **extra):
-    return ProviderError(message, permanent=False, status=503, **extra)
 
 
 # --- inbound ---------------------------------------------------------------------------
@@ -254,10 +106,12 @@ def test_a_rejected_token_holds_messages_until_reconnect(contact, inbox, phone, 
 
 def test_one_worker_at_a_time_per_contact(contact, inbox, phone):
     inbound(contact, "hi", 1)
-    assert relay._claim(contact.pk)
+    lease = relay._claim(contact.pk)
+    assert lease is not None
+    assert relay._claim(contact.pk) is None
     assert run(contact).relayed == 0  # another worker holds it
     assert relay.contacts_due() == []
-    relay._release(contact.pk)
+    relay._release(lease)
     assert relay.contacts_due() == [contact.pk]
     # A crashed worker's claim runs out.
     Contact.objects.filter(pk=contact.pk).update(
@@ -402,25 +256,6 @@ def test_the_away_reply_goes_once_a_day_per_conversation(contact, inbox, phone, 
 
 
 # --- outbound --------------------------------------------------------------------------
-
-
-def reply(part="p-100", body="<p>Thanks, <b>Jane</b>!</p>", attachments=()):
-    return AgentReply(
-        workspace_external_id="acme-app",
-        conversation_id="conv-1",
-        part_id=part,
-        admin_id="991",
-        admin_name="Ann",
-        body_html=body,
-        attachments=attachments,
-    )
-
-
-@pytest.fixture
-def conversation(contact, workspace):
-    return Conversation.objects.create(
-        workspace=workspace, contact=contact, inbox_conversation_id="conv-1"
-    )
 
 
 def test_an_agent_reply_is_stored_once_and_sent_with_the_signature(

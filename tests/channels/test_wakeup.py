@@ -177,7 +177,7 @@ def test_without_a_broker_the_relay_runs_beside_the_web_process(
     contact itself, after the request that stored the message has answered."""
     from channels import relay
 
-    from .test_relay import FakeInbox
+    from .relay_doubles import FakeInbox
 
     inbox = FakeInbox()
     monkeypatch.setattr(relay, "inbox_adapter", lambda provider: inbox)

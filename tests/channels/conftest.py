@@ -1,0 +1,65 @@
+"""Fixtures of the relay's tests: the stand-ins of relay_doubles.py installed in the
+relay, and a workspace with a Telegram channel and a customer. A module defining a
+fixture of the same name uses its own."""
+
+import pytest
+
+from channels import relay
+from channels.models import Contact, Conversation
+from workspaces.models import InboxAdmin, Provider, Workspace
+
+from .relay_doubles import FakeChannel, FakeInbox
+
+
+@pytest.fixture
+def inbox(monkeypatch):
+    fake = FakeInbox()
+    monkeypatch.setattr(relay, "inbox_adapter", lambda provider: fake)
+    return fake
+
+
+@pytest.fixture
+def phone(monkeypatch):
+    fake = FakeChannel()
+    monkeypatch.setattr(relay, "channel_adapter", lambda kind: fake)
+    return fake
+
+
+@pytest.fixture
+def workspace(cast):
+    workspace = Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="acme-app",
+        name="Acme Help",
+        access_token="tok",
+    )
+    InboxAdmin.objects.create(workspace=workspace, external_id="991", name="Ann")
+    return workspace
+
+
+@pytest.fixture
+def channel(workspace):
+    from channels.models import Channel
+
+    channel = Channel(workspace=workspace, kind="telegram", name="Support bot", identity="123")
+    channel.credentials_data = {
+        "bot_token": "123:abc",
+        "secret_token": "s3cret",
+        "bot_id": "123",
+        "bot_username": "acme_bot",
+    }
+    channel.save()
+    return channel
+
+
+@pytest.fixture
+def contact(channel):
+    return Contact.objects.create(channel=channel, external_id="555", name="Jane")
+
+
+@pytest.fixture
+def conversation(contact, workspace):
+    return Conversation.objects.create(
+        workspace=workspace, contact=contact, inbox_conversation_id="conv-1"
+    )

@@ -1,0 +1,195 @@
+"""Two workers on one contact, for real: each in its own thread with its own PostgreSQL
+connection, the first held inside a provider call until the test lets it go, the
+second claiming the contact meanwhile (its lease ran out: a slow provider, a paused
+process). Nothing here waits on time: each step waits on the other's signal.
+
+Under READ COMMITTED, the claim's UPDATE blocks on the row a renewal holds, then
+re-checks its condition against the committed row — which is what makes the lease a
+fence (https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED).
+"""
+
+import logging
+import os
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from channels import relay
+from channels.models import Contact, Direction, Message, MessageStatus
+
+from .relay_doubles import FakeChannel, FakeInbox, agent_replies, inbound, make_due, run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WAIT = 30  # seconds any signal gets before the test fails (never reached when it works)
+
+
+@pytest.fixture(autouse=True)
+def postgresql():
+    if connection.vendor != "postgresql":
+        message = "two workers on one contact need PostgreSQL (DATABASE_URL)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+class Gate:
+    """Holds the first call that reaches it until the test opens it."""
+
+    def __init__(self):
+        self.reached = threading.Event()
+        self.opened = threading.Event()
+        self.used = False
+
+    def hold(self):
+        if self.used:
+            return
+        self.used = True
+        self.reached.set()
+        assert self.opened.wait(WAIT), "the test never let the call go"
+
+
+class Worker(threading.Thread):
+    """contact_relay in a thread of its own, as a second worker process would run it."""
+
+    def __init__(self, contact):
+        super().__init__(daemon=True)
+        self.contact_id = contact.pk
+        self.result = None
+        self.error = None
+
+    def run(self):
+        try:
+            self.result = relay.contact_relay(contact_id=self.contact_id)
+        except BaseException as error:  # reported by the test
+            self.error = error
+        finally:
+            connections.close_all()
+
+    def finish(self):
+        self.join(WAIT)
+        assert not self.is_alive(), "the worker never finished"
+        assert self.error is None, self.error
+        return self.result
+
+
+def lease_runs_out(contact):
+    Contact.objects.filter(pk=contact.pk).update(
+        relay_lease_until=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def test_a_second_worker_never_sends_what_the_first_has_in_flight(
+    conversation, contact, inbox, phone: FakeChannel, caplog
+):
+    replies = agent_replies("p-1", "p-2", "p-3")
+    gate = Gate()
+    real_send = phone.send
+
+    def send(*, credentials, message):
+        sent = real_send(credentials=credentials, message=message)
+        gate.hold()  # the provider has the message; its answer is slow to come back
+        return sent
+
+    phone.send = send
+    first = Worker(contact)
+    first.start()
+    assert gate.reached.wait(WAIT)
+
+    # The first worker's lease runs out while it waits; a second worker claims the
+    # contact and finds the first message in flight: not its to send.
+    lease_runs_out(contact)
+    second = relay._claim(contact.pk)
+    assert second is not None
+    contact.refresh_from_db()
+    assert contact.relay_lease_token == second.token
+    relay._release(second)
+    assert run(contact).sent == 0
+    assert [m.text for m in phone.sent] == ["p-1"]
+
+    # Meanwhile a second worker holds the contact again; the first one's answer comes
+    # back: it records it (its attempt, its message) and starts nothing more.
+    holder = relay._claim(contact.pk)
+    with caplog.at_level(logging.WARNING, logger="channels.relay"):
+        gate.opened.set()
+        result = first.finish()
+    assert result.sent == 1
+    assert "another worker holds it now" in caplog.text
+    replies[0].refresh_from_db()
+    assert (replies[0].status, replies[0].provider_message_id) == (
+        MessageStatus.DELIVERED,
+        "sent-1",
+    )
+    contact.refresh_from_db()
+    assert contact.relay_lease_token == holder.token  # not released by the first
+    relay._release(holder)
+
+    assert run(contact).sent == 2
+    assert [m.text for m in phone.sent] == ["p-1", "p-2", "p-3"]  # once each, in order
+    assert set(
+        Message.objects.filter(direction=Direction.OUTBOUND).values_list("status", flat=True)
+    ) == {MessageStatus.DELIVERED}
+
+
+def test_an_inbound_message_in_flight_is_not_posted_twice(contact, inbox: FakeInbox, phone):
+    for n in range(3):
+        inbound(contact, f"m{n}", n)
+    gate = Gate()
+    real_deliver = inbox.deliver
+
+    def deliver(*, tokens, delivery):
+        refs = real_deliver(tokens=tokens, delivery=delivery)
+        gate.hold()
+        return refs
+
+    inbox.deliver = deliver
+    first = Worker(contact)
+    first.start()
+    assert gate.reached.wait(WAIT)
+    lease_runs_out(contact)
+    second = Worker(contact)
+    second.start()
+    assert second.finish().relayed == 0  # claimed, found m0 in flight, left it
+    gate.opened.set()
+    assert first.finish().relayed == 1
+    assert run(contact).relayed == 2
+    assert [(d.body, d.reconcile) for d in inbox.deliveries] == [
+        ("m0", False),
+        ("m1", False),
+        ("m2", False),
+    ]
+
+
+def test_an_answer_that_comes_back_after_the_message_was_taken_over_is_not_recorded(
+    conversation, contact, inbox, phone: FakeChannel, caplog
+):
+    """Past the end of the first worker's lease the second may take the message over
+    (the first may have died): the one more send of an unknown outcome. The first
+    worker's late answer then must not overwrite the second's record."""
+    (message,) = agent_replies("p-1")
+    gate = Gate()
+    real_send = phone.send
+
+    def send(*, credentials, message):
+        sent = real_send(credentials=credentials, message=message)
+        gate.hold()
+        return sent
+
+    phone.send = send
+    first = Worker(contact)
+    first.start()
+    assert gate.reached.wait(WAIT)
+    lease_runs_out(contact)
+    make_due(message)  # its attempt's window is over too
+    assert run(contact).sent == 1  # taken over: sent once more
+    with caplog.at_level(logging.WARNING, logger="channels.relay"):
+        gate.opened.set()
+        assert first.finish().sent == 0
+    assert "outcome not recorded, another worker has taken the message over" in caplog.text
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, "sent-2")
+    assert message.unknown_outcomes == 1
+    assert [m.text for m in phone.sent] == ["p-1", "p-1"]
