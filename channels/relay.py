@@ -19,7 +19,6 @@ import mimetypes
 import random
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -41,6 +40,7 @@ from integrations.services import inbox_call, workspace_tokens
 from workspaces.models import InboxAdmin, Status
 
 from .automations import channel_is_open, signature_render
+from .lease import Lease, LeaseLost, claim, lease_end, release, renew
 from .models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from .services import channel_webhook_url
 
@@ -71,73 +71,11 @@ class RelayResult:
 # --- claiming a contact --------------------------------------------------------------
 
 
-class LeaseLost(Exception):
-    """This worker no longer holds the contact (its lease ran out and another worker
-    claimed it): it starts nothing more; the holder carries on."""
-
-
-@dataclass
-class Lease:
-    """One claim on a contact: its fencing token, and the moment (monotonic) after which
-    the holder starts no new attempt and hands the contact back."""
-
-    contact_id: int
-    token: uuid.UUID
-    batch_ends: float
-
-    def out_of_time(self) -> bool:
-        return time.monotonic() >= self.batch_ends
-
-
-def _lease_end():
-    return timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
-
-
-def _claim(contact_id: int) -> Lease | None:
-    """Take the contact if nobody holds it (or a holder's lease ran out): one UPDATE,
-    which succeeds for one worker only, with a token of this claim alone."""
-    token = uuid.uuid4()
-    now = timezone.now()
-    claimed = (
-        Contact.objects.filter(pk=contact_id)
-        .filter(Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
-        .update(relay_lease_until=_lease_end(), relay_lease_token=token)
-    )
-    if claimed != 1:
-        return None
-    # Work for a quarter of the lease, then hand the contact back (and wake it again):
-    # a batch never outlives the lease, however slow the providers are.
-    return Lease(contact_id, token, time.monotonic() + settings.RELAY_LEASE_SECONDS / 4)
-
-
-def _renew(lease: Lease) -> bool:
-    """Extend the lease if this claim still holds it. Inside a transaction, the row
-    stays locked until it commits: a worker trying to claim the contact waits, then
-    finds the lease renewed."""
-    return (
-        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
-            relay_lease_until=_lease_end()
-        )
-        == 1
-    )
-
-
-def _release(lease: Lease) -> None:
-    """Give the contact back — only if this claim still holds it."""
-    try:
-        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
-            relay_lease_until=None, relay_lease_token=None
-        )
-    except DatabaseError:
-        # The database is away: the lease runs out by itself.
-        logger.warning("contact %s: lease not released (database unavailable)", lease.contact_id)
-
-
 def contact_relay(*, contact_id: int) -> RelayResult:
     """Relay what is due for one contact, both directions; a no-op when another worker
     holds the contact (it will do the work)."""
     result = RelayResult()
-    lease = _claim(contact_id)
+    lease = claim(contact_id)
     if lease is None:
         return result
     try:
@@ -149,7 +87,7 @@ def contact_relay(*, contact_id: int) -> RelayResult:
         logger.warning("contact %s: another worker holds it now; this one stops", contact_id)
         result.more = False
     finally:
-        _release(lease)
+        release(lease)
     return result
 
 
@@ -190,12 +128,13 @@ def _start_attempt(lease: Lease, message: Message) -> bool:
         message,
         attempts=F("attempts") + 1,
         attempt_lease=lease.token,
-        next_attempt_at=_lease_end(),
+        next_attempt_at=lease_end(),
         unknown_outcomes=message.unknown_outcomes,
     )
     if started:
         message.attempts += 1
         message.attempt_lease = lease.token
+        lease.in_flight = message.pk
     return started
 
 
@@ -204,7 +143,7 @@ def _take(lease: Lease, message: Message, **fields) -> bool:
     renewing the lease in the same transaction: a worker trying to claim the contact
     meanwhile waits for the commit, then finds the lease renewed."""
     with transaction.atomic():
-        if not _renew(lease):
+        if not renew(lease):
             raise LeaseLost
         return (
             Message.objects.filter(
@@ -227,9 +166,10 @@ def _record(lease: Lease, message: Message, **fields) -> bool:
             recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
                 attempt_lease=None, updated_at=timezone.now(), **fields
             )
-            return recorded == 1, recorded == 1 and _renew(lease)
+            return recorded == 1, recorded == 1 and renew(lease)
 
     recorded, held = _retrying(write, what=f"outcome of message {message.pk}", fields=fields)
+    lease.in_flight = None
     if not recorded:
         logger.warning(
             "message %s: outcome not recorded, another worker has taken the message over "
@@ -513,9 +453,10 @@ def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
                 # checks the inbox and records it.
                 transaction.set_rollback(True)
                 return None, False
-            return conversation, _renew(lease)
+            return conversation, renew(lease)
 
     conversation, held = _retrying(write, what=f"delivery of message {message.pk}")
+    lease.in_flight = None
     if conversation is None:
         logger.warning(
             "message %s: relayed (inbox part %s) but another worker has taken it over; "

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from channels import lease as leases
 from channels import relay
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from channels.services import inbox_events_store
@@ -106,12 +107,12 @@ def test_a_rejected_token_holds_messages_until_reconnect(contact, inbox, phone, 
 
 def test_one_worker_at_a_time_per_contact(contact, inbox, phone):
     inbound(contact, "hi", 1)
-    lease = relay._claim(contact.pk)
+    lease = leases.claim(contact.pk)
     assert lease is not None
-    assert relay._claim(contact.pk) is None
+    assert leases.claim(contact.pk) is None
     assert run(contact).relayed == 0  # another worker holds it
     assert relay.contacts_due() == []
-    relay._release(lease)
+    leases.release(lease)
     assert relay.contacts_due() == [contact.pk]
     # A crashed worker's claim runs out.
     Contact.objects.filter(pk=contact.pk).update(

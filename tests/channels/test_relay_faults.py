@@ -11,6 +11,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
+from channels import lease as leases
 from channels import relay
 from channels.models import Contact, MessageStatus
 
@@ -247,7 +248,7 @@ def test_a_batch_stops_well_inside_the_lease_and_hands_the_contact_back(
     the lease."""
     settings.RELAY_LEASE_SECONDS = 120
     clock = Clock()
-    monkeypatch.setattr(relay.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(leases, "clock", clock.monotonic)
     original = inbox.deliver
 
     def slow(*, tokens, delivery):
@@ -266,15 +267,15 @@ def test_a_batch_stops_well_inside_the_lease_and_hands_the_contact_back(
 
 
 def test_only_the_holder_releases_or_renews_the_lease(contact):
-    first = relay._claim(contact.pk)
+    first = leases.claim(contact.pk)
     Contact.objects.filter(pk=contact.pk).update(
         relay_lease_until=timezone.now() - timedelta(seconds=1)
     )
-    second = relay._claim(contact.pk)
+    second = leases.claim(contact.pk)
     assert second is not None and second.token != first.token
-    relay._release(first)  # late: must not free the contact under the second
+    leases.release(first)  # late: must not free the contact under the second
     contact.refresh_from_db()
     assert contact.relay_lease_token == second.token
-    assert relay._claim(contact.pk) is None
-    assert not relay._renew(first)
-    assert relay._renew(second)
+    assert leases.claim(contact.pk) is None
+    assert not leases.renew(first)
+    assert leases.renew(second)

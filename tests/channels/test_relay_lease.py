@@ -17,6 +17,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from channels import lease as leases
 from channels import relay
 from channels.models import Contact, Direction, Message, MessageStatus
 
@@ -102,17 +103,17 @@ def test_a_second_worker_never_sends_what_the_first_has_in_flight(
     # The first worker's lease runs out while it waits; a second worker claims the
     # contact and finds the first message in flight: not its to send.
     lease_runs_out(contact)
-    second = relay._claim(contact.pk)
+    second = leases.claim(contact.pk)
     assert second is not None
     contact.refresh_from_db()
     assert contact.relay_lease_token == second.token
-    relay._release(second)
+    leases.release(second)
     assert run(contact).sent == 0
     assert [m.text for m in phone.sent] == ["p-1"]
 
     # Meanwhile a second worker holds the contact again; the first one's answer comes
     # back: it records it (its attempt, its message) and starts nothing more.
-    holder = relay._claim(contact.pk)
+    holder = leases.claim(contact.pk)
     with caplog.at_level(logging.WARNING, logger="channels.relay"):
         gate.opened.set()
         result = first.finish()
@@ -125,13 +126,44 @@ def test_a_second_worker_never_sends_what_the_first_has_in_flight(
     )
     contact.refresh_from_db()
     assert contact.relay_lease_token == holder.token  # not released by the first
-    relay._release(holder)
+    leases.release(holder)
 
     assert run(contact).sent == 2
     assert [m.text for m in phone.sent] == ["p-1", "p-2", "p-3"]  # once each, in order
     assert set(
         Message.objects.filter(direction=Direction.OUTBOUND).values_list("status", flat=True)
     ) == {MessageStatus.DELIVERED}
+
+
+def test_a_live_worker_keeps_its_contact_through_a_call_longer_than_the_lease(
+    conversation, contact, inbox, phone: FakeChannel
+):
+    """The keeper renews the leases of a live process a third of the way through each
+    term; here the test runs its pass at the moment the term would have ended."""
+    agent_replies("p-1", "p-2")
+    gate = Gate()
+    real_send = phone.send
+
+    def send(*, credentials, message):
+        sent = real_send(credentials=credentials, message=message)
+        gate.hold()
+        return sent
+
+    phone.send = send
+    first = Worker(contact)
+    first.start()
+    assert gate.reached.wait(WAIT)
+    lease_runs_out(contact)
+    Message.objects.filter(direction=Direction.OUTBOUND).update(next_attempt_at=timezone.now())
+    assert leases.keeper.renew_all() >= 1
+    contact.refresh_from_db()
+    assert contact.relay_lease_until > timezone.now()
+    assert leases.claim(contact.pk) is None  # still the first worker's
+    in_flight = Message.objects.get(inbox_part_id="p-1")
+    assert in_flight.next_attempt_at > timezone.now()  # and so is its message
+    gate.opened.set()
+    assert first.finish().sent == 2
+    assert [m.text for m in phone.sent] == ["p-1", "p-2"]
 
 
 def test_an_inbound_message_in_flight_is_not_posted_twice(contact, inbox: FakeInbox, phone):

@@ -1,0 +1,162 @@
+"""The relay's claim on a contact: a lease that is a fencing token.
+
+One worker relays a contact at a time. It claims the contact with one UPDATE that
+succeeds for one worker only and writes a token of this claim alone
+(``Contact.relay_lease_token``) with the lease's end. The holder renews the lease
+whenever it starts or records a message, and the keeper below renews it meanwhile —
+during a provider call that takes longer than the lease, say — for as long as the
+worker's process lives. Only the holder releases it. Each message the holder starts
+carries the token (``Message.attempt_lease``) and the end of the lease as its
+``next_attempt_at``: nobody else starts it again while it is in flight, and only this
+claim can record its outcome (the relay's writes are conditioned on the token). A
+worker that dies stops renewing: its lease and its message's window run out, and the
+next worker takes over.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, connections
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Contact, Message
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the contact (its lease ran out and another worker
+    claimed it): it starts nothing more; the holder carries on."""
+
+
+@dataclass
+class Lease:
+    """One claim on a contact: its fencing token, the moment (monotonic) after which
+    the holder starts no new attempt and hands the contact back, and the message it
+    has in flight, if any."""
+
+    contact_id: int
+    token: uuid.UUID
+    batch_ends: float
+    in_flight: int | None = None
+
+    def out_of_time(self) -> bool:
+        return clock() >= self.batch_ends
+
+
+clock = time.monotonic  # tests run the batch on a clock of their own
+
+
+def lease_end():
+    return timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
+
+
+def claim(contact_id: int) -> Lease | None:
+    """Take the contact if nobody holds it (or a holder's lease ran out): one UPDATE,
+    which succeeds for one worker only, with a token of this claim alone."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = (
+        Contact.objects.filter(pk=contact_id)
+        .filter(Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
+        .update(relay_lease_until=lease_end(), relay_lease_token=token)
+    )
+    if claimed != 1:
+        return None
+    # Work for a quarter of the lease, then hand the contact back (and wake it again):
+    # a batch never outlives the lease, however slow the providers are.
+    lease = Lease(contact_id, token, clock() + settings.RELAY_LEASE_SECONDS / 4)
+    keeper.hold(lease)
+    return lease
+
+
+def renew(lease: Lease) -> bool:
+    """Extend the lease if this claim still holds it. Inside a transaction, the row
+    stays locked until it commits: a worker trying to claim the contact waits, then
+    finds the lease renewed."""
+    return (
+        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
+            relay_lease_until=lease_end()
+        )
+        == 1
+    )
+
+
+def release(lease: Lease) -> None:
+    """Give the contact back — only if this claim still holds it."""
+    keeper.drop(lease)
+    try:
+        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
+            relay_lease_until=None, relay_lease_token=None
+        )
+    except DatabaseError:
+        # The database is away: the lease runs out by itself.
+        logger.warning("contact %s: lease not released (database unavailable)", lease.contact_id)
+
+
+class Keeper:
+    """Renews every lease this process holds, a third of the way through each term, so
+    a live worker never loses a contact to a slow provider call; a dead process renews
+    nothing, and its leases run out. One thread per process, started with the first
+    claim."""
+
+    def __init__(self):
+        self._leases: dict[uuid.UUID, Lease] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, lease: Lease) -> None:
+        with self._lock:
+            self._leases[lease.token] = lease
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="relay-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
+    def drop(self, lease: Lease) -> None:
+        with self._lock:
+            self._leases.pop(lease.token, None)
+
+    def held(self) -> list[Lease]:
+        with self._lock:
+            return list(self._leases.values())
+
+    def renew_all(self) -> int:
+        """Renew every lease held here (and the window of the message each has in
+        flight); returns how many were still held. Leases another worker has taken
+        are dropped."""
+        kept = 0
+        for lease in self.held():
+            if not renew(lease):
+                self.drop(lease)
+                continue
+            kept += 1
+            if lease.in_flight is not None:
+                Message.objects.filter(pk=lease.in_flight, attempt_lease=lease.token).update(
+                    next_attempt_at=lease_end()
+                )
+        return kept
+
+    def _run(self) -> None:
+        pause = threading.Event()
+        while True:
+            pause.wait(max(settings.RELAY_LEASE_SECONDS / 3, 0.1))
+            if not self.held():
+                continue
+            try:
+                self.renew_all()
+            except Exception:
+                # The database is away: leases run out if it stays away, as they must.
+                logger.warning("relay leases not renewed this time", exc_info=True)
+            finally:
+                connections.close_all()
+
+
+keeper = Keeper()
