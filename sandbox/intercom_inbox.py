@@ -10,6 +10,7 @@ replies naming the contact by ``intercom_user_id``, ``user_id`` or ``email``.
 import base64
 import binascii
 import mimetypes
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from .models import (
     IntercomTag,
     IntercomTagging,
 )
-from .views import BadRequest, request_params, spend_fault
+from .views import BadRequest, request_params, spend_fault_row
 
 # The app package code Intercom stamps on every part an app writes through the API:
 # Octopods recognises its own writes by it when they echo back in webhooks.
@@ -86,10 +87,9 @@ def _rate_headers(response, *, remaining: int) -> None:
     response["X-RateLimit-Reset"] = str(reset)
 
 
-def take_fault(workspace: str) -> int | None:
-    """The status the next armed fault (of this workspace, or of any) makes this call
-    answer, or None."""
-    return spend_fault(IntercomFault.objects.filter(workspace__in=("", workspace)))
+def take_fault(workspace: str) -> IntercomFault | None:
+    """The next armed fault (of this workspace, or of any), spent by this call."""
+    return spend_fault_row(IntercomFault.objects.filter(workspace__in=("", workspace)))
 
 
 def _fault_answer(status: int):
@@ -126,14 +126,17 @@ def api(*methods: str):
                     "method_not_allowed",
                     f"{request.method} is not supported here; use {' or '.join(methods)}.",
                 )
-            elif (status := take_fault(workspace.id_code)) is not None:
-                response = _fault_answer(status)
-                remaining = 0 if status == 429 else remaining
+            elif (fault := take_fault(workspace.id_code)) is not None and fault.status != 200:
+                threading.Event().wait(fault.delay_ms / 1000)
+                response = _fault_answer(fault.status)
+                remaining = 0 if fault.status == 429 else remaining
             else:
                 try:
                     response = JsonResponse(view(request, workspace, *args, **kwargs))
                 except ApiError as error:
                     response = error_list(error.status, error.code, error.message)
+                if fault is not None:  # done, and answered late
+                    threading.Event().wait(fault.delay_ms / 1000)
             _rate_headers(response, remaining=remaining)
             return response
 
@@ -931,8 +934,9 @@ def conversation_tags(request, workspace, conversation_id):
 
 @csrf_exempt
 def faults(request):
-    """Arm failures: ``POST {status, count, workspace?}`` makes the next ``count`` API
-    calls (of that workspace's id_code, or any) answer ``status``; GET lists what is
+    """Arm failures: ``POST {status, count, workspace?, delay_ms?}`` makes the next
+    ``count`` API calls (of that workspace's id_code, or any) answer ``status`` after
+    ``delay_ms`` (status 200: carried out, then answered late); GET lists what is
     armed; DELETE disarms everything."""
     if request.method == "DELETE":
         IntercomFault.objects.all().delete()
@@ -940,21 +944,34 @@ def faults(request):
         try:
             params = request_params(request, unreadable_json="The body is not a JSON object.")
             status, count = int(params.get("status", "")), int(params.get("count", 1))
+            delay_ms = int(params.get("delay_ms", 0))
         except (BadRequest, TypeError, ValueError):
-            return _fault_problem("Send status (400 to 599) and count (1 to 1000) as numbers.")
+            return _fault_problem(
+                "Send status (200, or 400 to 599), count (1 to 1000) and delay_ms (0 to "
+                "60000) as numbers."
+            )
         workspace = str(params.get("workspace") or "")
-        if not 400 <= status <= 599 or not 1 <= count <= 1000:
-            return _fault_problem("status must be 400 to 599 and count 1 to 1000.")
+        if not (status == 200 or 400 <= status <= 599) or not 1 <= count <= 1000:
+            return _fault_problem("status must be 200 or 400 to 599 and count 1 to 1000.")
+        if not 0 <= delay_ms <= 60_000 or (status == 200 and not delay_ms):
+            return _fault_problem("delay_ms must be 0 to 60000 (and set, with status 200).")
         if workspace and intercom_workspace(workspace) is None:
             return _fault_problem(f"No fake workspace has the id_code “{workspace}”.")
-        IntercomFault.objects.create(status=status, remaining=count, workspace=workspace)
+        IntercomFault.objects.create(
+            status=status, remaining=count, workspace=workspace, delay_ms=delay_ms
+        )
     elif request.method != "GET":
         return _fault_problem("Use GET, POST or DELETE.", status=405)
     armed = IntercomFault.objects.filter(remaining__gt=0)
     return JsonResponse(
         {
             "faults": [
-                {"status": f.status, "remaining": f.remaining, "workspace": f.workspace or None}
+                {
+                    "status": f.status,
+                    "remaining": f.remaining,
+                    "workspace": f.workspace or None,
+                    "delay_ms": f.delay_ms,
+                }
                 for f in armed
             ]
         }

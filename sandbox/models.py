@@ -326,6 +326,10 @@ class IntercomFault(models.Model):
     status = models.PositiveSmallIntegerField()
     remaining = models.PositiveIntegerField()
     workspace = models.CharField(max_length=32, blank=True, default="")
+    # A slow Intercom: the call is answered this much later. With status 200 the call
+    # is carried out first and its real answer comes late (the contact or part exists
+    # while the caller still waits), as when a response is slow to come back.
+    delay_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -51,8 +51,14 @@ def request_params(request, *, unreadable_json: str) -> dict:
 
 def spend_fault(faults) -> int | None:
     """The status the next armed fault in ``faults`` (a queryset of fault rows with
-    ``status`` and ``remaining``) makes this call answer, or None. Decrements with a
-    conditional UPDATE, so concurrent calls never spend one fault twice."""
+    ``status`` and ``remaining``) makes this call answer, or None."""
+    fault = spend_fault_row(faults)
+    return None if fault is None else fault.status
+
+
+def spend_fault_row(faults):
+    """The next armed fault in ``faults``, spent by this call, or None. Decrements with
+    a conditional UPDATE, so concurrent calls never spend one fault twice."""
     while True:
         fault = faults.filter(remaining__gt=0).order_by("pk").first()
         if fault is None:
@@ -61,7 +67,7 @@ def spend_fault(faults) -> int | None:
             remaining=F("remaining") - 1
         )
         if taken:
-            return fault.status
+            return fault
 
 
 def problem(request, title: str, message: str, *, provider: str = "", status: int = 400):

@@ -853,6 +853,24 @@ def test_it_leaves_a_bad_token_unanswered_by_faults(client):
     assert IntercomFault.objects.get().remaining == 1
 
 
+def test_a_slow_fault_carries_the_call_out_and_answers_it_late(client, monkeypatch):
+    waits = []
+
+    class Clock:
+        def wait(self, seconds):
+            waits.append(seconds)
+
+    monkeypatch.setattr("sandbox.intercom_inbox.threading.Event", Clock)
+    post_json(client, FAULTS, {"status": 200, "count": 1, "delay_ms": 9000})
+    post_json(client, FAULTS, {"status": 503, "count": 1, "delay_ms": 250})
+    response = post(client, "/contacts", {"role": "lead"})
+    assert response.status_code == 200  # the real answer, late
+    assert response.json()["type"] == "contact"
+    assert post(client, "/contacts", {"role": "lead"}).status_code == 503
+    assert waits == [9.0, 0.25]
+    assert client.get(FAULTS).json() == {"faults": []}
+
+
 def test_it_disarms_every_fault_on_delete(client):
     client.post(FAULTS, {"status": "500", "count": "3"})
     assert client.delete(FAULTS).json() == {"faults": []}
@@ -863,6 +881,8 @@ def test_it_disarms_every_fault_on_delete(client):
     "body",
     [
         {"status": 200},
+        {"status": 200, "delay_ms": 60_001},
+        {"status": 503, "delay_ms": -1},
         {"status": 429, "count": 0},
         {"status": "x"},
         {"status": 500, "workspace": "nope"},
