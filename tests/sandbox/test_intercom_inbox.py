@@ -821,7 +821,9 @@ def test_it_refuses_a_tagging_it_cannot_make(client, body, status, code):
 def test_it_answers_429_to_the_next_calls_while_a_rate_limit_storm_is_armed(client):
     armed = post_json(client, FAULTS, {"status": 429, "count": 2})
     assert armed.status_code == 200
-    assert armed.json() == {"faults": [{"status": 429, "remaining": 2, "workspace": None}]}
+    assert armed.json() == {
+        "faults": [{"status": 429, "remaining": 2, "workspace": None, "delay_ms": 0}]
+    }
 
     for _ in range(2):
         response = post(client, "/contacts", {"role": "lead"})
