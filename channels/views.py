@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
+from django.db import DataError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -16,6 +17,7 @@ from accounts.decorators import account_required, account_role
 from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
+from integrations.webhook_guard import body_refusal
 from workspaces.models import Workspace
 
 from .models import Channel, Message
@@ -35,6 +37,9 @@ from .services import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Meta batches up to 1000 updates in one POST; more is not a provider talking.
+MAX_EVENTS_PER_WEBHOOK = 1000
 
 
 def _webhook_request(request) -> WebhookRequest:
@@ -59,8 +64,8 @@ def webhook(request, kind, key):
     channel = Channel.objects.filter(kind=kind, webhook_key=key).first()
     if channel is None:
         raise Http404("Unknown webhook.")
-    if int(request.headers.get("Content-Length") or 0) > settings.WEBHOOK_MAX_BYTES:
-        return HttpResponse("Body too large.", status=413, content_type="text/plain")
+    if refusal := body_refusal(request, max_bytes=settings.WEBHOOK_MAX_BYTES):
+        return refusal
     adapter = channel_adapter(kind)
     credentials = adapter.credentials(channel.credentials_data)
     hook = _webhook_request(request)
@@ -84,17 +89,32 @@ def webhook(request, kind, key):
         return HttpResponse("Bad signature.", status=403, content_type="text/plain")
     try:
         events = adapter.parse(request=hook)
+        if len(events) > MAX_EVENTS_PER_WEBHOOK:
+            raise MalformedPayload(f"more than {MAX_EVENTS_PER_WEBHOOK} events in one request")
     except MalformedPayload as malformed:
-        logger.warning("malformed %s webhook for channel %s: %s", kind, channel.pk, malformed)
-        channel_problem(channel=channel, problem=f"Webhook body not understood: {malformed}")
-        return HttpResponse(f"Malformed body: {malformed}", status=400, content_type="text/plain")
+        return _malformed(kind, channel, malformed)
     body, content_type = adapter.ack
     if not events:
         logger.info("%s webhook for channel %s carried no event we handle", kind, channel.pk)
         return HttpResponse(body, content_type=content_type)
-    inbound_store(channel=channel, events=events)
+    try:
+        inbound_store(channel=channel, events=events)
+    except DataError as refused:
+        # Every value is made storable first (channels/services.py), so this is our
+        # bug; a 500 would only have the provider retry the same refusal until it
+        # gives up. Answer why, and keep the traceback for us.
+        logger.exception("%s webhook for channel %s could not be stored", kind, channel.pk)
+        return _malformed(
+            kind, channel, f"a value could not be stored ({refused.__class__.__name__})"
+        )
     logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
     return HttpResponse(body, content_type=content_type)
+
+
+def _malformed(kind: str, channel: Channel, reason) -> HttpResponse:
+    logger.warning("malformed %s webhook for channel %s: %s", kind, channel.pk, reason)
+    channel_problem(channel=channel, problem=f"Webhook body not understood: {reason}")
+    return HttpResponse(f"Malformed body: {reason}", status=400, content_type="text/plain")
 
 
 # --- Channel pages ----------------------------------------------------------------------
@@ -241,8 +261,8 @@ def inbox_webhook(request, provider):
     the app's webhooks for everyone."""
     if request.method == "HEAD":
         return HttpResponse()
-    if int(request.headers.get("Content-Length") or 0) > settings.WEBHOOK_MAX_BYTES:
-        return HttpResponse("Body too large.", status=413, content_type="text/plain")
+    if refusal := body_refusal(request, max_bytes=settings.WEBHOOK_MAX_BYTES):
+        return refusal
     adapter = inbox_adapter(provider)
     hook = _webhook_request(request)
     try:
@@ -255,8 +275,21 @@ def inbox_webhook(request, provider):
     except MalformedPayload as malformed:
         logger.warning("malformed %s webhook: %s", provider, malformed)
         return HttpResponse(f"Malformed body: {malformed}", status=400, content_type="text/plain")
+    if len(events) > MAX_EVENTS_PER_WEBHOOK:
+        return HttpResponse(
+            "Malformed body: too many events.", status=400, content_type="text/plain"
+        )
     if events:
-        inbox_events_store(provider=provider, events=events)
+        try:
+            inbox_events_store(provider=provider, events=events)
+        except DataError as refused:
+            # As for channel webhooks: our bug, answered with a reason rather than a 500.
+            logger.exception("%s webhook could not be stored", provider)
+            return HttpResponse(
+                f"Malformed body: a value could not be stored ({refused.__class__.__name__})",
+                status=400,
+                content_type="text/plain",
+            )
     return HttpResponse("OK", content_type="text/plain")
 
 

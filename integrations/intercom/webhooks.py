@@ -10,7 +10,6 @@ are the dedupe keys (RELIABILITY.md §2.3).
 import hashlib
 import hmac
 import html
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from django.conf import settings
 
 from ..base import AgentReply, ConversationState, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
-from ..payload import as_dict, dict_at, opt_str_at, str_at
+from ..payload import as_dict, dict_at, load_json, opt_str_at, str_at
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -182,11 +181,7 @@ def text_to_html(text: str) -> str:
 
 
 def _notification(body: bytes) -> Notification:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedPayload("body is not JSON") from error
-    data = as_dict(data, "notification")
+    data = as_dict(load_json(body), "notification")
     app_id = str_at(data, "app_id")
     if not app_id:
         raise MalformedPayload("app_id is empty")

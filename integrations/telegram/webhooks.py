@@ -6,7 +6,6 @@ delivery statuses, so ``parse`` only ever returns ``InboundMessage`` events.
 """
 
 import hmac
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,16 @@ from ..channel import (
     WebhookRejected,
     WebhookRequest,
 )
-from ..payload import as_dict, dict_at, float_at, int_at, list_at, opt_str_at, str_at
+from ..payload import (
+    as_dict,
+    dict_at,
+    float_at,
+    int_at,
+    list_at,
+    load_json,
+    opt_str_at,
+    str_at,
+)
 from .credentials import Credentials
 
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -422,11 +430,7 @@ def _now() -> datetime:
 
 
 def _load(body: bytes) -> dict:
-    try:
-        update = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedPayload("body is not JSON") from error
-    return as_dict(update, "update")
+    return as_dict(load_json(body), "update")
 
 
 def _opt_int(obj: dict, key: str) -> int | None:
@@ -434,4 +438,7 @@ def _opt_int(obj: dict, key: str) -> int | None:
 
 
 def _time(obj: dict, key: str) -> datetime:
-    return datetime.fromtimestamp(int_at(obj, key), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int_at(obj, key), tz=UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedPayload(f"{key} is out of range for a date") from error

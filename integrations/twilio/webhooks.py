@@ -206,8 +206,8 @@ def _sender(params: Params) -> Sender:
 
 
 def _body(params: Params) -> str:
-    # A text column in Postgres cannot hold NUL, and an SMS body can carry one.
-    return _one(params, "Body").replace("\x00", "")
+    # A NUL in it is made storable (U+FFFD) with every other value, where events are stored.
+    return _one(params, "Body")
 
 
 def _media_list(params: Params) -> list[Media]:
