@@ -24,6 +24,7 @@ from django.conf import settings
 from ..base import AgentReply, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
 from ..payload import as_dict, dict_at, load_json, opt_str_at
+from ..webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
@@ -83,8 +84,7 @@ def verify(*, secret: str, request: WebhookRequest) -> None:
         expected = signature(
             secret=secret, method=request.method, uri=uri, body=request.body, timestamp=timestamp
         )
-        # Bytes, not str: compare_digest refuses non-ASCII str, and the header is untrusted.
-        if hmac.compare_digest(expected.encode(), given.encode()):
+        if digests_equal(expected, given):
             return
     raise WebhookRejected("signature mismatch")
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from ..base import AgentReply, ConversationState, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
 from ..payload import as_dict, dict_at, load_json, opt_str_at, str_at
+from ..webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -37,8 +38,7 @@ def verify(*, secret: str, request: WebhookRequest) -> None:
         raise WebhookRejected(f"malformed {SIGNATURE_HEADER}")
     # Only the bytes Intercom sent match: JSON decoded and dumped again does not.
     expected = hmac.new(secret.encode(), request.body, hashlib.sha1).hexdigest()
-    # Bytes, not str: compare_digest refuses non-ASCII str, and the header is untrusted.
-    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
+    if not digests_equal(expected, given.lower()):
         raise WebhookRejected("signature mismatch")
 
 
