@@ -67,7 +67,8 @@ class SignupForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    # The column's size: the validator alone lets 320 characters through.
+    email = forms.EmailField(label="E-mail address", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
