@@ -500,6 +500,15 @@ def test_members_cannot_change_settings(cast, channel, section, data):
     assert not channel.opening_hours.exists()
 
 
+def test_a_post_to_the_settings_page_is_403_for_members_and_405_for_admins(cast, channel):
+    member = cast.member_client.post(settings_url(channel), {"welcome-enabled": "on"})
+    assert member.status_code == 403
+    assert "Only admins can do this" in page(member)
+    assert cast.admin_client.post(settings_url(channel)).status_code == 405
+    channel.refresh_from_db()
+    assert not channel.welcome_enabled
+
+
 def test_members_cannot_add_edit_or_delete_templates(cast, channel):
     template = MessageTemplate.objects.create(
         channel=channel, name="Hi", language="en", body="Hi", meta_name="hi"
