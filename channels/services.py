@@ -6,11 +6,13 @@ import hashlib
 import html
 import logging
 from dataclasses import asdict
+from datetime import timedelta
 from enum import Enum
 
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -280,6 +282,23 @@ def channel_problem(*, channel: Channel, problem: str) -> None:
     """Record what last went wrong with a channel, for its health panel."""
     Channel.objects.filter(pk=channel.pk).update(
         last_error=problem[:500], last_error_at=timezone.now()
+    )
+
+
+# Anyone who has a channel's webhook URL can have a request refused; recording each one
+# would let a stranger write the channel's row at will.
+REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
+
+
+def channel_refusal(*, channel: Channel, problem: str) -> bool:
+    """Record a refused (unauthenticated) webhook on the channel's health panel, at most
+    once per REFUSAL_RECORD_INTERVAL: one conditional UPDATE, so concurrent refusals
+    cannot all get through. Returns whether this one was recorded."""
+    now = timezone.now()
+    return bool(
+        Channel.objects.filter(pk=channel.pk)
+        .filter(Q(last_error_at__isnull=True) | Q(last_error_at__lte=now - REFUSAL_RECORD_INTERVAL))
+        .update(last_error=problem[:500], last_error_at=now)
     )
 
 

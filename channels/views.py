@@ -28,6 +28,7 @@ from .services import (
     ChannelConflict,
     channel_add,
     channel_problem,
+    channel_refusal,
     channel_remove,
     channel_webhook_url,
     channel_webhook_verified,
@@ -76,7 +77,7 @@ def webhook(request, kind, key):
         except NotImplementedError:
             return HttpResponse("Use POST.", status=405, content_type="text/plain")
         except WebhookRejected as rejected:
-            channel_problem(channel=channel, problem=f"Webhook verification refused: {rejected}")
+            channel_refusal(channel=channel, problem=f"Webhook verification refused: {rejected}")
             return HttpResponse("Verify token mismatch.", status=403, content_type="text/plain")
         channel_webhook_verified(channel=channel)
         return HttpResponse(challenge, content_type="text/plain")
@@ -85,7 +86,7 @@ def webhook(request, kind, key):
         adapter.verify(credentials=credentials, request=hook)
     except WebhookRejected as rejected:
         logger.warning("rejected %s webhook for channel %s: %s", kind, channel.pk, rejected)
-        channel_problem(channel=channel, problem=f"Webhook refused: {rejected}")
+        channel_refusal(channel=channel, problem=f"Webhook refused: {rejected}")
         return HttpResponse("Bad signature.", status=403, content_type="text/plain")
     try:
         events = adapter.parse(request=hook)

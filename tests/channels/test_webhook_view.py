@@ -532,3 +532,38 @@ def test_an_unreadable_content_length_is_a_400(client, whatsapp):
         CONTENT_LENGTH="twelve",
     )
     assert response.status_code == 400
+
+
+def test_refusals_are_recorded_at_most_once_a_minute(client, whatsapp):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    wrong = meta_signature(wa_text(), "stranger")
+    post_whatsapp(client, whatsapp, wa_text(), signature=wrong)
+    whatsapp.refresh_from_db()
+    first = whatsapp.last_error_at
+    assert whatsapp.last_error == "Webhook refused: signature mismatch"
+    # A stranger posting again and again does not get to write the row each time.
+    for _ in range(3):
+        assert post_whatsapp(client, whatsapp, wa_text(), signature="sha256=00").status_code == 403
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error_at == first
+    # A minute later the next refusal is recorded again.
+    Channel.objects.filter(pk=whatsapp.pk).update(last_error_at=first - timedelta(seconds=61))
+    post_whatsapp(client, whatsapp, wa_text(), signature="")
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error == "Webhook refused: missing X-Hub-Signature-256"
+    assert whatsapp.last_error_at > timezone.now() - timedelta(seconds=5)
+
+
+def test_a_wrong_verify_token_is_recorded_at_most_once_a_minute(client, whatsapp):
+    url = f"/hooks/whatsapp/{whatsapp.webhook_key}/"
+    params = {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"}
+    assert client.get(url, params).status_code == 403
+    whatsapp.refresh_from_db()
+    first = whatsapp.last_error_at
+    assert first is not None
+    assert client.get(url, params).status_code == 403
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error_at == first
