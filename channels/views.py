@@ -2,6 +2,7 @@
 outbound HTTP call: the relay picks stored messages up), and the channel pages."""
 
 import logging
+import mimetypes
 
 from django import forms
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.core.files.storage import default_storage
 from django.db import DataError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -294,11 +297,58 @@ def inbox_webhook(request, provider):
     return HttpResponse("OK", content_type="text/plain")
 
 
+# Shown in the browser as they are; anything else a customer sent is a download. The
+# files come from strangers and are served from our own origin: an HTML or SVG file
+# shown inline would be a page of ours (scripts, forms) to whoever opens the link.
+INLINE_MEDIA_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/aac",
+        "audio/mp4",
+        "audio/amr",
+        "audio/webm",
+        "video/mp4",
+        "video/3gpp",
+        "video/webm",
+        "video/quicktime",
+    }
+)
+# Types a browser would run or render as a document, even from a download.
+_ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/css",
+    }
+)
+
+
 @require_GET
+@csp_override({"default-src": [CSP.NONE], "sandbox": True})
 def media(request, token, filename=""):
     """A customer's file, behind a signed link that expires (the inbox fetches it); the
     token alone names the file, ``filename`` is only for the inbox to read."""
     path = media_path(token)
     if path is None or not default_storage.exists(path):
         raise Http404("No such file, or the link has expired.")
-    return FileResponse(default_storage.open(path, "rb"), as_attachment=False)
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    inline = content_type in INLINE_MEDIA_TYPES
+    if content_type in _ACTIVE_TYPES:
+        content_type = "application/octet-stream"
+    response = FileResponse(
+        default_storage.open(path, "rb"), as_attachment=not inline, content_type=content_type
+    )
+    # Set here as well as by SecurityMiddleware: a file must never be sniffed into HTML.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -298,6 +298,15 @@ def sandbox_provider_settings(public_base_url: str) -> dict:
 
 
 # --- Security headers ---------------------------------------------------------------
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -306,6 +315,12 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
+    # Forms post only to us. Chromium applies form-action to a form's redirects too, and
+    # Connect posts to us and is redirected to the inbox's sign-in page.
+    "form-action": [
+        CSP.SELF,
+        *sorted({_origin(INTERCOM_AUTHORIZE_URL), _origin(HUBSPOT_AUTHORIZE_URL)}),
+    ],
 }
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
