@@ -1,6 +1,7 @@
 from allauth.core import context
 from django import forms
 
+from .adapter import EMAIL_MAX_LENGTH
 from .models import Role
 from .selectors import SESSION_ACCOUNT_KEY
 from .services import (
@@ -67,8 +68,7 @@ class SignupForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    # The column's size: the validator alone lets 320 characters through.
-    email = forms.EmailField(label="E-mail address", max_length=254)
+    email = forms.EmailField(label="E-mail address", max_length=EMAIL_MAX_LENGTH)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
