@@ -1,0 +1,1 @@
+"""Tools that exercise Octopods from outside, as its users and attackers would."""
