@@ -77,4 +77,5 @@ class RoleForm(forms.Form):
 
 
 class SwitchAccountForm(forms.Form):
-    account = forms.IntegerField(widget=forms.HiddenInput)
+    # An id the column can hold: a larger number is no account (SQLite raised on it).
+    account = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
