@@ -1,6 +1,7 @@
 from allauth.core import context
 from django import forms
 
+from .adapter import EMAIL_MAX_LENGTH
 from .models import Role
 from .selectors import SESSION_ACCOUNT_KEY
 from .services import (
@@ -67,7 +68,7 @@ class SignupForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = forms.EmailField(label="E-mail address", max_length=EMAIL_MAX_LENGTH)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
@@ -76,4 +77,5 @@ class RoleForm(forms.Form):
 
 
 class SwitchAccountForm(forms.Form):
-    account = forms.IntegerField(widget=forms.HiddenInput)
+    # An id the column can hold: a larger number is no account (SQLite raised on it).
+    account = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)

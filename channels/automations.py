@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
@@ -25,6 +25,12 @@ WELCOME_MAX_LENGTH = 1000
 AWAY_MAX_LENGTH = 1000
 SIGNATURE_MAX_LENGTH = 300
 HOLIDAY_NAME_MAX_LENGTH = 100
+# A year of holidays with room to spare, typed in a textarea of this many characters
+# (a line is a date and a name); either bound keeps one save from writing without end.
+HOLIDAYS_MAX = 370
+HOLIDAYS_MAX_LENGTH = HOLIDAYS_MAX * (11 + HOLIDAY_NAME_MAX_LENGTH)
+# Far more than a 1024-character body can use; Meta numbers variables from 1 with no gaps.
+TEMPLATE_VARIABLES_MAX = 100
 # Meta refuses template bodies longer than this.
 TEMPLATE_BODY_MAX_LENGTH = 1024
 SIGNATURE_PLACEHOLDERS = ("agent_name", "channel_name")
@@ -220,6 +226,10 @@ def holidays_parse(text: str) -> list[HolidayEntry]:
             continue
         seen[day] = number
         entries.append(HolidayEntry(day, name))
+    if len(entries) > HOLIDAYS_MAX:
+        errors.append(
+            f"{len(entries)} holidays: a channel can have at most {HOLIDAYS_MAX} holidays."
+        )
     if errors:
         raise ValidationError(errors)
     return sorted(entries, key=lambda entry: entry.date)
@@ -311,8 +321,10 @@ def signature_render(*, channel, agent_name: str) -> str:
 # --- Templates ---------------------------------------------------------------------
 
 _DOUBLE_BRACES = re.compile(r"\{\{(.*?)\}\}")
-_VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
-_SINGLE_BRACE_NUMBER = re.compile(r"(?<!\{)\{\s*\d+\s*\}(?!\})")
+# ASCII digits only: superscripts and other scripts' digits pass str.isdigit() and \d.
+_VARIABLE = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
+_SINGLE_BRACE_NUMBER = re.compile(r"(?<!\{)\{\s*[0-9]+\s*\}(?!\})")
+_VARIABLES_LISTED = 5
 _LANGUAGE = re.compile(r"([a-z]{2,3})(?:_([a-z]{2}))?")
 _META_NAME = re.compile(r"[a-z0-9_]+")
 
@@ -322,7 +334,18 @@ class TemplateVariablesError(ValueError):
 
 
 def _variables_list(numbers) -> str:
-    return ", ".join(f"{{{{{number}}}}}" for number in numbers)
+    """The first few of ``numbers`` as {{n}}, and how many more: a message's size must not
+    grow with a number someone typed."""
+    numbers = list(islice(numbers, _VARIABLES_LISTED + 1))
+    if len(numbers) <= _VARIABLES_LISTED:
+        return ", ".join(f"{{{{{number}}}}}" for number in numbers)
+    return ", ".join(f"{{{{{number}}}}}" for number in numbers[:_VARIABLES_LISTED])
+
+
+def _variables_phrase(numbers, total: int) -> str:
+    listed = _variables_list(numbers)
+    more = total - min(total, _VARIABLES_LISTED)
+    return f"{listed} and {more} more" if more else listed
 
 
 def template_variable_count(body: str) -> int:
@@ -330,7 +353,7 @@ def template_variable_count(body: str) -> int:
     is not a number, numbering does not start at 1, or a number is missing."""
     errors = []
     for raw in dict.fromkeys(_DOUBLE_BRACES.findall(body)):
-        if not raw.strip().isdigit():
+        if not (raw.strip().isascii() and raw.strip().isdigit()):
             errors.append(
                 f"{{{{{raw}}}}} is not a variable: variables are numbers in double braces, "
                 "like {{1}}."
@@ -342,16 +365,25 @@ def template_variable_count(body: str) -> int:
     if 0 in numbers:
         errors.append("Variables are numbered from {{1}}: {{0}} is not allowed.")
         numbers.discard(0)
+    beyond = sorted(number for number in numbers if number > TEMPLATE_VARIABLES_MAX)
+    if beyond:
+        errors.append(
+            f"{_variables_list(beyond)} {'is' if len(beyond) == 1 else 'are'} beyond the "
+            f"{TEMPLATE_VARIABLES_MAX} variables a template can have."
+        )
+        numbers.difference_update(beyond)
+    # Bounded by TEMPLATE_VARIABLES_MAX now, whatever number was typed.
     count = max(numbers, default=0)
     missing = [number for number in range(1, count + 1) if number not in numbers]
     if missing:
+        listed = _variables_phrase(missing, len(missing))
         if len(missing) == 1:
-            what = f"Variable {_variables_list(missing)} is missing"
+            what = f"Variable {listed} is missing"
         else:
-            what = f"Variables {_variables_list(missing)} are missing"
+            what = f"Variables {listed} are missing"
         errors.append(
             f"{what}: number the variables from {{{{1}}}} with no gaps "
-            f"(this text has {_variables_list(sorted(numbers))})."
+            f"(this text has {_variables_phrase(sorted(numbers), len(numbers))})."
         )
     if errors:
         raise ValidationError(errors)
@@ -387,7 +419,7 @@ def template_render(*, template, variables: list[str]) -> str:
     count = max(numbers, default=0)
     if len(variables) != count:
         takes = f"takes {count} variable{'s' if count != 1 else ''}" if count else "takes none"
-        listed = f" ({_variables_list(range(1, count + 1))})" if count else ""
+        listed = f" ({_variables_phrase(range(1, count + 1), count)})" if count else ""
         raise TemplateVariablesError(
             f"Template “{template.name}” ({template.language}) {takes}{listed}; "
             f"{len(variables)} {'was' if len(variables) == 1 else 'were'} given."
@@ -396,7 +428,7 @@ def template_render(*, template, variables: list[str]) -> str:
     if blank:
         raise TemplateVariablesError(
             f"Template “{template.name}” ({template.language}): "
-            f"{_variables_list(blank)} cannot be empty."
+            f"{_variables_phrase(blank, len(blank))} cannot be empty."
         )
 
     def fill(match):

@@ -7,6 +7,7 @@ from integrations.registry import channel_adapter
 
 from .automations import (
     AWAY_MAX_LENGTH,
+    HOLIDAYS_MAX_LENGTH,
     SIGNATURE_MAX_LENGTH,
     TEMPLATE_BODY_MAX_LENGTH,
     WEEKDAYS,
@@ -127,6 +128,7 @@ class AwayForm(SettingsForm):
     holidays = forms.CharField(
         label="Holidays",
         required=False,
+        max_length=HOLIDAYS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One per line: YYYY-MM-DD and an optional name, e.g. 2025-12-25 Christmas "
         "Day. Closed all day.",

@@ -1,13 +1,18 @@
 """Writes for the channel domain: adding and removing channels, and storing what
 providers send us, exactly once."""
 
+import dataclasses
+import hashlib
 import html
 import logging
 from dataclasses import asdict
+from datetime import timedelta
+from enum import Enum
 
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -20,6 +25,7 @@ from integrations.channel import (
     InboundMessage,
     Sender,
 )
+from integrations.payload import text_safe
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
 from workspaces.models import Status
@@ -73,6 +79,77 @@ def phone_to_e164(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# --- what a provider sent, made storable -------------------------------------------------
+# PostgreSQL refuses NUL and unpaired surrogates in text and jsonb, and a value longer
+# than its column; a provider's retry of such a message would fail the same way every
+# time, until the provider gives up and the message is lost. So every event is made
+# safe on its way in, whichever provider parsed it: text gets U+FFFD in place of what
+# cannot be stored, an over-long value is cut to its column, and the message keeps the
+# values as sent under data["uncut"], so nothing the customer wrote is lost.
+
+
+def _made_safe(value):
+    """``value`` (an event dataclass, tuple or str) with all its text made safe."""
+    if isinstance(value, Enum):
+        return value
+    if isinstance(value, str):
+        return text_safe(value)
+    if isinstance(value, tuple):
+        return tuple(_made_safe(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(
+            value,
+            **{
+                field.name: _made_safe(getattr(value, field.name))
+                for field in dataclasses.fields(value)
+                if field.init
+            },
+        )
+    return value
+
+
+def _column_size(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+def fitted_id(value: str, size: int) -> str:
+    """``value`` cut to ``size`` characters when longer, ending in a digest of the whole:
+    two long ids sharing their first ``size`` characters stay apart, and a retry of
+    the same one gets the same key (so it still deduplicates)."""
+    if len(value) <= size:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{value[: size - len(digest) - 1]}~{digest}"
+
+
+class _Fitter:
+    """Fits values to their columns, remembering each one it had to cut."""
+
+    def __init__(self):
+        self.uncut: dict[str, str] = {}
+
+    def id(self, label: str, value: str, size: int) -> str:
+        if len(value) > size:
+            self.uncut[label] = value
+        return fitted_id(value, size)
+
+    def text(self, label: str, value: str, size: int) -> str:
+        if len(value) > size:
+            self.uncut[label] = value
+        return value[:size]
+
+
+def _storable_sender(sender: Sender, fit: _Fitter) -> Sender:
+    return dataclasses.replace(
+        sender,
+        external_id=fit.id(
+            "sender.external_id", sender.external_id, _column_size(Contact, "external_id")
+        ),
+        name=fit.text("sender.name", sender.name, _column_size(Contact, "name")),
+        username=fit.text("sender.username", sender.username, _column_size(Contact, "username")),
+    )
+
+
 def contact_upsert(*, channel: Channel, sender: Sender) -> Contact:
     """The channel's contact for this sender, created on first sight; name kept fresh."""
     phone = phone_to_e164(sender.phone) if sender.phone else ""
@@ -113,15 +190,25 @@ def _message_data(message: InboundMessage) -> dict:
 
 def _store_message(channel: Channel, message: InboundMessage) -> int:
     """Insert the message unless it is stored already; returns the contact's id."""
-    contact = contact_upsert(channel=channel, sender=message.sender)
+    message = _made_safe(message)
+    fit = _Fitter()
+    provider_message_id = fit.id(
+        "provider_message_id",
+        message.provider_message_id,
+        _column_size(Message, "provider_message_id"),
+    )
+    contact = contact_upsert(channel=channel, sender=_storable_sender(message.sender, fit))
+    data = _message_data(message)
+    if fit.uncut:
+        data["uncut"] = fit.uncut
     row = Message(
         channel=channel,
         contact=contact,
         direction=Direction.INBOUND,
-        provider_message_id=message.provider_message_id,
+        provider_message_id=provider_message_id,
         type=str(message.type),
         text=message.text,
-        data=_message_data(message),
+        data=data,
         status=MessageStatus.RECEIVED,
         sent_at=message.sent_at,
     )
@@ -132,6 +219,14 @@ def _store_message(channel: Channel, message: InboundMessage) -> int:
 
 
 def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
+    status = _made_safe(status)
+    status = dataclasses.replace(
+        status,
+        provider_message_id=fitted_id(
+            status.provider_message_id, _column_size(Message, "provider_message_id")
+        ),
+        error_code=status.error_code[: _column_size(Message, "error_code")],
+    )
     message = (
         Message.objects.select_for_update()
         .filter(
@@ -187,6 +282,23 @@ def channel_problem(*, channel: Channel, problem: str) -> None:
     """Record what last went wrong with a channel, for its health panel."""
     Channel.objects.filter(pk=channel.pk).update(
         last_error=problem[:500], last_error_at=timezone.now()
+    )
+
+
+# Anyone who has a channel's webhook URL can have a request refused; recording each one
+# would let a stranger write the channel's row at will.
+REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
+
+
+def channel_refusal(*, channel: Channel, problem: str) -> bool:
+    """Record a refused (unauthenticated) webhook on the channel's health panel, at most
+    once per REFUSAL_RECORD_INTERVAL: one conditional UPDATE, so concurrent refusals
+    cannot all get through. Returns whether this one was recorded."""
+    now = timezone.now()
+    return bool(
+        Channel.objects.filter(pk=channel.pk)
+        .filter(Q(last_error_at__isnull=True) | Q(last_error_at__lte=now - REFUSAL_RECORD_INTERVAL))
+        .update(last_error=problem[:500], last_error_at=now)
     )
 
 
@@ -319,7 +431,7 @@ def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> None:
     ours to relay and is skipped. Runs in one transaction; the relay is woken after."""
     contact_ids: dict[int, None] = {}
     with transaction.atomic():
-        for event in events:
+        for event in map(_made_safe, events):
             conversation = (
                 Conversation.objects.filter(
                     workspace__provider=provider,
@@ -362,12 +474,15 @@ def _agent_reply_rows(conversation: Conversation, reply: AgentReply) -> list[Mes
         "status": MessageStatus.PENDING,
     }
     author = {"admin_id": reply.admin_id, "admin_name": reply.admin_name}
+    part_id_size = _column_size(Message, "inbox_part_id")
+    if len(f"{reply.part_id}:{len(reply.attachments)}") > part_id_size:
+        author["uncut"] = {"part_id": reply.part_id}
     rows = []
     if reply.body_html.strip():
         rows.append(
             Message(
                 **common,
-                inbox_part_id=reply.part_id,
+                inbox_part_id=fitted_id(reply.part_id, part_id_size),
                 type="text",
                 text=html.unescape(strip_tags(reply.body_html)).strip()[:4000],
                 data={**author, "body_html": reply.body_html},
@@ -378,7 +493,7 @@ def _agent_reply_rows(conversation: Conversation, reply: AgentReply) -> list[Mes
             Message(
                 **common,
                 # One part, several sends: each keeps its own idempotency key.
-                inbox_part_id=f"{reply.part_id}:{number}",
+                inbox_part_id=fitted_id(f"{reply.part_id}:{number}", part_id_size),
                 type=_attachment_type(attachment.content_type),
                 text=attachment.name,
                 data={

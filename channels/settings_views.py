@@ -4,7 +4,8 @@ schedule, signature, message templates. Admins edit; members read."""
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -75,9 +76,20 @@ def _settings_page(request, channel, *, invalid=None):
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @account_required
 def settings_page(request, pk):
-    return _settings_page(request, channel_or_404(request, pk, with_settings=True))
+    channel = channel_or_404(request, pk, with_settings=True)
+    if request.method == "POST":
+        # Each section posts to its own URL; a POST here changes nothing, and to a
+        # member it is an admin's action all the same.
+        if not request.membership.is_admin:
+            raise PermissionDenied(
+                "Only admins can do this. Ask an admin of "
+                f"{request.account.name} to do it or to upgrade your role."
+            )
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return _settings_page(request, channel)
 
 
 @require_POST

@@ -7,7 +7,8 @@ app_name = "channels"
 urlpatterns = [
     path("hooks/intercom/", views.inbox_webhook, {"provider": "intercom"}, name="intercom_webhook"),
     path("hooks/hubspot/", views.inbox_webhook, {"provider": "hubspot"}, name="hubspot_webhook"),
-    path("hooks/<str:kind>/<str:key>/", views.webhook, name="webhook"),
+    # Webhook keys are URL-safe base64 (secrets.token_urlsafe): anything else is no key.
+    path("hooks/<slug:kind>/<slug:key>/", views.webhook, name="webhook"),
     # A customer's file. Its link ends with the file's name, which the inbox reads; links
     # handed out without one stay good for their 30 days.
     path("media/<str:token>/", views.media, name="media"),

@@ -2,13 +2,17 @@
 outbound HTTP call: the relay picks stored messages up), and the channel pages."""
 
 import logging
+import mimetypes
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
+from django.db import DataError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,6 +20,7 @@ from accounts.decorators import account_required, account_role
 from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
+from integrations.webhook_guard import body_refusal
 from workspaces.models import Workspace
 
 from .models import Channel, Message
@@ -26,6 +31,7 @@ from .services import (
     ChannelConflict,
     channel_add,
     channel_problem,
+    channel_refusal,
     channel_remove,
     channel_webhook_url,
     channel_webhook_verified,
@@ -35,6 +41,9 @@ from .services import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Meta batches up to 1000 updates in one POST; more is not a provider talking.
+MAX_EVENTS_PER_WEBHOOK = 1000
 
 
 def _webhook_request(request) -> WebhookRequest:
@@ -59,8 +68,8 @@ def webhook(request, kind, key):
     channel = Channel.objects.filter(kind=kind, webhook_key=key).first()
     if channel is None:
         raise Http404("Unknown webhook.")
-    if int(request.headers.get("Content-Length") or 0) > settings.WEBHOOK_MAX_BYTES:
-        return HttpResponse("Body too large.", status=413, content_type="text/plain")
+    if refusal := body_refusal(request, max_bytes=settings.WEBHOOK_MAX_BYTES):
+        return refusal
     adapter = channel_adapter(kind)
     credentials = adapter.credentials(channel.credentials_data)
     hook = _webhook_request(request)
@@ -71,7 +80,7 @@ def webhook(request, kind, key):
         except NotImplementedError:
             return HttpResponse("Use POST.", status=405, content_type="text/plain")
         except WebhookRejected as rejected:
-            channel_problem(channel=channel, problem=f"Webhook verification refused: {rejected}")
+            channel_refusal(channel=channel, problem=f"Webhook verification refused: {rejected}")
             return HttpResponse("Verify token mismatch.", status=403, content_type="text/plain")
         channel_webhook_verified(channel=channel)
         return HttpResponse(challenge, content_type="text/plain")
@@ -80,21 +89,36 @@ def webhook(request, kind, key):
         adapter.verify(credentials=credentials, request=hook)
     except WebhookRejected as rejected:
         logger.warning("rejected %s webhook for channel %s: %s", kind, channel.pk, rejected)
-        channel_problem(channel=channel, problem=f"Webhook refused: {rejected}")
+        channel_refusal(channel=channel, problem=f"Webhook refused: {rejected}")
         return HttpResponse("Bad signature.", status=403, content_type="text/plain")
     try:
         events = adapter.parse(request=hook)
+        if len(events) > MAX_EVENTS_PER_WEBHOOK:
+            raise MalformedPayload(f"more than {MAX_EVENTS_PER_WEBHOOK} events in one request")
     except MalformedPayload as malformed:
-        logger.warning("malformed %s webhook for channel %s: %s", kind, channel.pk, malformed)
-        channel_problem(channel=channel, problem=f"Webhook body not understood: {malformed}")
-        return HttpResponse(f"Malformed body: {malformed}", status=400, content_type="text/plain")
+        return _malformed(kind, channel, malformed)
     body, content_type = adapter.ack
     if not events:
         logger.info("%s webhook for channel %s carried no event we handle", kind, channel.pk)
         return HttpResponse(body, content_type=content_type)
-    inbound_store(channel=channel, events=events)
+    try:
+        inbound_store(channel=channel, events=events)
+    except DataError as refused:
+        # Every value is made storable first (channels/services.py), so this is our
+        # bug; a 500 would only have the provider retry the same refusal until it
+        # gives up. Answer why, and keep the traceback for us.
+        logger.exception("%s webhook for channel %s could not be stored", kind, channel.pk)
+        return _malformed(
+            kind, channel, f"a value could not be stored ({refused.__class__.__name__})"
+        )
     logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
     return HttpResponse(body, content_type=content_type)
+
+
+def _malformed(kind: str, channel: Channel, reason) -> HttpResponse:
+    logger.warning("malformed %s webhook for channel %s: %s", kind, channel.pk, reason)
+    channel_problem(channel=channel, problem=f"Webhook body not understood: {reason}")
+    return HttpResponse(f"Malformed body: {reason}", status=400, content_type="text/plain")
 
 
 # --- Channel pages ----------------------------------------------------------------------
@@ -241,8 +265,8 @@ def inbox_webhook(request, provider):
     the app's webhooks for everyone."""
     if request.method == "HEAD":
         return HttpResponse()
-    if int(request.headers.get("Content-Length") or 0) > settings.WEBHOOK_MAX_BYTES:
-        return HttpResponse("Body too large.", status=413, content_type="text/plain")
+    if refusal := body_refusal(request, max_bytes=settings.WEBHOOK_MAX_BYTES):
+        return refusal
     adapter = inbox_adapter(provider)
     hook = _webhook_request(request)
     try:
@@ -255,16 +279,76 @@ def inbox_webhook(request, provider):
     except MalformedPayload as malformed:
         logger.warning("malformed %s webhook: %s", provider, malformed)
         return HttpResponse(f"Malformed body: {malformed}", status=400, content_type="text/plain")
+    if len(events) > MAX_EVENTS_PER_WEBHOOK:
+        return HttpResponse(
+            "Malformed body: too many events.", status=400, content_type="text/plain"
+        )
     if events:
-        inbox_events_store(provider=provider, events=events)
+        try:
+            inbox_events_store(provider=provider, events=events)
+        except DataError as refused:
+            # As for channel webhooks: our bug, answered with a reason rather than a 500.
+            logger.exception("%s webhook could not be stored", provider)
+            return HttpResponse(
+                f"Malformed body: a value could not be stored ({refused.__class__.__name__})",
+                status=400,
+                content_type="text/plain",
+            )
     return HttpResponse("OK", content_type="text/plain")
 
 
+# Shown in the browser as they are; anything else a customer sent is a download. The
+# files come from strangers and are served from our own origin: an HTML or SVG file
+# shown inline would be a page of ours (scripts, forms) to whoever opens the link.
+INLINE_MEDIA_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/aac",
+        "audio/mp4",
+        "audio/amr",
+        "audio/webm",
+        "video/mp4",
+        "video/3gpp",
+        "video/webm",
+        "video/quicktime",
+    }
+)
+# Types a browser would run or render as a document, even from a download.
+_ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "text/css",
+    }
+)
+
+
 @require_GET
+@csp_override({"default-src": [CSP.NONE], "sandbox": True})
 def media(request, token, filename=""):
     """A customer's file, behind a signed link that expires (the inbox fetches it); the
     token alone names the file, ``filename`` is only for the inbox to read."""
     path = media_path(token)
     if path is None or not default_storage.exists(path):
         raise Http404("No such file, or the link has expired.")
-    return FileResponse(default_storage.open(path, "rb"), as_attachment=False)
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    inline = content_type in INLINE_MEDIA_TYPES
+    if content_type in _ACTIVE_TYPES:
+        content_type = "application/octet-stream"
+    response = FileResponse(
+        default_storage.open(path, "rb"), as_attachment=not inline, content_type=content_type
+    )
+    # Set here as well as by SecurityMiddleware: a file must never be sniffed into HTML.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,2 +1,4 @@
-"""Tools that run Octopods' real processes against services of their own: the fault
-harness (``scripts/faults``) and the reliability tests' service fixtures."""
+"""Tools that exercise Octopods from outside, as its operators, users and attackers
+would: the fault harness (``scripts/faults``), the bad-input command
+(``scripts/hostile``) and the servers of their own that they and the reliability tests
+run (``services.py``)."""

@@ -16,6 +16,7 @@ from .channel import WebhookRejected, WebhookRequest
 from .errors import provider_call
 from .forms import secret_input
 from .http import ProviderSession
+from .webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -37,8 +38,7 @@ def verify_signature(*, app_secret: str, request: WebhookRequest) -> None:
     if scheme != "sha256" or not given:
         raise WebhookRejected(f"malformed {SIGNATURE_HEADER}")
     expected = hmac.new(app_secret.encode(), request.body, hashlib.sha256).hexdigest()
-    # Bytes, not str: compare_digest refuses non-ASCII str, and the header is untrusted.
-    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
+    if not digests_equal(expected, given.lower()):
         raise WebhookRejected("signature mismatch")
 
 
@@ -51,7 +51,7 @@ def handshake(*, verify_token: str, request: WebhookRequest) -> str:
     challenge = _query(request, "hub.challenge")
     if mode != "subscribe":
         raise WebhookRejected("hub.mode is not subscribe")
-    if not verify_token or not hmac.compare_digest(token.encode(), verify_token.encode()):
+    if not verify_token or not digests_equal(verify_token, token):
         raise WebhookRejected("verify token mismatch")
     if not challenge:
         raise WebhookRejected("missing hub.challenge")

@@ -1,7 +1,87 @@
 """Typed reads of a provider's JSON payload: anything not shaped as the provider sends
-it raises MalformedPayload (the webhook answers 400 and stores nothing)."""
+it raises MalformedPayload (the webhook answers 400 and stores nothing).
+
+``load_json`` is how every provider's body becomes Python: a body that could never be
+stored (nested past any real payload, numbers no column or datetime holds) is refused
+here with a reason, and text is made safe for PostgreSQL, which refuses NUL and unpaired
+surrogates in text and jsonb alike.
+"""
+
+import json
+import math
+import re
 
 from .channel import MalformedPayload
+
+# Real payloads nest a handful of levels (Meta's envelope is the deepest, at about 8).
+MAX_DEPTH = 32
+
+# NUL and UTF-16 surrogates: a surrogate in a Python str is always unpaired (JSON's
+# "\ud83d\ude00" decodes to one code point), and neither can be stored.
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_safe(value: str) -> str:
+    """``value`` with each NUL and unpaired surrogate replaced by U+FFFD."""
+    return _UNSAFE.sub("\ufffd", value)
+
+
+def load_json(body: bytes) -> object:
+    """The JSON document in ``body`` with every string (keys too) made safe.
+
+    MalformedPayload, with a reason, for a body that is not UTF-8 JSON, nests more than
+    MAX_DEPTH levels, or holds NaN, an infinity or an integer too long to read.
+    """
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise MalformedPayload(f"body is nested more than {MAX_DEPTH} levels deep") from None
+    except UnicodeDecodeError as error:
+        raise MalformedPayload("body is not UTF-8") from error
+    except json.JSONDecodeError as error:
+        raise MalformedPayload(f"body is not JSON ({error.msg} at {error.pos})") from error
+    except ValueError as error:
+        # int() refuses numbers of more than 4300 digits (a denial-of-service guard).
+        raise MalformedPayload("a number in the body is too long to be an integer") from error
+    return _made_safe(data)
+
+
+def _made_safe(data: object) -> object:
+    """Walk the document without recursion (its depth is what is being checked)."""
+    if isinstance(data, str):
+        return text_safe(data)
+    _check_number(data)
+    if not isinstance(data, dict | list):
+        return data
+    stack = [(data, 1)]
+    while stack:
+        container, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedPayload(f"body is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(container, dict):
+            if any(_UNSAFE.search(key) for key in container):
+                items = [(text_safe(key), value) for key, value in container.items()]
+                container.clear()
+                container.update(items)
+            keys = container.keys()
+        else:
+            keys = range(len(container))
+        for key in keys:
+            value = container[key]
+            if isinstance(value, str):
+                if _UNSAFE.search(value):
+                    container[key] = text_safe(value)
+            elif isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+            else:
+                _check_number(value)
+    return data
+
+
+def _check_number(value: object) -> None:
+    # json reads NaN, Infinity and 1e999 as floats that no JSON column accepts back.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MalformedPayload("a number in the body is NaN or infinite")
 
 
 def as_dict(value: object, name: str) -> dict:
@@ -34,7 +114,10 @@ def float_at(obj: dict, key: str) -> float:
     value = obj.get(key)
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise MalformedPayload(f"{key} is not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as error:  # an integer beyond any float
+        raise MalformedPayload(f"{key} is out of range") from error
 
 
 def str_at(obj: dict, key: str) -> str:

@@ -3,7 +3,6 @@ and Intercom's uninstall notice."""
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -26,8 +25,11 @@ from workspaces.models import Provider, Workspace
 from workspaces.services import WorkspaceConflict, workspace_uninstalled
 
 from .base import ProviderError
+from .channel import MalformedPayload
+from .payload import load_json
 from .registry import inbox_adapter
 from .services import connection_check, connection_complete, connection_disconnect
+from .webhook_guard import body_refusal, digests_equal
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ def connect(request, provider):
 def _pop_pending(request, state: str) -> dict | None:
     """The pending connection ``state`` names, removed so it can never be used twice."""
     pending = request.session.get(SESSION_PENDING_KEY, {})
-    match = next((key for key in pending if hmac.compare_digest(key, state)), None)
+    match = next((key for key in pending if digests_equal(key, state)), None)
     if match is None:
         return None
     entry = pending.pop(match)
@@ -222,16 +224,16 @@ def check(request, pk):
 @require_POST
 def intercom_uninstall(request):
     """Intercom's notice that a workspace uninstalled the app: verify, record, 200."""
-    if int(request.headers.get("Content-Length") or 0) > UNINSTALL_MAX_BYTES:
-        return HttpResponse("Body too large.", status=413)
+    if refusal := body_refusal(request, max_bytes=UNINSTALL_MAX_BYTES):
+        return refusal
     body = request.body
     expected = hmac.new(settings.INTERCOM_CLIENT_SECRET.encode(), body, hashlib.sha256).hexdigest()
     signature = request.headers.get("X-Body-Signature", "")
-    if not settings.INTERCOM_CLIENT_SECRET or not hmac.compare_digest(expected, signature):
+    if not settings.INTERCOM_CLIENT_SECRET or not digests_equal(expected, signature):
         return HttpResponseForbidden("Bad signature.")
     try:
-        app_id = json.loads(body)["app_id"]
-    except (ValueError, KeyError, TypeError):
+        app_id = load_json(body)["app_id"]
+    except (MalformedPayload, KeyError, TypeError):
         return HttpResponseBadRequest("Expected a JSON object with app_id.")
     if not isinstance(app_id, str) or not app_id:
         return HttpResponseBadRequest("app_id must be a non-empty string.")

@@ -56,6 +56,8 @@ def test_pages_are_served_with_an_enforced_csp_and_a_script_nonce(client):
     policy = response["Content-Security-Policy"]
     assert "default-src 'self'" in policy
     assert "object-src 'none'" in policy
+    # Forms post only to us, and the Connect buttons' redirects to the inboxes' sign-in.
+    assert "form-action 'self' https://app.hubspot.com https://app.intercom.com" in policy
     nonce = policy.split("'nonce-")[1].split("'")[0]
     assert f'nonce="{nonce}"' in response.content.decode()
     assert "Content-Security-Policy-Report-Only" not in response

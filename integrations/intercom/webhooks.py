@@ -10,7 +10,6 @@ are the dedupe keys (RELIABILITY.md §2.3).
 import hashlib
 import hmac
 import html
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from django.conf import settings
 
 from ..base import AgentReply, ConversationState, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
-from ..payload import as_dict, dict_at, opt_str_at, str_at
+from ..payload import as_dict, dict_at, load_json, opt_str_at, str_at
+from ..webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -38,8 +38,7 @@ def verify(*, secret: str, request: WebhookRequest) -> None:
         raise WebhookRejected(f"malformed {SIGNATURE_HEADER}")
     # Only the bytes Intercom sent match: JSON decoded and dumped again does not.
     expected = hmac.new(secret.encode(), request.body, hashlib.sha1).hexdigest()
-    # Bytes, not str: compare_digest refuses non-ASCII str, and the header is untrusted.
-    if not hmac.compare_digest(expected.encode(), given.lower().encode()):
+    if not digests_equal(expected, given.lower()):
         raise WebhookRejected("signature mismatch")
 
 
@@ -182,11 +181,7 @@ def text_to_html(text: str) -> str:
 
 
 def _notification(body: bytes) -> Notification:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedPayload("body is not JSON") from error
-    data = as_dict(data, "notification")
+    data = as_dict(load_json(body), "notification")
     app_id = str_at(data, "app_id")
     if not app_id:
         raise MalformedPayload("app_id is empty")

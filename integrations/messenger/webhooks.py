@@ -5,7 +5,6 @@ Meta signs no timestamp, so a replayed POST verifies: the ids built here are the
 dedupe keys (RELIABILITY.md §1.1).
 """
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -23,6 +22,7 @@ from ..channel import (
     Sender,
     WebhookRequest,
 )
+from ..payload import load_json
 from .credentials import Credentials
 
 # Meta only looks at the status code; any 200 body will do.
@@ -40,10 +40,7 @@ def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
 
 
 def parse(*, request: WebhookRequest) -> list[InboundEvent]:
-    try:
-        data = json.loads(request.body)
-    except ValueError as exc:
-        raise MalformedPayload("body is not JSON") from exc
+    data = load_json(request.body)
     if not isinstance(data, dict):
         raise MalformedPayload("body is not a JSON object")
     if not isinstance(data.get("object"), str):
@@ -252,11 +249,15 @@ def _on_location(attachment: dict) -> dict:
     numbers = (latitude, longitude)
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
         raise MalformedPayload("location coordinates are not numbers")
+    try:
+        latitude, longitude = float(latitude), float(longitude)
+    except OverflowError as exc:  # an integer beyond any float
+        raise MalformedPayload("location coordinates are out of range") from exc
     return {
         "type": ContentType.LOCATION,
         "location": Location(
-            latitude=float(latitude),
-            longitude=float(longitude),
+            latitude=latitude,
+            longitude=longitude,
             name=_string(attachment, "title", required=False),
             url=_string(attachment, "url", required=False),
         ),

@@ -5,8 +5,6 @@ its kind (``message``, ``callback_query``, ``message_reaction``, …). It sends 
 delivery statuses, so ``parse`` only ever returns ``InboundMessage`` events.
 """
 
-import hmac
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +21,17 @@ from ..channel import (
     WebhookRejected,
     WebhookRequest,
 )
-from ..payload import as_dict, dict_at, float_at, int_at, list_at, opt_str_at, str_at
+from ..payload import (
+    as_dict,
+    dict_at,
+    float_at,
+    int_at,
+    list_at,
+    load_json,
+    opt_str_at,
+    str_at,
+)
+from ..webhook_guard import digests_equal
 from .credentials import Credentials
 
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -39,13 +47,8 @@ def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
     given = request.header(AUTH_HEADER)
     if not given:
         raise WebhookRejected(f"missing {AUTH_HEADER} header")
-    if not hmac.compare_digest(_as_bytes(given), _as_bytes(credentials.secret_token)):
+    if not digests_equal(credentials.secret_token, given):
         raise WebhookRejected("wrong secret token")
-
-
-def _as_bytes(value: str) -> bytes:
-    # compare_digest refuses non-ASCII str; a forged header may hold anything.
-    return value.encode("utf-8", errors="replace")
 
 
 def parse(*, request: WebhookRequest) -> list[InboundEvent]:
@@ -422,11 +425,7 @@ def _now() -> datetime:
 
 
 def _load(body: bytes) -> dict:
-    try:
-        update = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedPayload("body is not JSON") from error
-    return as_dict(update, "update")
+    return as_dict(load_json(body), "update")
 
 
 def _opt_int(obj: dict, key: str) -> int | None:
@@ -434,4 +433,7 @@ def _opt_int(obj: dict, key: str) -> int | None:
 
 
 def _time(obj: dict, key: str) -> datetime:
-    return datetime.fromtimestamp(int_at(obj, key), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int_at(obj, key), tz=UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedPayload(f"{key} is out of range for a date") from error

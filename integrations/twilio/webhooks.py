@@ -35,6 +35,7 @@ from integrations.channel import (
     WebhookRequest,
 )
 from integrations.twilio.credentials import Credentials
+from integrations.webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
@@ -115,9 +116,8 @@ def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
     signed = {} if request.method.upper() == "GET" else params
     token = credentials.auth_token
     expected = [_signature(token, url, signed) for url in _url_variants(request.url)]
-    # compare_digest on bytes: a str header with non-ASCII characters would raise TypeError.
-    given_bytes = given.encode()
-    if not any([hmac.compare_digest(candidate, given_bytes) for candidate in expected]):
+    # Every candidate is compared (no early exit), so the time taken says nothing.
+    if not any([digests_equal(candidate, given) for candidate in expected]):
         raise WebhookRejected(f"bad {SIGNATURE_HEADER}")
     # The signature proves the sender knows this account's Auth Token; the AccountSid says
     # the traffic is this account's (a subaccount's number signs with its own token and SID).
@@ -206,8 +206,8 @@ def _sender(params: Params) -> Sender:
 
 
 def _body(params: Params) -> str:
-    # A text column in Postgres cannot hold NUL, and an SMS body can carry one.
-    return _one(params, "Body").replace("\x00", "")
+    # A NUL in it is made storable (U+FFFD) with every other value, where events are stored.
+    return _one(params, "Body")
 
 
 def _media_list(params: Params) -> list[Media]:

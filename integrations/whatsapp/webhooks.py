@@ -2,7 +2,6 @@
 ``whatsapp_business_account`` envelope parsed into normalized events (PROVIDERS.md
 §3.2-3.4)."""
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from ..channel import (
     Sender,
     WebhookRequest,
 )
+from ..payload import load_json
 from .credentials import Credentials
 
 # Meta only looks at the status code; any 200 body will do.
@@ -46,10 +46,7 @@ def handshake(*, credentials: Credentials, request: WebhookRequest) -> str:
 
 def parse(*, request: WebhookRequest) -> list[InboundEvent]:
     """Every message and status in the POST, in payload order."""
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayload("body is not JSON") from exc
+    body = load_json(request.body)
     if not isinstance(body, dict):
         raise MalformedPayload("body is not a JSON object")
     if _get(body, "object", str) != OBJECT:
@@ -141,13 +138,20 @@ def _audio(message: dict) -> dict:
 def _location(message: dict) -> dict:
     body = _get(message, "location", dict)
     location = Location(
-        latitude=float(_get(body, "latitude", (int, float))),
-        longitude=float(_get(body, "longitude", (int, float))),
+        latitude=_coordinate(body, "latitude"),
+        longitude=_coordinate(body, "longitude"),
         name=_get(body, "name", str, ""),
         address=_get(body, "address", str, ""),
         url=_get(body, "url", str, ""),
     )
     return {"type": ContentType.LOCATION, "location": location}
+
+
+def _coordinate(body: dict, key: str) -> float:
+    try:
+        return float(_get(body, key, (int, float)))
+    except OverflowError as exc:  # an integer beyond any float
+        raise MalformedPayload(f"{key!r} is out of range") from exc
 
 
 def _contacts(message: dict) -> dict:

@@ -167,6 +167,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Octopods] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PUBLIC_BASE_URL.startswith("https") else "http"
 # allauth's rate limits are on by default; they need a real cache (Redis in
@@ -298,6 +299,15 @@ def sandbox_provider_settings(public_base_url: str) -> dict:
 
 
 # --- Security headers ---------------------------------------------------------------
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -306,6 +316,12 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
+    # Forms post only to us. Chromium applies form-action to a form's redirects too, and
+    # Connect posts to us and is redirected to the inbox's sign-in page.
+    "form-action": [
+        CSP.SELF,
+        *sorted({_origin(INTERCOM_AUTHORIZE_URL), _origin(HUBSPOT_AUTHORIZE_URL)}),
+    ],
 }
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True

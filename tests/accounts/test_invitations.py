@@ -50,6 +50,14 @@ def test_it_refuses_a_bad_email(cast):
     assert not Invitation.objects.exists()
 
 
+def test_it_refuses_an_address_longer_than_an_address_can_be(cast):
+    # 255 characters pass the e-mail validator (320) but not the column (254).
+    response = invite(cast.admin_client, email="a" * 64 + "@" + "b" * 60 + ".example" * 17)
+    assert response.status_code == 400
+    assert "at most 254 characters" in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
 def test_a_signed_in_user_joins_with_the_role_given(cast, client):
     invite(cast.admin_client, email="joiner@else.test", role=Role.ADMIN)
     token = link_token(mail.outbox[0])

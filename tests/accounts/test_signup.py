@@ -34,6 +34,17 @@ def test_it_creates_the_account_and_makes_the_user_its_admin(client):
     assert membership.account.name == "Acme Support"
 
 
+def test_an_address_longer_than_the_column_is_refused_not_cut(client):
+    # 260 characters pass the e-mail validator (320); they were once stored cut to 254,
+    # a wrong address, and signing up with it again was a 500.
+    email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".com"
+    for _ in range(2):
+        response = client.post("/auth/signup/", {**FORM, "email": email})
+        assert response.status_code == 200
+        assert "at most 254 characters" in str(response.context["form"].errors["email"])
+    assert not User.objects.exists()
+
+
 def test_it_asks_for_the_account_name(client):
     response = client.post("/auth/signup/", {**FORM, "account_name": ""})
     assert response.status_code == 200
@@ -124,3 +135,11 @@ def test_rate_limits_hold_on_the_production_redis_cache(client, cast, settings):
     response = Client().post("/auth/login/", {"login": cast.admin.email, "password": PASSWORD})
     assert "Too many failed login attempts" in response.content.decode()
     connection.delete(*keys)
+
+
+def test_adding_an_address_longer_than_the_column_is_a_form_error(cast):
+    email = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".com"
+    response = cast.admin_client.post("/auth/email/", {"email": email, "action_add": ""})
+    assert response.status_code == 200
+    assert "at most 254 characters" in response.content.decode()
+    assert not EmailAddress.objects.filter(email__startswith="aaaa").exists()

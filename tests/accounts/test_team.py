@@ -139,6 +139,12 @@ def test_switching_to_someone_elses_account_is_a_404(cast, agency):
     assert "Team of Acme Support" in client.get("/team/").content.decode()
 
 
+@pytest.mark.parametrize("account", ["9" * 30, "-1", "0"])
+def test_switching_to_an_id_no_account_can_have_is_a_404(cast, account):
+    # Beyond a 64-bit integer, SQLite raised OverflowError (a 500).
+    assert cast.admin_client.post("/team/switch/", {"account": account}).status_code == 404
+
+
 def test_a_forged_session_account_is_ignored(cast):
     client = cast.admin_client
     session = client.session

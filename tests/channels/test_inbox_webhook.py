@@ -124,3 +124,93 @@ def test_a_malformed_body_is_a_400(client, conversation):
 def test_a_body_over_the_cap_is_a_413(client, settings):
     settings.WEBHOOK_MAX_BYTES = 10
     assert post(client, fixture("ping")).status_code == 413
+
+
+# --- poison notifications: stored safely or refused with a reason, never a 500 -----------
+
+
+def replied(part_id="135", body="<p>Thanks</p>", name="Ann", conversation_id="499"):
+    data = json.loads(fixture("conversation.admin.replied"))
+    item = data["data"]["item"]
+    item["id"] = conversation_id
+    part = item["conversation_parts"]["conversation_parts"][0]
+    part.update(id=part_id, body=body)
+    part["author"]["name"] = name
+    return json.dumps(data).encode()
+
+
+def test_a_reply_with_nul_and_lone_surrogates_is_stored_made_safe(client, conversation):
+    assert post(client, replied(body="<p>a\x00b\ud800</p>", name="A\x00nn")).status_code == 200
+    text = Message.objects.filter(type="text").get()
+    assert text.text == "a\ufffdb\ufffd"
+    assert text.data["admin_name"] == "A\ufffdnn"
+    assert text.data["body_html"] == "<p>a\ufffdb\ufffd</p>"
+
+
+def test_an_over_long_part_id_is_cut_and_kept_whole(client, conversation):
+    part_id = "9" * 400
+    for _ in range(2):
+        assert post(client, replied(part_id=part_id)).status_code == 200
+    rows = Message.objects.order_by("pk")
+    assert len(rows) == 2  # the text and its attachment, once each
+    assert all(len(row.inbox_part_id) <= 128 for row in rows)
+    assert rows[0].data["uncut"] == {"part_id": part_id}
+
+
+def test_a_conversation_id_with_nul_is_not_ours_and_acknowledged(client, conversation):
+    assert post(client, replied(conversation_id="49\x009")).status_code == 200
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 50_000 + b"]" * 50_000, b'{"app_id": 1' + b"0" * 5000 + b"}", b'{"a": NaN}'],
+    ids=["deep", "long-number", "nan"],
+)
+def test_a_body_json_cannot_carry_is_a_400_with_a_reason(client, conversation, body):
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.content.startswith(b"Malformed body: ")
+
+
+def test_a_hubspot_reply_with_nul_is_stored_made_safe(client, cast, settings):
+    import base64
+    import time
+
+    workspace = Workspace.objects.create(
+        account=cast.account, provider=Provider.HUBSPOT, external_id="9000001", name="Acme"
+    )
+    channel = Channel.objects.create(workspace=workspace, kind="sms", name="SMS", identity="2")
+    contact = Contact.objects.create(channel=channel, external_id="+15551234567")
+    Conversation.objects.create(workspace=workspace, contact=contact, inbox_conversation_id="77")
+    body = json.dumps(
+        {
+            "type": "OUTGOING_CHANNEL_MESSAGE_CREATED",
+            "portalId": 9000001,
+            "message": {
+                "id": "m\x00" + "1" * 300,
+                "conversationsThreadId": "77",
+                "direction": "OUTGOING",
+                "text": "hi\x00 there",
+                "senders": [{"actorId": "A-1", "name": "Ann\ud800"}],
+            },
+        }
+    ).encode()
+    timestamp = str(int(time.time() * 1000))
+    url = settings.PUBLIC_BASE_URL + "/hooks/hubspot/"
+    message = b"POST" + url.encode() + body + timestamp.encode()
+    digest = hmac.new(settings.HUBSPOT_CLIENT_SECRET.encode(), message, hashlib.sha256).digest()
+    response = client.post(
+        "/hooks/hubspot/",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+            "X-HubSpot-Request-Timestamp": timestamp,
+        },
+    )
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.text == "hi\ufffd there"
+    assert message.data["admin_name"] == "Ann\ufffd"
+    assert len(message.inbox_part_id) == 128

@@ -234,6 +234,20 @@ def test_saving_again_replaces_the_hours_and_holidays(cast, channel):
     assert list(channel.holidays.values_list("date", "name")) == [(date(2026, 5, 1), "May Day")]
 
 
+def test_the_holidays_have_a_size_limit(cast, channel):
+    lines = [date.fromordinal(date(2026, 1, 1).toordinal() + n).isoformat() for n in range(400)]
+    response = cast.admin_client.post(
+        settings_url(channel, "away"), away_data(holidays="\n".join(lines))
+    )
+    assert response.status_code == 400
+    assert "at most 370 holidays" in page(response)
+    too_long = cast.admin_client.post(
+        settings_url(channel, "away"), away_data(holidays="2026-01-01 " + "x" * 30_000)
+    )
+    assert too_long.status_code == 400
+    assert not channel.holidays.exists()
+
+
 def test_out_of_office_off_needs_no_message(cast, channel):
     response = cast.admin_client.post(
         settings_url(channel, "away"), away_data(enabled=None, message="")
@@ -405,6 +419,43 @@ def test_a_template_with_a_gap_in_its_variables_says_which_is_missing(cast, chan
     assert 'value="Order update"' in html
 
 
+def test_a_variable_number_beyond_the_limit_is_refused_in_linear_time(cast, channel):
+    # {{99999999999}} once made the check list every missing variable up to it, and the
+    # web worker was killed at 14 GB; the cost must not grow with the number written.
+    import tracemalloc
+
+    add = reverse("channels:template_add", args=[channel.pk])
+    tracemalloc.start()
+    try:
+        response = cast.admin_client.post(add, template_data(body="Hi {{1}} {{200000}}."))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 400
+    assert "{{200000}} is beyond the 100 variables a template can have" in page(response)
+    assert peak < 2_000_000
+    assert len(response.content) < 100_000
+    huge = cast.admin_client.post(add, template_data(body="{{99999999999}}"))
+    assert huge.status_code == 400
+    assert not MessageTemplate.objects.exists()
+
+
+def test_missing_variables_are_listed_up_to_a_few(cast, channel):
+    body = " ".join(f"{{{{{n}}}}}" for n in (1, 60))
+    add = reverse("channels:template_add", args=[channel.pk])
+    html = page(cast.admin_client.post(add, template_data(body=body)))
+    assert "Variables {{2}}, {{3}}, {{4}}, {{5}}, {{6}} and 53 more are missing" in html
+
+
+def test_variables_are_ascii_digits(cast, channel):
+    add = reverse("channels:template_add", args=[channel.pk])
+    # Both pass str.isdigit(); neither is a variable number.
+    for body in ("Hi {{\u00b2}}", "Hi {{\u0661}}"):
+        response = cast.admin_client.post(add, template_data(body=body))
+        assert response.status_code == 400
+        assert "is not a variable" in page(response)
+
+
 def test_a_bad_language_code_is_refused(cast, channel):
     add = reverse("channels:template_add", args=[channel.pk])
     response = cast.admin_client.post(add, template_data(language="English"))
@@ -498,6 +549,15 @@ def test_members_cannot_change_settings(cast, channel, section, data):
     channel.refresh_from_db()
     assert not channel.welcome_enabled and not channel.away_enabled and channel.signature == ""
     assert not channel.opening_hours.exists()
+
+
+def test_a_post_to_the_settings_page_is_403_for_members_and_405_for_admins(cast, channel):
+    member = cast.member_client.post(settings_url(channel), {"welcome-enabled": "on"})
+    assert member.status_code == 403
+    assert "Only admins can do this" in page(member)
+    assert cast.admin_client.post(settings_url(channel)).status_code == 405
+    channel.refresh_from_db()
+    assert not channel.welcome_enabled
 
 
 def test_members_cannot_add_edit_or_delete_templates(cast, channel):

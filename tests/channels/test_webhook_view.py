@@ -364,3 +364,206 @@ def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, 
         path, {**form, "Body": "changed"}, headers={"X-Twilio-Signature": signature}
     )
     assert tampered.status_code == 403
+
+
+# --- poison messages: a signed request is stored safely or refused with a reason -------
+
+
+def tg_update(**message):
+    base = {
+        "message_id": 7,
+        "date": 1718000000,
+        "from": {"id": 555, "is_bot": False, "first_name": "Jane"},
+        "chat": {"id": 555, "type": "private", "first_name": "Jane"},
+        "text": "hello",
+    }
+    return json.dumps({"update_id": 1, "message": {**base, **message}}).encode()
+
+
+def post_telegram(client, channel, body):
+    return client.post(
+        f"/hooks/telegram/{channel.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": BOT_SECRET},
+    )
+
+
+def test_text_with_nul_and_lone_surrogates_is_stored_made_safe(client, whatsapp):
+    # Escaped as Meta escapes non-ASCII: \u0000 and an unpaired \ud83d reach the parser.
+    body = wa_text(body="a\x00b\ud83dc", name="Ja\x00ne\udc00")
+    response = post_whatsapp(client, whatsapp, body)
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.text == "a\ufffdb\ufffdc"
+    assert message.contact.name == "Ja\ufffdne\ufffd"
+
+
+def test_over_long_ids_and_names_are_cut_and_kept_whole(client, whatsapp):
+    wamid, name = "wamid." + "W" * 600, "Jane " + "Q" * 900
+    body = wa_text(wamid=wamid, name=name, body="hi")
+    assert post_whatsapp(client, whatsapp, body).status_code == 200
+    message = Message.objects.get()
+    assert len(message.provider_message_id) == 255
+    assert len(message.contact.name) == 200
+    # Nothing the customer wrote is lost: the values as sent ride with the message.
+    assert message.data["uncut"] == {"provider_message_id": wamid, "sender.name": name}
+    # The cut id is still the dedupe key: a retry leaves one row.
+    assert post_whatsapp(client, whatsapp, body).status_code == 200
+    assert Message.objects.count() == 1
+
+
+def test_over_long_ids_that_share_a_prefix_stay_apart(client, telegram):
+    long_id = 10**300
+    for message_id in (long_id + 1, long_id + 2):
+        assert post_telegram(client, telegram, tg_update(message_id=message_id)).status_code == 200
+    ids = set(Message.objects.values_list("provider_message_id", flat=True))
+    assert len(ids) == 2
+    assert all(len(value) <= 255 for value in ids)
+
+
+def test_an_over_long_sender_id_is_cut_for_the_contact(client, telegram):
+    user = {"id": 10**200, "is_bot": False, "first_name": "Jane"}
+    chat = {"id": 10**200, "type": "private"}
+    assert (
+        post_telegram(client, telegram, tg_update(**{"from": user, "chat": chat})).status_code
+        == 200
+    )
+    contact = Contact.objects.get()
+    assert len(contact.external_id) == 128
+    assert Message.objects.get().data["uncut"]["sender.external_id"] == str(10**200)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"update_id": 1, "message": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001,
+    ],
+    ids=["top-level", "inside"],
+)
+def test_deeply_nested_json_is_a_400_with_a_reason(client, telegram, body):
+    response = post_telegram(client, telegram, body)
+    assert response.status_code == 400
+    assert b"nested" in response.content
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("date", "reason"),
+    [(10**20, b"date"), (-(10**15), b"date"), ("9" * 5000, b"integer")],
+    ids=["far-future", "far-past", "5000-digits"],
+)
+def test_a_telegram_date_no_datetime_can_hold_is_a_400(client, telegram, date, reason):
+    body = tg_update(date=date)
+    if isinstance(date, str):  # a bare number too long to be read as an integer
+        body = body.replace(f'"{date}"'.encode(), date.encode())
+    response = post_telegram(client, telegram, body)
+    assert response.status_code == 400
+    assert reason in response.content
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e999"])
+def test_a_number_json_cannot_carry_is_a_400(client, whatsapp, number):
+    body = (
+        b'{"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{'
+        b'"field": "messages", "value": {"metadata": {"phone_number_id": "PNID"}, '
+        b'"messages": [{"from": "1555", "id": "w1", "timestamp": "1749416383", '
+        b'"type": "location", "location": {"latitude": ' + number + b', "longitude": 1}}]}}]}]}'
+    )
+    response = post_whatsapp(client, whatsapp, body)
+    assert response.status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_sms_fields_with_nul_are_stored_made_safe(client, workspace):
+    from twilio.request_validator import RequestValidator
+
+    channel = make_channel(
+        workspace,
+        "sms",
+        {"account_sid": "AC" + "1" * 32, "auth_token": "tw-auth", "phone_number": "+15550001111"},
+        "+15550001111",
+    )
+    form = {
+        "MessageSid": "SM\x00" + "a" * 300,
+        "AccountSid": "AC" + "1" * 32,
+        "From": "+1555\x001234567",
+        "To": "+15550001111",
+        "ProfileName": "Ja\x00ne",
+        "Body": "Hel\x00lo",
+        "NumMedia": "0",
+    }
+    path = f"/hooks/sms/{channel.webhook_key}/"
+    signature = RequestValidator("tw-auth").compute_signature(settings.PUBLIC_BASE_URL + path, form)
+    response = client.post(
+        path,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert "\x00" not in message.provider_message_id
+    assert message.contact.name == "Ja\ufffdne"
+    assert message.text == "Hel\ufffdlo"
+    assert message.data["uncut"]["provider_message_id"] == form["MessageSid"].replace(
+        "\x00", "\ufffd"
+    )
+
+
+def test_a_status_naming_an_id_with_nul_is_acknowledged(client, whatsapp):
+    assert post_whatsapp(client, whatsapp, wa_status("wamid.\x00", "read")).status_code == 200
+
+
+def test_a_webhook_key_with_unsafe_characters_is_a_404(client, whatsapp):
+    for key in ("%00", "a%00b", "%ED%A0%80", "k" * 300):
+        response = client.post(f"/hooks/whatsapp/{key}/", data=b"{}", content_type="text/plain")
+        assert response.status_code == 404
+
+
+def test_an_unreadable_content_length_is_a_400(client, whatsapp):
+    response = client.generic(
+        "POST",
+        f"/hooks/whatsapp/{whatsapp.webhook_key}/",
+        wa_text(),
+        content_type="application/json",
+        CONTENT_LENGTH="twelve",
+    )
+    assert response.status_code == 400
+
+
+def test_refusals_are_recorded_at_most_once_a_minute(client, whatsapp):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    wrong = meta_signature(wa_text(), "stranger")
+    post_whatsapp(client, whatsapp, wa_text(), signature=wrong)
+    whatsapp.refresh_from_db()
+    first = whatsapp.last_error_at
+    assert whatsapp.last_error == "Webhook refused: signature mismatch"
+    # A stranger posting again and again does not get to write the row each time.
+    for _ in range(3):
+        assert post_whatsapp(client, whatsapp, wa_text(), signature="sha256=00").status_code == 403
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error_at == first
+    # A minute later the next refusal is recorded again.
+    Channel.objects.filter(pk=whatsapp.pk).update(last_error_at=first - timedelta(seconds=61))
+    post_whatsapp(client, whatsapp, wa_text(), signature="")
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error == "Webhook refused: missing X-Hub-Signature-256"
+    assert whatsapp.last_error_at > timezone.now() - timedelta(seconds=5)
+
+
+def test_a_wrong_verify_token_is_recorded_at_most_once_a_minute(client, whatsapp):
+    url = f"/hooks/whatsapp/{whatsapp.webhook_key}/"
+    params = {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"}
+    assert client.get(url, params).status_code == 403
+    whatsapp.refresh_from_db()
+    first = whatsapp.last_error_at
+    assert first is not None
+    assert client.get(url, params).status_code == 403
+    whatsapp.refresh_from_db()
+    assert whatsapp.last_error_at == first

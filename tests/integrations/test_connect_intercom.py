@@ -79,8 +79,8 @@ def test_the_callback_accepts_a_post(cast, mocked):
 
 @pytest.mark.parametrize(
     "state",
-    ["", "forged-state-value"],
-    ids=["missing", "wrong"],
+    ["", "forged-state-value", "ünïcode-state"],
+    ids=["missing", "wrong", "non-ascii"],
 )
 def test_a_missing_or_wrong_state_stores_nothing(cast, mocked, state):
     client = cast.admin_client

@@ -68,7 +68,7 @@ def test_an_uninstall_notice_disconnects_the_workspace(client, intercom_ws):
     assert intercom_ws.updated_at > before
 
 
-@pytest.mark.parametrize("signature", ["", "00" * 32, "wrong"])
+@pytest.mark.parametrize("signature", ["", "00" * 32, "wrong", "é" * 64, "\xff" * 64])
 def test_a_badly_signed_uninstall_is_a_403_and_changes_nothing(client, intercom_ws, signature):
     body = json.dumps({"app_id": "acme-app"}).encode()
     assert uninstall(client, body, signature).status_code == 403
@@ -225,3 +225,18 @@ def test_the_scheduled_check_marks_rejected_tokens_and_skips_inactive(cast, inte
     intercom_ws.refresh_from_db()
     assert intercom_ws.status == Status.NEEDS_RECONNECT
     assert len(mocked.calls) == 1  # the disconnected workspace was not checked
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,
+        b'{"app_id": "acme\\u0000app"}',
+        b'{"app_id": "' + b"a" * 300 + b'"}',
+    ],
+    ids=["deep", "nul", "over-long"],
+)
+def test_a_hostile_but_signed_uninstall_is_answered_without_a_500(client, intercom_ws, body):
+    assert uninstall(client, body, signed(body)).status_code in (200, 400)
+    intercom_ws.refresh_from_db()
+    assert intercom_ws.status == Status.ACTIVE

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class OctopodsConfig(AppConfig):
+    name = "octopods"
+
+    def ready(self):
+        # Web (runserver, gunicorn), Celery and management commands all set Django up,
+        # so every process masks webhook secrets in its logs from here on.
+        from .log_masking import install
+
+        install()
