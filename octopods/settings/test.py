@@ -15,6 +15,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 CELERY_TASK_ALWAYS_EAGER = True
 # Tests run the relay where they choose to, never in a background thread.
 RELAY_IN_PROCESS = False
+# No background renewals inside the suite's own process (a test renews by hand); the
+# worker processes of the reliability tests turn it on.
+RELAY_LEASE_KEEPER = env.bool("RELAY_LEASE_KEEPER", default=False)
 # A folder of this test run's own: files a run stores never meet another run's.
 MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="octopods-test-media-")
 TOKEN_ENCRYPTION_KEYS = env.list(

@@ -279,3 +279,4 @@ def test_only_the_holder_releases_or_renews_the_lease(contact):
     assert leases.claim(contact.pk) is None
     assert not leases.renew(first)
     assert leases.renew(second)
+    leases.release(second)

@@ -120,6 +120,7 @@ class Workers:
             "PUBLIC_BASE_URL": base_url,
             # A killed worker's contacts come back after this, not after two minutes.
             "RELAY_LEASE_SECONDS": "3",
+            "RELAY_LEASE_KEEPER": "true",
             # Files the workers store are served by the live server from the same place.
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         }
