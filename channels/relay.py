@@ -28,7 +28,15 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -694,15 +702,11 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             message.unknown_outcomes += 1
             result.waiting = True
             return
-        held = _record(
+        held = _record_sent(
             lease,
             message,
+            provider_id,
             status=MessageStatus.SENT if adapter.delivery_receipts else MessageStatus.DELIVERED,
-            provider_message_id=provider_id,
-            sent_at=timezone.now(),
-            next_attempt_at=None,
-            error_code="",
-            error_text="",
         )
         result.sent += 1
         if message.origin == Origin.AUTOMATION:
@@ -712,6 +716,34 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
         if not held:
             raise LeaseLost
     result.more = True
+
+
+def _record_sent(lease: Lease, message: Message, provider_id: str, *, status: str) -> bool:
+    """Record a send the provider accepted. Its id is kept unless no row can hold it
+    (longer than the column, or already another message's — a provider's bug, or
+    ours): then the send is recorded without it, never left to be sent again."""
+    fields = {
+        "status": status,
+        "sent_at": timezone.now(),
+        "next_attempt_at": None,
+        "error_code": "",
+        "error_text": "",
+    }
+    field = Message._meta.get_field("provider_message_id")
+    if len(provider_id) <= field.max_length:
+        try:
+            return _record(lease, message, provider_message_id=provider_id, **fields)
+        except (IntegrityError, DataError) as error:  # its transaction was rolled back
+            refusal = error
+    else:
+        refusal = f"longer than {field.max_length} characters"
+    logger.error(
+        "message %s: sent, but the provider's id %r cannot be stored (%s); recorded without it",
+        message.pk,
+        provider_id[:300],
+        refusal,
+    )
+    return _record(lease, message, **fields)
 
 
 def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from channels import lease as leases
 from channels import relay
-from channels.models import Contact, MessageStatus
+from channels.models import Contact, Message, MessageStatus
 
 from .relay_doubles import agent_replies, inbound, make_due, run
 
@@ -106,10 +106,28 @@ def test_a_database_away_longer_than_the_retries_leaves_the_outcome_unknown_and_
     with connection.execute_wrapper(refusing), pytest.raises(OperationalError):
         run(contact)
     # The provider's id is in the log, so an operator can tell it went out.
-    assert "status=delivered, provider_message_id=sent-1" in caplog.text
+    assert "provider_message_id=sent-1, status=delivered" in caplog.text
     message.refresh_from_db()
     assert message.status == MessageStatus.PENDING
     assert message.attempt_lease is not None  # in flight: outcome unknown
+
+
+@pytest.mark.parametrize("provider_id", ["x" * 300, "taken"])
+def test_a_send_whose_provider_id_cannot_be_stored_is_recorded_without_it(
+    conversation, contact, inbox, phone, provider_id, caplog
+):
+    """An id longer than the column (DataError) or already another message's
+    (IntegrityError) must not leave the send unrecorded, to be sent again."""
+    taken = inbound(contact, "hello", 1)
+    Message.objects.filter(pk=taken.pk).update(provider_message_id="taken")
+    (message,) = agent_replies("p-1")
+    phone.send = lambda **kwargs: provider_id
+    assert run(contact).sent == 1
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, "")
+    assert "cannot be stored" in caplog.text
+    make_due(message)
+    assert run(contact).sent == 0
 
 
 # --- a worker killed between the call and its record -----------------------------------
