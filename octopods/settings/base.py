@@ -86,7 +86,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: without them every request pays a PostgreSQL fork and
     # authentication (a third of the webhook throughput on this hardware).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # A kept connection is checked before its first query after a request or task
+    # (close_old_connections), so a restarted PostgreSQL costs one reconnect.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # libpq parameters (options in DATABASE_URL's query string win). An unreachable
+    # server fails a connect in seconds rather than the kernel's minutes, and TCP
+    # keepalives find a connection whose server vanished without a word (a failover
+    # that moved its address) in about a minute instead of never.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
