@@ -20,9 +20,16 @@ from pathlib import Path
 import kombu.pools
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management import call_command
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
 
-from harness.services import RedisServer
+from harness.services import PostgresServer, RedisServer
 from octopods import celery_app
 from octopods.settings.base import sandbox_provider_settings
 
@@ -136,6 +143,58 @@ class Workers:
                 self.kill(process)
         for log in self.logs.values():
             log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def _fault_postgres(django_db_blocker):
+    """One PostgreSQL server per test session (per xdist worker), migrated once."""
+    server = PostgresServer(database="octopods_faults").start()
+    server.migrated = False
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def own_postgres(_fault_postgres, transactional_db):
+    """Point this process's database at a PostgreSQL server of the test's own, which
+    the test may restart: the test's own queries, the live server's threads and every
+    worker started afterwards all use it. Emptied before each test."""
+    require_real_services()
+    server = _fault_postgres
+    db = connection.settings_dict  # the one dict every thread's connection reads
+    saved = {key: db[key] for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD")}
+    connections.close_all()
+    db.update(HOST="127.0.0.1", PORT=server.port, NAME=server.database, USER="postgres")
+    db["PASSWORD"] = ""
+    try:
+        if server.migrated:
+            call_command("flush", interactive=False, verbosity=0)
+        else:
+            call_command("migrate", interactive=False, verbosity=0)
+            # The server runs with synchronous_commit off for speed, which loses the
+            # last commits in a crash; a crash here must lose nothing that was
+            # acknowledged, as in production. (fsync off is harmless: the machine does
+            # not crash, only the server.)
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {server.database} SET synchronous_commit = on")
+            connections.close_all()
+            server.migrated = True
+        yield server
+    finally:
+        connections.close_all()
+        db.update(saved)
+
+
+def settled(query):
+    """``query()`` on this thread's connection, after a database restart: the dead
+    connection is noticed (CONN_HEALTH_CHECKS) and replaced, as a request would. None
+    while the server does not answer yet."""
+    close_old_connections()
+    try:
+        return query()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        return None
 
 
 @pytest.fixture
