@@ -35,9 +35,9 @@ def _database_connections_checked(task=None, **kwargs):
     (CELERY_DB_REUSE_MAX), and Celery's Django fixup only looks at it every
     CELERY_DB_REUSE_MAX tasks (celery/fixups/django.py, close_database), so after a
     PostgreSQL restart a worker failed its next thousand tasks on the dead connection
-    ("the connection is closed"): in practice, until someone restarted it. The signals run in the thread that runs
-    the task, and Django's connections are per thread, so each pool thread checks its
-    own."""
+    ("the connection is closed"): in practice, until someone restarted it. The signals
+    run in the thread that runs the task, and Django's connections are per thread, so
+    each pool thread checks its own."""
     # An eager task runs inside its caller's request or transaction, whose connection
     # is not ours to close (it may be mid-transaction).
     if task is not None and getattr(task.request, "is_eager", False):
