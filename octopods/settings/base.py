@@ -138,6 +138,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
     "socket_timeout": 30,
 }
+# kombu's Redis transport with a fix for a worker that died when Redis did
+# (octopods/broker.py). Only for plain redis:// URLs: rediss:// keeps kombu's own, whose
+# TLS defaults hang on the scheme's name.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "octopods.broker:Transport"
+# A worker waits out a Redis outage of any length, also one that starts before Redis
+# does (Celery's default gives up after 100 attempts, some 45 minutes, and exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A task that can no longer be acknowledged (the broker connection dropped) is stopped,
 # not run a second time in parallel when Redis hands it out again.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
