@@ -111,20 +111,17 @@ class Waker:
 
 def _relay_in_process(contact_id: int | None) -> None:
     """Relay one contact, or (None) every contact with work that is due."""
-    from django.db import close_old_connections
+    from django.db import connections
 
     from .relay import contact_relay, contacts_due
 
-    # As around a request (and a Celery task): this thread's connection is dropped when
-    # it broke or aged out (nothing else would ever close it), and checked before its
-    # next query, so a PostgreSQL restart costs one failed pass, not the thread.
-    close_old_connections()
     try:
         for due in [contact_id] if contact_id is not None else contacts_due():
             while contact_relay(contact_id=due).more:
                 pass
     finally:
-        close_old_connections()
+        # This thread's own connections: nothing else would ever close them.
+        connections.close_all()
 
 
 def _broker_configured() -> bool:
