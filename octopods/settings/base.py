@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: whatever fails on an unreachable database answers 503 + Retry-After.
+    "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +81,29 @@ TEMPLATES = [
     },
 ]
 
+
+def postgres_options(*, statement_timeout: int, url_options: dict) -> dict:
+    """libpq connection parameters; those in DATABASE_URL's query string win.
+
+    An unreachable server fails a connect in seconds rather than the kernel's minutes;
+    TCP keepalives find a connection whose server vanished without a word (a failover
+    that moved its address) in about a minute instead of never; and a statement that
+    runs (or waits on a lock) longer than ``statement_timeout`` seconds is cancelled,
+    so a slow database answers a webhook 503 in time (octopods/middleware.py) instead
+    of holding it past the provider's timeout (5 s for Intercom). 0: no limit.
+    """
+    options = {
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    if statement_timeout:
+        options["options"] = f"-c statement_timeout={statement_timeout * 1000}"
+    return {**options, **url_options}
+
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
@@ -89,18 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A kept connection is checked before its first query after a request or task
     # (close_old_connections), so a restarted PostgreSQL costs one reconnect.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # libpq parameters (options in DATABASE_URL's query string win). An unreachable
-    # server fails a connect in seconds rather than the kernel's minutes, and TCP
-    # keepalives find a connection whose server vanished without a word (a failover
-    # that moved its address) in about a minute instead of never.
-    DATABASES["default"]["OPTIONS"] = {
-        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
-        "keepalives": 1,
-        "keepalives_idle": 30,
-        "keepalives_interval": 10,
-        "keepalives_count": 3,
-        **DATABASES["default"].get("OPTIONS", {}),
-    }
+    DATABASES["default"]["OPTIONS"] = postgres_options(
+        statement_timeout=env.int("DB_STATEMENT_TIMEOUT", default=3),
+        url_options=DATABASES["default"].get("OPTIONS", {}),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

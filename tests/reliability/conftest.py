@@ -160,7 +160,7 @@ def own_postgres(_fault_postgres, transactional_db):
     the test may restart: the test's own queries, the live server's threads and every
     worker started afterwards all use it. Emptied before each test."""
     require_real_services()
-    server = _fault_postgres
+    server = _fault_postgres.start()  # running, whatever the last test did to it
     db = connection.settings_dict  # the one dict every thread's connection reads
     saved = {key: db[key] for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD")}
     connections.close_all()
