@@ -7,7 +7,7 @@ wake-ups. Settings live in Django settings under the ``CELERY_`` prefix.
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "octopods.settings.dev")
 
@@ -24,3 +24,24 @@ def _use_django_logging(**kwargs):
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_checked(task=None, **kwargs):
+    """Around every task, what Django does around every request: drop this thread's
+    database connection if it broke or aged out, and have the next query check it
+    (CONN_HEALTH_CHECKS). Workers keep their connection between tasks
+    (CELERY_DB_REUSE_MAX), and Celery's Django fixup only looks at it every
+    CELERY_DB_REUSE_MAX tasks (celery/fixups/django.py, close_database), so after a
+    PostgreSQL restart a worker failed its next thousand tasks on the dead connection
+    ("the connection is closed"): in practice, until someone restarted it. The signals
+    run in the thread that runs the task, and Django's connections are per thread, so
+    each pool thread checks its own."""
+    # An eager task runs inside its caller's request or transaction, whose connection
+    # is not ours to close (it may be mid-transaction).
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

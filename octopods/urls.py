@@ -22,6 +22,9 @@ urlpatterns = [
     path("support/", admin.site.urls),
 ]
 
+# A database that cannot be reached answers 503 with Retry-After (octopods/middleware.py).
+handler500 = "octopods.middleware.server_error"
+
 # Stand-ins for the providers on a laptop and in tests; never mounted in production.
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from django.conf import settings
 
 from ..base import ProviderError
@@ -8,6 +10,8 @@ from ..channel import (
     Media,
     OutboundMedia,
     OutboundMessage,
+    WebhookRejected,
+    WebhookRequest,
 )
 from ..formatting import PLAIN, html_to_text
 from ..media import file_too_large
@@ -15,6 +19,21 @@ from . import webhooks
 from .client import LABEL, TwilioClient
 from .credentials import Credentials
 from .forms import TwilioForm
+
+# Twilio's webhook connection overrides, a fragment on the URL we register
+# (twilio.com/docs/usage/webhooks/webhooks-connection-overrides). By default Twilio
+# retries a failed webhook once (rc=1), and only when it could not connect (the retry
+# policy's default, as the page reads); an SMS that arrives while our database restarts
+# (503) would be lost. rc=5 is the most retries Twilio makes and rp=all retries on any
+# failure, 4xx and 5xx answers and timeouts included, all within Twilio's total time of
+# 15 s (tt's default and maximum). Twilio sends no fragment with the request; whether
+# it signs the URL with the fragment is not documented, so ``verify`` takes both.
+CONNECTION_OVERRIDES = "#rc=5&rp=all"
+
+
+def with_connection_overrides(url: str) -> str:
+    """The URL to give Twilio for a webhook: ours, with the retry overrides."""
+    return url if not url or "#" in url else url + CONNECTION_OVERRIDES
 
 
 class TwilioAdapter(ChannelAdapter):
@@ -48,7 +67,17 @@ class TwilioAdapter(ChannelAdapter):
         # Looked up again: the number's PN sid is not stored, and the number may have
         # been released or moved since identify.
         number = _number(api, credentials.to_dict())
-        api.set_sms_url(number["sid"], url=webhook_url)
+        api.set_sms_url(number["sid"], url=with_connection_overrides(webhook_url))
+
+    def verify(self, *, credentials: Credentials, request: WebhookRequest) -> None:
+        try:
+            webhooks.verify(credentials=credentials, request=request)
+        except WebhookRejected:
+            if "#" in request.url:
+                raise
+            # Signed over the URL as registered, fragment included (see above).
+            signed = replace(request, url=with_connection_overrides(request.url))
+            webhooks.verify(credentials=credentials, request=signed)
 
     def unregister_webhook(self, *, credentials: Credentials) -> None:
         api = TwilioClient(credentials.account_sid, credentials.auth_token)
@@ -88,7 +117,8 @@ class TwilioAdapter(ChannelAdapter):
             # Twilio sends a file only as MMS (US and Canadian numbers); elsewhere it
             # writes a link to it into the SMS instead.
             media_url=message.media.url if message.media else "",
-            status_callback=message.status_callback,
+            # Delivery statuses are webhooks too: retried the same way.
+            status_callback=with_connection_overrides(message.status_callback),
         )
 
     def fetch_media(

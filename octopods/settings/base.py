@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: whatever fails on an unreachable database answers 503 + Retry-After.
+    "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +81,29 @@ TEMPLATES = [
     },
 ]
 
+
+def postgres_options(*, statement_timeout: int, url_options: dict) -> dict:
+    """libpq connection parameters; those in DATABASE_URL's query string win.
+
+    An unreachable server fails a connect in seconds rather than the kernel's minutes;
+    TCP keepalives find a connection whose server vanished without a word (a failover
+    that moved its address) in about a minute instead of never; and a statement that
+    runs (or waits on a lock) longer than ``statement_timeout`` seconds is cancelled,
+    so a slow database answers a webhook 503 in time (octopods/middleware.py) instead
+    of holding it past the provider's timeout (5 s for Intercom). 0: no limit.
+    """
+    options = {
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=3),
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    if statement_timeout:
+        options["options"] = f"-c statement_timeout={statement_timeout * 1000}"
+    return {**options, **url_options}
+
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
@@ -86,7 +111,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: without them every request pays a PostgreSQL fork and
     # authentication (a third of the webhook throughput on this hardware).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # A kept connection is checked before its first query after a request or task
+    # (close_old_connections), so a restarted PostgreSQL costs one reconnect.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["OPTIONS"] = postgres_options(
+        statement_timeout=env.int("DB_STATEMENT_TIMEOUT", default=3),
+        url_options=DATABASES["default"].get("OPTIONS", {}),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -124,6 +155,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 5,
     "socket_timeout": 30,
 }
+# kombu's Redis transport with a fix for a worker that died when Redis did
+# (octopods/broker.py). Only for plain redis:// URLs: rediss:// keeps kombu's own, whose
+# TLS defaults hang on the scheme's name.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "octopods.broker:Transport"
+# A worker waits out a Redis outage of any length, also one that starts before Redis
+# does (Celery's default gives up after 100 attempts, some 45 minutes, and exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A task that can no longer be acknowledged (the broker connection dropped) is stopped,
 # not run a second time in parallel when Redis hands it out again.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

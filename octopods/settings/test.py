@@ -3,7 +3,14 @@
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, PUBLIC_BASE_URL, env, sandbox_provider_settings
+from .base import (
+    DATABASES,
+    INSTALLED_APPS,
+    PUBLIC_BASE_URL,
+    env,
+    postgres_options,
+    sandbox_provider_settings,
+)
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key"
@@ -13,6 +20,13 @@ MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend
 # Rate limits run on local memory in tests so that they are exercised but isolated.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No statement timeout unless asked for: the suite creates, migrates and empties its
+    # databases on a busy machine. The tests of a slow database set one themselves.
+    DATABASES["default"]["OPTIONS"] = postgres_options(
+        statement_timeout=env.int("DB_STATEMENT_TIMEOUT", default=0),
+        url_options=env.db_url("DATABASE_URL").get("OPTIONS", {}),
+    )
 # Tests run the relay where they choose to, never in a background thread.
 RELAY_IN_PROCESS = False
 # No background renewals inside the suite's own process (a test renews by hand); the

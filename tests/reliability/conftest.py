@@ -9,9 +9,9 @@ cannot be shared) and redis-server; CI has both and must run them.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import suppress
@@ -19,10 +19,17 @@ from pathlib import Path
 
 import kombu.pools
 import pytest
-import redis
 from django.conf import settings
-from django.db import connection
+from django.core.management import call_command
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+)
 
+from harness.services import PostgresServer, RedisServer
 from octopods import celery_app
 from octopods.settings.base import sandbox_provider_settings
 
@@ -56,65 +63,14 @@ def wait_for(condition, *, timeout: float = WAIT, what: str = "condition"):
         pause.wait(0.1)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server of this test alone, so it can be stopped while webhooks arrive."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-            [
-                shutil.which("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-
-        def answers():
-            with suppress(redis.RedisError):
-                return client.ping()
-            return False
-
-        wait_for(answers, timeout=10, what="redis-server to start")
-
-    def stop(self):
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
 class Workers:
     """Celery worker processes running the real relay against the test's database."""
 
     def __init__(self, *, broker: str, base_url: str):
-        db = connection.settings_dict
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "octopods.settings.test",
             "ENV_FILE": os.devnull,
-            "DATABASE_URL": (
-                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
-                f":{db['PORT'] or 5432}/{db['NAME']}"
-            ),
             "REDIS_URL": broker,
             "CELERY_BROKER_URL": broker,
             "PUBLIC_BASE_URL": base_url,
@@ -125,32 +81,56 @@ class Workers:
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         }
         self.processes: list[subprocess.Popen] = []
+        self.logs: dict[int, Path] = {}
 
-    def start(self) -> subprocess.Popen:
-        process = subprocess.Popen(  # noqa: S603 - our own worker
-            [
-                str(Path(sys.executable).with_name("celery")),
-                "-A",
-                "octopods",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "4",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    def start(
+        self, *, concurrency: int = 4, include: tuple[str, ...] = (), name: str = ""
+    ) -> subprocess.Popen:
+        """A worker on the database this process uses now (read at each start, so a
+        test may point it elsewhere first). ``name`` is the PostgreSQL
+        application_name of its connections; ``include`` more task modules."""
+        db = connection.settings_dict
+        query = f"?application_name={name}" if name else ""
+        env = {
+            **self.env,
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
+                f":{db['PORT'] or 5432}/{db['NAME']}{query}"
+            ),
+        }
+        log = Path(tempfile.mkstemp(prefix="octopods-worker-", suffix=".log")[1])
+        with log.open("wb") as output:
+            process = subprocess.Popen(  # noqa: S603 - our own worker
+                [
+                    str(Path(sys.executable).with_name("celery")),
+                    "-A",
+                    "octopods",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    str(concurrency),
+                    *[arg for module in include for arg in ("-I", module)],
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes.append(process)
+        self.logs[process.pid] = log
         return process
+
+    def log(self, process: subprocess.Popen, *, lines: int = 40) -> str:
+        """The end of what the worker wrote, for a failure message."""
+        text = self.logs[process.pid].read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
 
     def kill(self, process: subprocess.Popen):
         """SIGKILL, as an OOM killer or a lost machine would: nothing gets to clean up."""
@@ -162,6 +142,60 @@ class Workers:
         for process in self.processes:
             if process.poll() is None:
                 self.kill(process)
+        for log in self.logs.values():
+            log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def _fault_postgres(django_db_blocker):
+    """One PostgreSQL server per test session (per xdist worker), migrated once."""
+    server = PostgresServer(database="octopods_faults").start()
+    server.migrated = False
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def own_postgres(_fault_postgres, transactional_db):
+    """Point this process's database at a PostgreSQL server of the test's own, which
+    the test may restart: the test's own queries, the live server's threads and every
+    worker started afterwards all use it. Emptied before each test."""
+    require_real_services()
+    server = _fault_postgres.start()  # running, whatever the last test did to it
+    db = connection.settings_dict  # the one dict every thread's connection reads
+    saved = {key: db[key] for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD")}
+    connections.close_all()
+    db.update(HOST="127.0.0.1", PORT=server.port, NAME=server.database, USER="postgres")
+    db["PASSWORD"] = ""
+    try:
+        if server.migrated:
+            call_command("flush", interactive=False, verbosity=0)
+        else:
+            call_command("migrate", interactive=False, verbosity=0)
+            # The server runs with synchronous_commit off for speed, which loses the
+            # last commits in a crash; a crash here must lose nothing that was
+            # acknowledged, as in production. (fsync off is harmless: the machine does
+            # not crash, only the server.)
+            with connection.cursor() as cursor:
+                cursor.execute(f"ALTER DATABASE {server.database} SET synchronous_commit = on")
+            connections.close_all()
+            server.migrated = True
+        yield server
+    finally:
+        connections.close_all()
+        db.update(saved)
+
+
+def settled(query):
+    """``query()`` on this thread's connection, after a database restart: the dead
+    connection is noticed (CONN_HEALTH_CHECKS) and replaced, as a request would. None
+    while the server does not answer yet."""
+    close_old_connections()
+    try:
+        return query()
+    except (OperationalError, InterfaceError):
+        close_old_connections()
+        return None
 
 
 @pytest.fixture
@@ -173,8 +207,7 @@ def stack(live_server, settings):
         key: celery_app.conf[key]
         for key in ("broker_url", "task_always_eager", "broker_transport_options")
     }
-    server = RedisServer()
-    server.start()
+    server = RedisServer().start()
     settings.PUBLIC_BASE_URL = live_server.url
     for name, value in sandbox_provider_settings(live_server.url).items():
         setattr(settings, name, value)
