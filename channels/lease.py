@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -89,42 +89,60 @@ def renew(lease: Lease) -> bool:
 
 
 def release(lease: Lease) -> None:
-    """Give the contact back — only if this claim still holds it."""
+    """Give the contact back — only if this claim still holds it. If the database is
+    away (the relay was cut off by a restart, say), the keeper gives it back as soon as
+    the database answers again, rather than leaving the contact to wait for the lease
+    to run out."""
     keeper.drop(lease)
     try:
+        _give_back(lease)
+    except DatabaseError:
+        logger.warning(
+            "contact %s: lease not released yet (database unavailable); releasing it once "
+            "the database is back",
+            lease.contact_id,
+        )
+        keeper.release_later(lease)
+
+
+def _give_back(lease: Lease) -> None:
+    with transaction.atomic():
         Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
             relay_lease_until=None, relay_lease_token=None
         )
-    except DatabaseError:
-        # The database is away: the lease runs out by itself.
-        logger.warning("contact %s: lease not released (database unavailable)", lease.contact_id)
 
 
 class Keeper:
     """Renews every lease this process holds, a third of the way through each term, so
-    a live worker never loses a contact to a slow provider call; a dead process renews
-    nothing, and its leases run out. One thread per process, started with the first
-    claim."""
+    a live worker never loses a contact to a slow provider call (a dead process renews
+    nothing, and its leases run out); and gives back, as soon as the database answers
+    again, the leases a database outage kept a worker from releasing. One thread per
+    process, started with the first claim."""
+
+    RETRY_RELEASE_SECONDS = 0.5
 
     def __init__(self):
         self._leases: dict[uuid.UUID, Lease] = {}
+        self._releasing: dict[uuid.UUID, tuple[Lease, float]] = {}
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def hold(self, lease: Lease) -> None:
         with self._lock:
             self._leases[lease.token] = lease
-            if not settings.RELAY_LEASE_KEEPER:
-                return  # the test suite renews by hand (renew_all)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="relay-lease-keeper", daemon=True
-                )
-                self._thread.start()
+        self._start()
 
     def drop(self, lease: Lease) -> None:
         with self._lock:
             self._leases.pop(lease.token, None)
+
+    def release_later(self, lease: Lease) -> None:
+        with self._lock:
+            # Past its term nobody needs it given back: it has run out.
+            self._releasing[lease.token] = (lease, clock() + settings.RELAY_LEASE_SECONDS)
+        self._start()
+        self._wake.set()
 
     def held(self) -> list[Lease]:
         with self._lock:
@@ -146,17 +164,47 @@ class Keeper:
                 )
         return kept
 
+    def release_pending(self) -> int:
+        """Give back the leases a database outage kept; returns how many are still
+        waiting (the database is still away)."""
+        with self._lock:
+            pending = list(self._releasing.items())
+        for token, (lease, give_up_at) in pending:
+            if clock() < give_up_at:
+                _give_back(lease)  # raises while the database is away
+                logger.info("contact %s: lease released after the outage", lease.contact_id)
+            with self._lock:
+                self._releasing.pop(token, None)
+        with self._lock:
+            return len(self._releasing)
+
+    def _start(self) -> None:
+        if not settings.RELAY_LEASE_KEEPER:
+            return  # the test suite renews and releases by hand
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="relay-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
     def _run(self) -> None:
-        pause = threading.Event()
+        term = max(settings.RELAY_LEASE_SECONDS / 3, 0.1)
+        next_renewal = clock() + term
         while True:
-            pause.wait(max(settings.RELAY_LEASE_SECONDS / 3, 0.1))
-            if not self.held():
-                continue
+            waiting = bool(self._releasing)
+            self._wake.wait(self.RETRY_RELEASE_SECONDS if waiting else term)
+            self._wake.clear()
             try:
-                self.renew_all()
+                if self._releasing:
+                    self.release_pending()
+                if clock() >= next_renewal:
+                    next_renewal = clock() + term
+                    if self.held():
+                        self.renew_all()
             except Exception:
                 # The database is away: leases run out if it stays away, as they must.
-                logger.warning("relay leases not renewed this time", exc_info=True)
+                logger.warning("relay leases not renewed or released this time", exc_info=True)
             finally:
                 connections.close_all()
 

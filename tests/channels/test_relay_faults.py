@@ -284,6 +284,26 @@ def test_a_batch_stops_well_inside_the_lease_and_hands_the_contact_back(
     assert [d.body for d in inbox.deliveries] == [f"m{n}" for n in range(6)]
 
 
+def test_a_lease_a_database_outage_kept_is_given_back_when_the_database_returns(
+    contact, inbox, phone
+):
+    """Cut off mid-relay by a restart, a worker cannot give the contact back; the keeper
+    does, as soon as the database answers, so the contact does not wait out the lease."""
+    held = leases.claim(contact.pk)
+    with connection.execute_wrapper(FailingWrites('"relay_lease_token"', times=1)):
+        leases.release(held)
+    contact.refresh_from_db()
+    assert contact.relay_lease_token == held.token  # still taken
+    refusing = FailingWrites('"relay_lease_token"', times=1)
+    with connection.execute_wrapper(refusing), pytest.raises(OperationalError):
+        leases.keeper.release_pending()  # still away: kept for the next try
+    assert leases.keeper.release_pending() == 0
+    contact.refresh_from_db()
+    assert contact.relay_lease_token is None
+    inbound(contact, "hello", 1)
+    assert run(contact).relayed == 1
+
+
 def test_only_the_holder_releases_or_renews_the_lease(contact):
     first = leases.claim(contact.pk)
     Contact.objects.filter(pk=contact.pk).update(
