@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -106,10 +106,9 @@ def release(lease: Lease) -> None:
 
 
 def _give_back(lease: Lease) -> None:
-    with transaction.atomic():
-        Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
-            relay_lease_until=None, relay_lease_token=None
-        )
+    Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
+        relay_lease_until=None, relay_lease_token=None
+    )
 
 
 class Keeper:

@@ -5,6 +5,7 @@ helpers to make messages. The fixtures that install them are in conftest.py."""
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import OperationalError
 from django.utils import timezone
 
 from channels import relay
@@ -126,3 +127,21 @@ def agent_replies(*parts):
     """Agent replies stored as the inbox's webhook would, one per part id."""
     inbox_events_store(provider="intercom", events=[reply(part=p, body=p) for p in parts])
     return list(Message.objects.filter(direction=Direction.OUTBOUND).order_by("pk"))
+
+
+def writes(sql: str, column: str) -> bool:
+    return sql.startswith("UPDATE") and column in sql.split(" WHERE ", 1)[0]
+
+
+class FailingWrites:
+    """A database that refuses the next ``times`` UPDATEs writing ``marker``, as one
+    being restarted does (psycopg raises OperationalError)."""
+
+    def __init__(self, marker: str, times: int):
+        self.marker, self.times, self.refused = marker, times, 0
+
+    def __call__(self, execute, sql, params, many, context):
+        if writes(sql, self.marker) and self.refused < self.times:
+            self.refused += 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)

@@ -15,7 +15,7 @@ from channels import lease as leases
 from channels import relay
 from channels.models import Contact, Message, MessageStatus
 
-from .relay_doubles import agent_replies, inbound, make_due, run
+from .relay_doubles import FailingWrites, agent_replies, inbound, make_due, run, writes
 
 pytestmark = pytest.mark.django_db
 
@@ -26,24 +26,6 @@ def no_waiting(monkeypatch):
     monkeypatch.setattr(relay, "_pause", lambda seconds: None)
 
 
-def _writes(sql: str, column: str) -> bool:
-    return sql.startswith("UPDATE") and column in sql.split(" WHERE ", 1)[0]
-
-
-class FailingWrites:
-    """A database that refuses the next ``times`` UPDATEs writing ``marker``, as one
-    being restarted does (psycopg raises OperationalError)."""
-
-    def __init__(self, marker: str, times: int):
-        self.marker, self.times, self.refused = marker, times, 0
-
-    def __call__(self, execute, sql, params, many, context):
-        if _writes(sql, self.marker) and self.refused < self.times:
-            self.refused += 1
-            raise OperationalError("server closed the connection unexpectedly")
-        return execute(sql, params, many, context)
-
-
 class Killed(BaseException):
     """The worker dies here: no exception handler of ours runs (as with SIGKILL), and
     nothing after this point happens."""
@@ -51,7 +33,7 @@ class Killed(BaseException):
 
 def kill_at(marker: str):
     def wrapper(execute, sql, params, many, context):
-        if _writes(sql, marker):
+        if writes(sql, marker):
             raise Killed
         return execute(sql, params, many, context)
 
@@ -282,26 +264,6 @@ def test_a_batch_stops_well_inside_the_lease_and_hands_the_contact_back(
     assert contact.relay_lease_token is None  # handed back, to be woken again
     assert run(contact).relayed == 3
     assert [d.body for d in inbox.deliveries] == [f"m{n}" for n in range(6)]
-
-
-def test_a_lease_a_database_outage_kept_is_given_back_when_the_database_returns(
-    contact, inbox, phone
-):
-    """Cut off mid-relay by a restart, a worker cannot give the contact back; the keeper
-    does, as soon as the database answers, so the contact does not wait out the lease."""
-    held = leases.claim(contact.pk)
-    with connection.execute_wrapper(FailingWrites('"relay_lease_token"', times=1)):
-        leases.release(held)
-    contact.refresh_from_db()
-    assert contact.relay_lease_token == held.token  # still taken
-    refusing = FailingWrites('"relay_lease_token"', times=1)
-    with connection.execute_wrapper(refusing), pytest.raises(OperationalError):
-        leases.keeper.release_pending()  # still away: kept for the next try
-    assert leases.keeper.release_pending() == 0
-    contact.refresh_from_db()
-    assert contact.relay_lease_token is None
-    inbound(contact, "hello", 1)
-    assert run(contact).relayed == 1
 
 
 def test_only_the_holder_releases_or_renews_the_lease(contact):

@@ -14,14 +14,22 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
 from channels import lease as leases
 from channels import relay
 from channels.models import Contact, Direction, Message, MessageStatus
 
-from .relay_doubles import FakeChannel, FakeInbox, agent_replies, inbound, make_due, run
+from .relay_doubles import (
+    FailingWrites,
+    FakeChannel,
+    FakeInbox,
+    agent_replies,
+    inbound,
+    make_due,
+    run,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -225,3 +233,25 @@ def test_an_answer_that_comes_back_after_the_message_was_taken_over_is_not_recor
     assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, "sent-2")
     assert message.unknown_outcomes == 1
     assert [m.text for m in phone.sent] == ["p-1", "p-1"]
+
+
+def test_a_lease_a_database_outage_kept_is_given_back_when_the_database_returns(
+    contact, inbox, phone
+):
+    """Cut off mid-relay by a restart, a worker cannot give the contact back; the keeper
+    does, as soon as the database answers, so the contact does not wait out the lease.
+    (Here, outside a test transaction: a refused statement leaves the connection usable,
+    as in a worker.)"""
+    held = leases.claim(contact.pk)
+    with connection.execute_wrapper(FailingWrites('"relay_lease_token"', times=1)):
+        leases.release(held)
+    contact.refresh_from_db()
+    assert contact.relay_lease_token == held.token  # still taken
+    refusing = FailingWrites('"relay_lease_token"', times=1)
+    with connection.execute_wrapper(refusing), pytest.raises(OperationalError):
+        leases.keeper.release_pending()  # still away: kept for the next try
+    assert leases.keeper.release_pending() == 0
+    contact.refresh_from_db()
+    assert contact.relay_lease_token is None
+    inbound(contact, "hello", 1)
+    assert run(contact).relayed == 1
