@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -102,7 +103,7 @@ def release(lease: Lease) -> None:
             "the database is back",
             lease.contact_id,
         )
-        keeper.release_later(lease)
+        keeper.later(lambda: _give_back(lease), what=f"release of contact {lease.contact_id}")
 
 
 def _give_back(lease: Lease) -> None:
@@ -115,14 +116,16 @@ class Keeper:
     """Renews every lease this process holds, a third of the way through each term, so
     a live worker never loses a contact to a slow provider call (a dead process renews
     nothing, and its leases run out); and gives back, as soon as the database answers
-    again, the leases a database outage kept a worker from releasing. One thread per
-    process, started with the first claim."""
+    again, what a database outage kept a worker from writing: a lease to release, an
+    attempt to take back or a provider's answer to record. One thread per process,
+    started with the first claim."""
 
-    RETRY_RELEASE_SECONDS = 0.5
+    RETRY_SECONDS = 0.5
 
     def __init__(self):
         self._leases: dict[uuid.UUID, Lease] = {}
-        self._releasing: dict[uuid.UUID, tuple[Lease, float]] = {}
+        # Writes a database outage held up, oldest first: (write, give up at, what).
+        self._pending: list[tuple[Callable[[], object], float, str]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,10 +139,12 @@ class Keeper:
         with self._lock:
             self._leases.pop(lease.token, None)
 
-    def release_later(self, lease: Lease) -> None:
+    def later(self, write: Callable[[], object], *, what: str) -> None:
+        """Make ``write`` as soon as the database answers again, in the order given. A
+        write still waiting after a lease's term is dropped: by then the lease has run
+        out and its message is found as one whose outcome is unknown."""
         with self._lock:
-            # Past its term nobody needs it given back: it has run out.
-            self._releasing[lease.token] = (lease, clock() + settings.RELAY_LEASE_SECONDS)
+            self._pending.append((write, clock() + settings.RELAY_LEASE_SECONDS, what))
         self._start()
         self._wake.set()
 
@@ -163,19 +168,27 @@ class Keeper:
                 )
         return kept
 
-    def release_pending(self) -> int:
-        """Give back the leases a database outage kept; returns how many are still
-        waiting (the database is still away)."""
+    def forget(self) -> None:
+        """Drop everything held and pending (a test's leftovers)."""
         with self._lock:
-            pending = list(self._releasing.items())
-        for token, (lease, give_up_at) in pending:
-            if clock() < give_up_at:
-                _give_back(lease)  # raises while the database is away
-                logger.info("contact %s: lease released after the outage", lease.contact_id)
+            self._leases.clear()
+            self._pending.clear()
+
+    def write_pending(self) -> int:
+        """Make the writes a database outage held up; returns how many still wait (the
+        database is still away: the error is raised)."""
+        while True:
             with self._lock:
-                self._releasing.pop(token, None)
-        with self._lock:
-            return len(self._releasing)
+                if not self._pending:
+                    return 0
+                write, give_up_at, what = self._pending[0]
+            if clock() < give_up_at:
+                write()  # raises while the database is away
+                logger.info("%s: written after the database came back", what)
+            else:
+                logger.warning("%s: given up, the database was away too long", what)
+            with self._lock:
+                self._pending.pop(0)
 
     def _start(self) -> None:
         if not settings.RELAY_LEASE_KEEPER:
@@ -191,12 +204,11 @@ class Keeper:
         term = max(settings.RELAY_LEASE_SECONDS / 3, 0.1)
         next_renewal = clock() + term
         while True:
-            waiting = bool(self._releasing)
-            self._wake.wait(self.RETRY_RELEASE_SECONDS if waiting else term)
+            self._wake.wait(self.RETRY_SECONDS if self._pending else term)
             self._wake.clear()
             try:
-                if self._releasing:
-                    self.release_pending()
+                if self._pending:
+                    self.write_pending()
                 if clock() >= next_renewal:
                     next_renewal = clock() + term
                     if self.held():

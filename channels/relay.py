@@ -48,7 +48,7 @@ from integrations.services import inbox_call, workspace_tokens
 from workspaces.models import InboxAdmin, Status
 
 from .automations import channel_is_open, signature_render
-from .lease import Lease, LeaseLost, claim, lease_end, release, renew
+from .lease import Lease, LeaseLost, claim, keeper, lease_end, release, renew
 from .models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from .services import channel_webhook_url
 
@@ -176,7 +176,8 @@ def _record(lease: Lease, message: Message, **fields) -> bool:
             )
             return recorded == 1, recorded == 1 and renew(lease)
 
-    recorded, held = _retrying(write, what=f"outcome of message {message.pk}", fields=fields)
+    what = f"outcome of message {message.pk}"
+    recorded, held = _retrying(write, what=what, fields=fields, defer=True)
     lease.in_flight = None
     if not recorded:
         logger.warning(
@@ -199,7 +200,10 @@ RECORD_RETRY_SECONDS = 30
 _pause = threading.Event().wait  # tests replace it to run without waiting
 
 
-def _retrying(write, *, what: str, fields: dict | None = None):
+def _retrying(write, *, what: str, fields: dict | None = None, defer: bool = False):
+    """Make ``write`` through database errors for RECORD_RETRY_SECONDS; if the database
+    is still away, hand it to this process's lease keeper (``defer``), which makes it
+    as soon as the database answers, and raise."""
     deadline = time.monotonic() + RECORD_RETRY_SECONDS
     delay = 0.1
     while True:
@@ -208,11 +212,14 @@ def _retrying(write, *, what: str, fields: dict | None = None):
         except (OperationalError, InterfaceError) as error:
             if time.monotonic() >= deadline:
                 logger.error(
-                    "%s could not be recorded (database unavailable: %s); outcome was: %s",
+                    "%s could not be recorded yet (database unavailable: %s)%s; outcome: %s",
                     what,
                     error,
+                    "; recording it once the database is back" if defer else "",
                     _loggable(fields or {}),
                 )
+                if defer:
+                    keeper.later(write, what=what)
                 raise
             logger.warning("%s: database unavailable (%s); writing it again", what, error)
             if not connection.in_atomic_block:
@@ -254,6 +261,20 @@ def _fail(lease: Lease, message: Message, error: ProviderError) -> None:
         error_text=error.message,
         next_attempt_at=None,
     )
+
+
+def _take_back_later(lease: Lease, message: Message) -> None:
+    """The database went away before the provider was called: nothing was sent, so
+    the attempt is taken back (not counted, the message due again) as soon as the
+    database answers — rather than the message waiting out the lease as one whose
+    outcome is unknown."""
+
+    def take_back():
+        Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
+            attempt_lease=None, attempts=F("attempts") - 1, next_attempt_at=None
+        )
+
+    keeper.later(take_back, what=f"attempt on message {message.pk}, not made")
 
 
 def _refusal(message: Message) -> ProviderError | None:
@@ -340,12 +361,13 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
         earlier_attempt = message.attempts > 0
         if not _start_attempt(lease, message):
             continue
+        calling = False
         try:
             delivery = inbox_delivery(contact, message, conversation, reconcile=earlier_attempt)
             with inbox_call(workspace):
-                refs = inbox.deliver(
-                    tokens=workspace_tokens(workspace=workspace), delivery=delivery
-                )
+                tokens = workspace_tokens(workspace=workspace)
+                calling = True
+                refs = inbox.deliver(tokens=tokens, delivery=delivery)
         except ProviderError as error:
             if error.unauthorized:
                 # The workspace is now Needs reconnect: hold everything; this attempt
@@ -361,7 +383,9 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
             result.waiting = True
             return
         except DatabaseError:
-            raise  # the attempt stays in flight; the next worker checks the inbox
+            if not calling:
+                _take_back_later(lease, message)
+            raise  # otherwise the attempt stays in flight; the next one checks the inbox
         except Exception:
             # A fault of ours with this message (not the provider's): it is retried like
             # a transient failure and fails after its attempts, never blocking the
@@ -463,7 +487,7 @@ def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
                 return None, False
             return conversation, renew(lease)
 
-    conversation, held = _retrying(write, what=f"delivery of message {message.pk}")
+    conversation, held = _retrying(write, what=f"delivery of message {message.pk}", defer=True)
     lease.in_flight = None
     if conversation is None:
         logger.warning(
@@ -673,10 +697,11 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
                 "reached the customer is unknown; sending it once more (it may arrive twice)",
                 message.pk,
             )
+        calling = False
         try:
-            provider_id = adapter.send(
-                credentials=credentials, message=_outbound(adapter, contact, message)
-            )
+            outbound = _outbound(adapter, contact, message)
+            calling = True
+            provider_id = adapter.send(credentials=credentials, message=outbound)
         except ProviderError as error:
             if error.permanent or not _postpone(lease, message, error):
                 _fail(lease, message, error)
@@ -686,7 +711,9 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             result.waiting = True
             return
         except DatabaseError:
-            raise  # the attempt stays in flight: its outcome is unknown
+            if not calling:
+                _take_back_later(lease, message)
+            raise  # otherwise the attempt stays in flight: its outcome is unknown
         except Exception:
             # Did it go out? Nobody can tell (the error may have come after the call):
             # an unknown outcome, sent at most once more.

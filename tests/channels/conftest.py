@@ -5,10 +5,18 @@ fixture of the same name uses its own."""
 import pytest
 
 from channels import relay
+from channels.lease import keeper
 from channels.models import Contact, Conversation
 from workspaces.models import InboxAdmin, Provider, Workspace
 
 from .relay_doubles import FakeChannel, FakeInbox
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_leases():
+    """The lease keeper is one per process: what a test left in it goes with the test."""
+    yield
+    keeper.forget()
 
 
 @pytest.fixture

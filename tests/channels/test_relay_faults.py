@@ -91,7 +91,37 @@ def test_a_database_away_longer_than_the_retries_leaves_the_outcome_unknown_and_
     assert "provider_message_id=sent-1, status=delivered" in caplog.text
     message.refresh_from_db()
     assert message.status == MessageStatus.PENDING
-    assert message.attempt_lease is not None  # in flight: outcome unknown
+    assert message.attempt_lease is not None  # in flight: outcome unknown for now
+    # The worker's keeper writes it as soon as the database is back.
+    assert leases.keeper.write_pending() == 0
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, "sent-1")
+    assert message.attempt_lease is None
+    make_due(message)
+    assert run(contact).sent == 0
+    assert len(phone.sent) == 1
+
+
+def test_a_database_gone_before_the_call_takes_the_attempt_back(contact, inbox, phone, monkeypatch):
+    """Nothing reached the inbox: once the database is back the attempt is taken back, so
+    the message neither waits out the lease nor counts as possibly delivered."""
+    message = inbound(contact, "hello", 1)
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("the connection is closed")
+
+    real = relay.inbox_delivery
+    monkeypatch.setattr(relay, "inbox_delivery", database_gone)
+    with pytest.raises(OperationalError):
+        run(contact)
+    message.refresh_from_db()
+    assert message.attempt_lease is not None and message.attempts == 1
+    assert leases.keeper.write_pending() == 0
+    message.refresh_from_db()
+    assert (message.attempt_lease, message.attempts, message.next_attempt_at) == (None, 0, None)
+    monkeypatch.setattr(relay, "inbox_delivery", real)
+    assert run(contact).relayed == 1
+    assert [(d.body, d.reconcile) for d in inbox.deliveries] == [("hello", False)]
 
 
 @pytest.mark.parametrize("provider_id", ["x" * 300, "taken"])
