@@ -53,6 +53,21 @@ class Gate:
         self.opened = threading.Event()
         self.used = False
 
+    @classmethod
+    def around(cls, double, method: str) -> "Gate":
+        """Make the double's ``method`` do its work, then hold its first answer at the
+        gate (the provider has the message; its answer is slow to come back)."""
+        gate = cls()
+        real = getattr(double, method)
+
+        def held(**kwargs):
+            answer = real(**kwargs)
+            gate.hold()
+            return answer
+
+        setattr(double, method, held)
+        return gate
+
     def hold(self):
         if self.used:
             return
@@ -95,15 +110,7 @@ def test_a_second_worker_never_sends_what_the_first_has_in_flight(
     conversation, contact, inbox, phone: FakeChannel, caplog
 ):
     replies = agent_replies("p-1", "p-2", "p-3")
-    gate = Gate()
-    real_send = phone.send
-
-    def send(*, credentials, message):
-        sent = real_send(credentials=credentials, message=message)
-        gate.hold()  # the provider has the message; its answer is slow to come back
-        return sent
-
-    phone.send = send
+    gate = Gate.around(phone, "send")  # the provider has it; its answer is slow to come
     first = Worker(contact)
     first.start()
     assert gate.reached.wait(WAIT)
@@ -149,15 +156,7 @@ def test_a_live_worker_keeps_its_contact_through_a_call_longer_than_the_lease(
     """The keeper renews the leases of a live process a third of the way through each
     term; here the test runs its pass at the moment the term would have ended."""
     agent_replies("p-1", "p-2")
-    gate = Gate()
-    real_send = phone.send
-
-    def send(*, credentials, message):
-        sent = real_send(credentials=credentials, message=message)
-        gate.hold()
-        return sent
-
-    phone.send = send
+    gate = Gate.around(phone, "send")
     first = Worker(contact)
     first.start()
     assert gate.reached.wait(WAIT)
@@ -177,15 +176,7 @@ def test_a_live_worker_keeps_its_contact_through_a_call_longer_than_the_lease(
 def test_an_inbound_message_in_flight_is_not_posted_twice(contact, inbox: FakeInbox, phone):
     for n in range(3):
         inbound(contact, f"m{n}", n)
-    gate = Gate()
-    real_deliver = inbox.deliver
-
-    def deliver(*, tokens, delivery):
-        refs = real_deliver(tokens=tokens, delivery=delivery)
-        gate.hold()
-        return refs
-
-    inbox.deliver = deliver
+    gate = Gate.around(inbox, "deliver")
     first = Worker(contact)
     first.start()
     assert gate.reached.wait(WAIT)
@@ -210,15 +201,7 @@ def test_an_answer_that_comes_back_after_the_message_was_taken_over_is_not_recor
     (the first may have died): the one more send of an unknown outcome. The first
     worker's late answer then must not overwrite the second's record."""
     (message,) = agent_replies("p-1")
-    gate = Gate()
-    real_send = phone.send
-
-    def send(*, credentials, message):
-        sent = real_send(credentials=credentials, message=message)
-        gate.hold()
-        return sent
-
-    phone.send = send
+    gate = Gate.around(phone, "send")
     first = Worker(contact)
     first.start()
     assert gate.reached.wait(WAIT)

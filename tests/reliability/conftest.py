@@ -12,8 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from contextlib import suppress
 from pathlib import Path
 
@@ -29,9 +27,13 @@ from django.db import (
     connections,
 )
 
-from harness.services import PostgresServer, RedisServer
+from accounts.models import Account
+from channels.models import Channel
+from harness.services import PostgresServer, RedisServer, ServiceError, wait_until
 from octopods import celery_app
 from octopods.settings.base import sandbox_provider_settings
+from sandbox import tokens
+from workspaces.models import InboxAdmin, Provider, Workspace
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WAIT = 60  # seconds any condition gets before the test fails
@@ -52,15 +54,34 @@ def require_real_services():
 
 def wait_for(condition, *, timeout: float = WAIT, what: str = "condition"):
     """Poll ``condition`` until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        pause.wait(0.1)
+    try:
+        return wait_until(condition, timeout=timeout, what=what)
+    except ServiceError as error:
+        pytest.fail(str(error))
+
+
+SECRET = "relay-test-secret_token"
+
+
+def telegram_channel() -> Channel:
+    account = Account.objects.create(name="Acme Support")
+    workspace = Workspace.objects.create(
+        account=account,
+        provider=Provider.INTERCOM,
+        external_id="sbx-acme",
+        name="Acme Support",
+        access_token=tokens.issue("intercom.token", ws="sbx-acme"),
+    )
+    InboxAdmin.objects.create(workspace=workspace, external_id="1001", name="Ada Admin")
+    channel = Channel(workspace=workspace, kind="telegram", name="Acme bot", identity="7000000001")
+    channel.credentials_data = {
+        "bot_token": "7000000001:AAHsandbox-acme-support-bot-token01",
+        "secret_token": SECRET,
+        "bot_id": "7000000001",
+        "bot_username": "acme_support_bot",
+    }
+    channel.save()
+    return channel
 
 
 class Workers:

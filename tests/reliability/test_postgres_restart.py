@@ -19,40 +19,16 @@ import pytest
 import requests
 from django.db import connection
 
-from accounts.models import Account
 from channels import wakeup
 from channels.models import Channel, Message, MessageStatus
-from sandbox import tokens
-from workspaces.models import InboxAdmin, Provider, Workspace
 
-from .conftest import settled, wait_for
-from .test_relay_worker import SECRET, report
+from .conftest import SECRET, settled, telegram_channel, wait_for
+from .test_relay_worker import report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WORKERS = 2
 SWEEPS = 40
-
-
-def telegram_channel() -> Channel:
-    account = Account.objects.create(name="Acme Support")
-    workspace = Workspace.objects.create(
-        account=account,
-        provider=Provider.INTERCOM,
-        external_id="sbx-acme",
-        name="Acme Support",
-        access_token=tokens.issue("intercom.token", ws="sbx-acme"),
-    )
-    InboxAdmin.objects.create(workspace=workspace, external_id="1001", name="Ada Admin")
-    channel = Channel(workspace=workspace, kind="telegram", name="Acme bot", identity="7000000001")
-    channel.credentials_data = {
-        "bot_token": "7000000001:AAHsandbox-acme-support-bot-token01",
-        "secret_token": SECRET,
-        "bot_id": "7000000001",
-        "bot_username": "acme_support_bot",
-    }
-    channel.save()
-    return channel
 
 
 def from_customer(n: int, customer: int, text: str) -> bytes:

@@ -9,38 +9,19 @@ import time
 import pytest
 
 from accounts.models import Account
-from channels.models import Channel, Contact, Message, MessageStatus
+from channels.models import Contact, Message, MessageStatus
 from sandbox import tokens
 from sandbox.models import IntercomConversation, IntercomFault, IntercomPart
-from workspaces.models import InboxAdmin, Provider, Workspace
+from workspaces.models import Provider, Workspace
 
-from .conftest import wait_for
+from .conftest import SECRET, telegram_channel, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SECRET = "relay-test-secret_token"
 
 
 @pytest.fixture
 def telegram(stack):
-    account = Account.objects.create(name="Acme Support")
-    workspace = Workspace.objects.create(
-        account=account,
-        provider=Provider.INTERCOM,
-        external_id="sbx-acme",
-        name="Acme Support",
-        access_token=tokens.issue("intercom.token", ws="sbx-acme"),
-    )
-    InboxAdmin.objects.create(workspace=workspace, external_id="1001", name="Ada Admin")
-    channel = Channel(workspace=workspace, kind="telegram", name="Acme bot", identity="7000000001")
-    channel.credentials_data = {
-        "bot_token": "7000000001:AAHsandbox-acme-support-bot-token01",
-        "secret_token": SECRET,
-        "bot_id": "7000000001",
-        "bot_username": "acme_support_bot",
-    }
-    channel.save()
-    return channel
+    return telegram_channel()
 
 
 def update(n: int, text: str) -> bytes:
