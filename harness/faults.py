@@ -26,6 +26,7 @@ import argparse
 import json
 import random
 import re
+import signal
 import sys
 import threading
 import time
@@ -578,6 +579,7 @@ def main(argv=None) -> int:
     deadline = started + args.timeout
     say(f"fault harness: {args.messages} messages, {args.faults} faults, seed {seed}")
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up as on Ctrl-C
     stack = Stack(lease_seconds=args.lease, log=say)
     ok = False
     try:

@@ -31,10 +31,11 @@ class Process:
         self.name, self.command, self.env, self.log = name, command, env, log
         self.popen: subprocess.Popen | None = None
         self.expected_exit = False
+        # Held while the harness kills or starts it, and while the supervisor looks.
+        self.lock = threading.RLock()
 
     def start(self):
-        self.expected_exit = False
-        with open(self.log, "ab") as out:
+        with self.lock, open(self.log, "ab") as out:
             self.popen = subprocess.Popen(  # noqa: S603 - our own programs
                 self.command,
                 cwd=ROOT,
@@ -43,22 +44,33 @@ class Process:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            self.expected_exit = False
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
+    def exited_by_itself(self) -> bool:
+        with self.lock:
+            return self.popen is not None and not self.alive() and not self.expected_exit
+
     def kill(self, sig=signal.SIGKILL):
-        self.expected_exit = True
-        if self.popen is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
-        with suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=20)
-        if self.popen.poll() is None:
+        with self.lock:
+            self.expected_exit = True
+            if self.popen is None:
+                return
             with suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(timeout=10)
+                os.killpg(self.popen.pid, sig)
+            with suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=20)
+            if self.popen.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+
+    def restart(self):
+        with self.lock:
+            self.kill()
+            self.start()
 
 
 class Stack:
@@ -190,12 +202,12 @@ class Stack:
         pause = threading.Event()
         while self._supervising.is_set():
             for process in self.processes:
-                exited = process.popen is not None and not process.alive()
-                if exited and not process.expected_exit:
-                    code = process.popen.returncode
-                    self.unexpected_exits.append(f"{process.name} (exit {code})")
-                    self.say(f"  ! {process.name} exited by itself ({code}); starting it")
-                    process.start()
+                with process.lock:
+                    if process.exited_by_itself():
+                        code = process.popen.returncode
+                        self.unexpected_exits.append(f"{process.name} (exit {code})")
+                        self.say(f"  ! {process.name} exited by itself ({code}); starting it")
+                        process.start()
             pause.wait(0.5)
 
     def stop(self, *, keep: bool = False):
@@ -217,8 +229,7 @@ class Stack:
     # --- faults -----------------------------------------------------------------------
 
     def restart(self, process: Process):
-        process.kill()
-        process.start()
+        process.restart()
 
     def redis_down(self):
         self.redis.stop()
