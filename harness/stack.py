@@ -188,7 +188,10 @@ class Stack:
 
     def manage(self, *args: str):
         subprocess.run(  # noqa: S603 - our own manage.py
-            [str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=self.env, check=True
+            [str(BIN / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, "DB_STATEMENT_TIMEOUT": "0"},
+            check=True,
         )
 
     @staticmethod
