@@ -193,12 +193,6 @@ def own_postgres(_fault_postgres, transactional_db):
             call_command("flush", interactive=False, verbosity=0)
         else:
             call_command("migrate", interactive=False, verbosity=0)
-            # The server runs with synchronous_commit off for speed, which loses the
-            # last commits in a crash; a crash here must lose nothing that was
-            # acknowledged, as in production. (fsync off is harmless: the machine does
-            # not crash, only the server.)
-            with connection.cursor() as cursor:
-                cursor.execute(f"ALTER DATABASE {server.database} SET synchronous_commit = on")
             connections.close_all()
             server.migrated = True
         yield server
