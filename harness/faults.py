@@ -633,7 +633,9 @@ def main(argv=None) -> int:
         say(
             f"{result.messages} messages, {sum(faults.applied.values())} faults, "
             f"lost={result.lost}, duplicated={result.duplicated}, "
-            f"reordered={result.reordered}, 5xx={traffic.ledger.bad_5xx}"
+            f"reordered={result.reordered}, 5xx={traffic.ledger.bad_5xx}; "
+            f"sent again after a worker died mid-send (allowed once, logged): "
+            f"{result.ambiguous}"
         )
     except ServiceError as error:
         say(f"fault harness failed: {error}")
