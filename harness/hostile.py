@@ -696,7 +696,10 @@ class Generator:
                     "k" * 300,
                     _q(hostile_string(rng)[:200] or "x"),
                     channel.webhook_key + "x",
-                    self.cast.channels[rng.choice(["whatsapp", "telegram"])].webhook_key,
+                    # Another channel's key: its own signature does not fit there.
+                    self.cast.channels[
+                        "whatsapp" if kind == "telegram" else "telegram"
+                    ].webhook_key,
                 ]
             )
             other_kind = rng.choice([kind, "viber", "%00", "intercom"])
