@@ -330,7 +330,9 @@ def test_telegram_needs_its_secret_token_header(client, telegram, no_outbound_ht
     )
 
 
-def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, workspace):
+def post_sms(client, workspace, form: dict):
+    """A Twilio SMS webhook, signed as Twilio signs it: over the address it called (our
+    public one, whatever host the proxy used) and the sorted form fields."""
     from twilio.request_validator import RequestValidator
 
     channel = make_channel(
@@ -339,6 +341,18 @@ def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, 
         {"account_sid": "AC" + "1" * 32, "auth_token": "tw-auth", "phone_number": "+15550001111"},
         "+15550001111",
     )
+    path = f"/hooks/sms/{channel.webhook_key}/"
+    signature = RequestValidator("tw-auth").compute_signature(settings.PUBLIC_BASE_URL + path, form)
+    response = client.post(
+        path,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    return response, path, signature
+
+
+def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, workspace):
     form = {
         "MessageSid": "SM" + "a" * 32,
         "AccountSid": "AC" + "1" * 32,
@@ -347,15 +361,7 @@ def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, 
         "Body": "Hello by SMS",
         "NumMedia": "0",
     }
-    path = f"/hooks/sms/{channel.webhook_key}/"
-    # Twilio signs the address it called: our public one, whatever host the proxy used.
-    signature = RequestValidator("tw-auth").compute_signature(settings.PUBLIC_BASE_URL + path, form)
-    response = client.post(
-        path,
-        urlencode(form),
-        content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": signature},
-    )
+    response, path, signature = post_sms(client, workspace, form)
     assert response.status_code == 200
     assert b"<Response" in response.content
     message = Message.objects.get()
@@ -478,14 +484,6 @@ def test_a_number_json_cannot_carry_is_a_400(client, whatsapp, number):
 
 
 def test_sms_fields_with_nul_are_stored_made_safe(client, workspace):
-    from twilio.request_validator import RequestValidator
-
-    channel = make_channel(
-        workspace,
-        "sms",
-        {"account_sid": "AC" + "1" * 32, "auth_token": "tw-auth", "phone_number": "+15550001111"},
-        "+15550001111",
-    )
     form = {
         "MessageSid": "SM\x00" + "a" * 300,
         "AccountSid": "AC" + "1" * 32,
@@ -495,14 +493,7 @@ def test_sms_fields_with_nul_are_stored_made_safe(client, workspace):
         "Body": "Hel\x00lo",
         "NumMedia": "0",
     }
-    path = f"/hooks/sms/{channel.webhook_key}/"
-    signature = RequestValidator("tw-auth").compute_signature(settings.PUBLIC_BASE_URL + path, form)
-    response = client.post(
-        path,
-        urlencode(form),
-        content_type="application/x-www-form-urlencoded",
-        headers={"X-Twilio-Signature": signature},
-    )
+    response, _, _ = post_sms(client, workspace, form)
     assert response.status_code == 200
     message = Message.objects.get()
     assert "\x00" not in message.provider_message_id
