@@ -1,5 +1,7 @@
 """The test suite: DATABASE_URL / REDIS_URL when given (CI), embedded otherwise."""
 
+import atexit
+import shutil
 import tempfile
 
 from .base import *  # noqa: F403
@@ -32,8 +34,13 @@ RELAY_IN_PROCESS = False
 # No background renewals inside the suite's own process (a test renews by hand); the
 # worker processes of the reliability tests turn it on.
 RELAY_LEASE_KEEPER = env.bool("RELAY_LEASE_KEEPER", default=False)
-# A folder of this test run's own: files a run stores never meet another run's.
-MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or tempfile.mkdtemp(prefix="octopods-test-media-")
+# A folder of this test run's own: files a run stores never meet another run's. The
+# process that made it removes it when it exits (worker processes the tests start are
+# given it in MEDIA_ROOT, and leave it alone).
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="")
+if not MEDIA_ROOT:
+    MEDIA_ROOT = tempfile.mkdtemp(prefix="octopods-test-media-")
+    atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)
 TOKEN_ENCRYPTION_KEYS = env.list(
     "TOKEN_ENCRYPTION_KEYS",
     default=[
