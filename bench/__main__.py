@@ -134,6 +134,7 @@ def set_up(stack: Stack, *, workspaces: int, messages: int) -> dict:
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies if c.domain != "localhost")
     return {
         "webhook": f"/hooks/telegram/{hooked.webhook_key}/",
+        "hooked": hooked.pk,
         "channel": shown.pk,
         "cookie": cookie,
     }
@@ -148,6 +149,7 @@ class Row:
         self.candidate: list[load.Result] = []
         self.floor: list[load.Result] = []
         self.background: list[float] = []
+        self.note = ""
 
     @staticmethod
     def median(results, what):
@@ -208,7 +210,8 @@ def table(rows: list[Row], workers: int) -> str:
             f"| {row.name} | {c_rate:,.0f} {row.unit}, p50 {c50:.1f} / p99 {c99:.1f} ms "
             f"| {f_rate:,.0f} {row.unit}, p50 {f50:.1f} / p99 {f99:.1f} ms "
             f"| {ratio:.3f}x | >= {row.goal}x {'met' if ratio >= row.goal else 'not met'} "
-            f"| max {load_:.0f} % of a core{f'; {errors} errors' if errors else ''} |"
+            f"| max {load_:.0f} % of a core{f'; {errors} errors' if errors else ''}"
+            f"{f'; {row.note}' if row.note else ''} |"
         )
     return "\n".join(lines)
 
@@ -307,6 +310,12 @@ def main(argv=None) -> int:
                 concurrency=concurrency,
                 roots=roots,
             )
+        webhook = rows[0][0]
+        accepted = 1 + sum(r.requests for r in webhook.candidate)  # and _check's
+        stored = _stored(data["hooked"])
+        say(f"  webhook: {accepted} accepted, {stored} messages stored")
+        if stored != accepted:
+            webhook.note = f"{accepted} accepted but {stored} stored"
         say("")
         say(table([row for row, *_ in rows], args.workers))
         ok = True
@@ -335,6 +344,12 @@ def _check(port: int, side):
     connection.close()
     if response.status != 200:
         raise ServiceError(f"{method} {path} answered {response.status}, not 200")
+
+
+def _stored(channel: int) -> int:
+    from channels.models import Message
+
+    return Message.objects.filter(channel_id=channel).count()
 
 
 def _postmaster(stack: Stack) -> set[int]:
