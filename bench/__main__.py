@@ -1,12 +1,14 @@
 """The benchmark: Octopods' hot paths, each beside its floor measured in the same run.
 
-    scripts/bench [--smoke] [--repeat N] [--workers W]
+    scripts/bench [--smoke] [--repeat N] [--workers W] [--seconds S] [--no-relay]
 
 It starts the stack as the fault harness does (a PostgreSQL and a Redis of its own on
 free loopback ports, gunicorn serving Octopods with W sync workers, the sandbox's
 providers) plus a second gunicorn, with the same workers, serving a bare Django view
-(bench/floor.py). Celery's workers and beat are stopped while HTTP is measured, so the
-queue only fills. Candidate and floor run interleaved, N times each; the table gives
+(bench/floor.py). Celery's worker (one, on 16 threads) and beat are stopped while HTTP
+is measured, so the queue only fills; the relay row then starts the worker on stored
+messages and sets it beside plain threads making the same calls (bench/relay.py).
+Candidate and floor run interleaved, N times each; the table gives
 medians, the ratio candidate/floor, the goal for that ratio, and the CPU that other
 processes on the machine used during the row. Only ratios within one run mean
 anything: the machine drifts by tens of percent between runs.
