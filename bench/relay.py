@@ -177,7 +177,8 @@ class Relay:
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=loop) for _ in range(THREADS)]
+        # Daemons: a Ctrl-C must not wait for them to find the services gone.
+        threads = [threading.Thread(target=loop, daemon=True) for _ in range(THREADS)]
         for thread in threads:
             thread.start()
         for thread in threads:
