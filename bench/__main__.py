@@ -18,11 +18,9 @@ out (exit 0); it never judges a figure.
 """
 
 import argparse
-import json
 import signal
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from harness.faults import (
@@ -39,6 +37,7 @@ from harness.stack import INTERCOM_WORKSPACE, Process, Stack
 from . import load
 from .cpu import Background
 from .relay import CUSTOMERS, Relay
+from .targets import TARGET, signed_in_get, telegram_update
 
 BOT_ID = "7000000002"
 BOT_TOKEN = f"{BOT_ID}:AAHbench-support-bot-token-000000001"
@@ -46,40 +45,6 @@ BOT_TOKEN = f"{BOT_ID}:AAHbench-support-bot-token-000000001"
 
 def say(*args):
     print(*args, flush=True)
-
-
-# --- what each row sends (module level: the load generator forks) ----------------------
-
-TARGET = {}  # filled in before the load generator forks
-
-
-def telegram_update(slot: int, thread: int, n: int):
-    # Unique across processes, threads and repetitions: no update is a duplicate.
-    update_id = TARGET["update_base"] + slot * 10**7 + thread * 10**5 + n
-    customer = 900_000_000 + (update_id % 200)
-    body = json.dumps(
-        {
-            "update_id": update_id,
-            "message": {
-                "message_id": update_id,
-                "from": {"id": customer, "is_bot": False, "first_name": f"C{customer}"},
-                "chat": {"id": customer, "type": "private", "first_name": f"C{customer}"},
-                "date": int(time.time()),
-                "text": f"bench message {update_id}",
-            },
-        }
-    ).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-Telegram-Bot-Api-Secret-Token": SECRET,
-        "Host": "127.0.0.1",
-    }
-    return "POST", TARGET["path"], body, headers
-
-
-def signed_in_get(slot: int, thread: int, n: int):
-    headers = {"Cookie": TARGET["cookie"], "Host": "127.0.0.1"}
-    return "GET", TARGET["path"], None, headers
 
 
 # --- the data -----------------------------------------------------------------------------
@@ -420,4 +385,8 @@ def _postmaster(stack: Stack) -> set[int]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # everything is stopped by then (main's finally)
+        say("benchmark interrupted")
+        sys.exit(130)
