@@ -77,6 +77,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.current_account",
             ],
+            # {% timestamp %} on every page without a {% load %}.
+            "builtins": ["accounts.templatetags.timestamps"],
         },
     },
 ]
