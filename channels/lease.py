@@ -3,7 +3,7 @@
 One worker relays a contact at a time. It claims the contact with one UPDATE that
 succeeds for one worker only and writes a token of this claim alone
 (``Contact.relay_lease_token``) with the lease's end. The holder renews the lease
-whenever it starts or records a message, and the keeper below renews it meanwhile —
+whenever it starts a message, and the keeper below renews it meanwhile —
 during a provider call that takes longer than the lease, say — for as long as the
 worker's process lives. Only the holder releases it. Each message the holder starts
 carries the token (``Message.attempt_lease``) and the end of the lease as its

@@ -161,23 +161,26 @@ def _take(lease: Lease, message: Message, **fields) -> bool:
         )
 
 
-def _record(lease: Lease, message: Message, **fields) -> bool:
-    """Record the outcome of this claim's attempt on ``message`` and renew the lease.
+def _record(lease: Lease, message: Message, **fields) -> None:
+    """Record the outcome of this claim's attempt on ``message``.
 
     The call has been made: its outcome (a provider's message id above all) is never
     thrown away for a database hiccup — the write is retried, not the call. Fenced by
     the attempt's token: a claim that lost the message to another worker records
-    nothing (and raises LeaseLost). Returns whether the lease is still held."""
+    nothing (and raises LeaseLost). The lease is not renewed here: the next attempt's
+    start renews it (and finds it lost, if it is), and the keeper renews it meanwhile."""
 
     def write():
-        with transaction.atomic():
-            recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
-                attempt_lease=None, updated_at=timezone.now(), **fields
+        with transaction.atomic():  # a refused write leaves the connection usable
+            return (
+                Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
+                    attempt_lease=None, updated_at=timezone.now(), **fields
+                )
+                == 1
             )
-            return recorded == 1, recorded == 1 and renew(lease)
 
     what = f"outcome of message {message.pk}"
-    recorded, held = _retrying(write, what=what, fields=fields, defer=True)
+    recorded = _retrying(write, what=what, fields=fields, defer=True)
     lease.in_flight = None
     if not recorded:
         logger.warning(
@@ -191,7 +194,6 @@ def _record(lease: Lease, message: Message, **fields) -> bool:
         if not hasattr(value, "resolve_expression"):
             setattr(message, name, value)
     message.attempt_lease = None
-    return held
 
 
 # How long an outcome's write is retried through database errors before the attempt is
@@ -405,11 +407,9 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
         first_time = not Message.objects.filter(
             contact=contact, direction=Direction.INBOUND, status=MessageStatus.RELAYED
         ).exists()
-        conversation, held = _record_delivery(lease, contact, message, refs)
+        conversation = _record_delivery(lease, contact, message, refs)
         result.relayed += 1
         _automations(contact, conversation, message, first_time=first_time)
-        if not held:
-            raise LeaseLost
     result.more = True
 
 
@@ -457,7 +457,7 @@ def _current_conversation(contact: Contact) -> Conversation | None:
 
 def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
     """Record a message the inbox took (fenced like every outcome, retried through
-    database errors); returns its conversation and whether the lease is still held."""
+    database errors); returns its conversation."""
 
     def write():
         with transaction.atomic():
@@ -484,10 +484,10 @@ def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
                 # Undo the conversation too: the worker that has the message now
                 # checks the inbox and records it.
                 transaction.set_rollback(True)
-                return None, False
-            return conversation, renew(lease)
+                return None
+            return conversation
 
-    conversation, held = _retrying(write, what=f"delivery of message {message.pk}", defer=True)
+    conversation = _retrying(write, what=f"delivery of message {message.pk}", defer=True)
     lease.in_flight = None
     if conversation is None:
         logger.warning(
@@ -502,7 +502,7 @@ def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
     message.conversation = conversation
     message.inbox_part_id = refs.part_id
     message.attempt_lease = None
-    return conversation, held
+    return conversation
 
 
 def default_admin_id(workspace) -> str:
@@ -729,7 +729,7 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             message.unknown_outcomes += 1
             result.waiting = True
             return
-        held = _record_sent(
+        _record_sent(
             lease,
             message,
             provider_id,
@@ -740,12 +740,10 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             _note_automation(contact, message)
         elif message.origin == Origin.AGENT and ":" not in message.inbox_part_id:
             _reply_outcome(contact, message)
-        if not held:
-            raise LeaseLost
     result.more = True
 
 
-def _record_sent(lease: Lease, message: Message, provider_id: str, *, status: str) -> bool:
+def _record_sent(lease: Lease, message: Message, provider_id: str, *, status: str) -> None:
     """Record a send the provider accepted. Its id is kept unless no row can hold it
     (longer than the column, or already another message's — a provider's bug, or
     ours): then the send is recorded without it, never left to be sent again."""
@@ -759,7 +757,8 @@ def _record_sent(lease: Lease, message: Message, provider_id: str, *, status: st
     field = Message._meta.get_field("provider_message_id")
     if len(provider_id) <= field.max_length:
         try:
-            return _record(lease, message, provider_message_id=provider_id, **fields)
+            _record(lease, message, provider_message_id=provider_id, **fields)
+            return
         except (IntegrityError, DataError) as error:  # its transaction was rolled back
             refusal = error
     else:
@@ -770,7 +769,7 @@ def _record_sent(lease: Lease, message: Message, provider_id: str, *, status: st
         provider_id[:300],
         refusal,
     )
-    return _record(lease, message, **fields)
+    _record(lease, message, **fields)
 
 
 def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
