@@ -23,21 +23,15 @@ import statistics
 import sys
 from pathlib import Path
 
-from harness.faults import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    SECRET,
-    connect_intercom,
-    setup_django,
-    signed_in,
-)
+from harness.data import SECRET, admin_account, telegram_channel
+from harness.faults import connect_intercom, setup_django, signed_in
 from harness.services import ServiceError, free_port, wait_until
 from harness.stack import INTERCOM_WORKSPACE, Process, Stack
 
 from . import load
 from .cpu import Background
 from .relay import CUSTOMERS, Relay
-from .targets import TARGET, signed_in_get, telegram_update
+from .targets import TARGET, signed_in_get, webhook_post
 
 BOT_ID = "7000000002"
 BOT_TOKEN = f"{BOT_ID}:AAHbench-support-bot-token-000000001"
@@ -51,17 +45,12 @@ def say(*args):
 
 
 def set_up(stack: Stack, *, workspaces: int, messages: int) -> dict:
-    from allauth.account.models import EmailAddress
     from django.utils import timezone
 
-    from accounts.models import Account, Membership, Role, User
     from channels.models import Channel, Contact, Direction, Message, MessageStatus
     from workspaces.models import Provider, Workspace
 
-    user = User.objects.create_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
-    EmailAddress.objects.create(user=user, email=ADMIN_EMAIL, verified=True, primary=True)
-    account = Account.objects.create(name="Bench Support")
-    Membership.objects.create(user=user, account=account, role=Role.ADMIN)
+    user, account = admin_account("Bench Support")
     session = signed_in(stack)
     # The relay's workspace is connected through the sandbox's OAuth pages, as an admin
     # would; it counts as the first of the page's workspaces.
@@ -81,15 +70,13 @@ def set_up(stack: Stack, *, workspaces: int, messages: int) -> dict:
     workspace = Workspace.objects.filter(account=account).order_by("name").first()
 
     def channel(name: str, bot_id: str, workspace=workspace) -> Channel:
-        made = Channel(workspace=workspace, kind="telegram", name=name, identity=bot_id)
-        made.credentials_data = {
-            "bot_token": f"{bot_id}:AAHbench-support-bot-token-000000001",
-            "secret_token": SECRET,
-            "bot_id": bot_id,
-            "bot_username": f"bench_{bot_id}_bot",
-        }
-        made.save()
-        return made
+        return telegram_channel(
+            workspace,
+            name=name,
+            bot_id=bot_id,
+            bot_token=f"{bot_id}:AAHbench-support-bot-token-000000001",
+            username=f"bench_{bot_id}_bot",
+        )
 
     # The webhook fills one channel; the page reads another that holds exactly N.
     hooked = channel("Bench bot", BOT_ID)
@@ -260,12 +247,12 @@ def main(argv=None) -> int:
         data = set_up(stack, workspaces=100, messages=50)
         roots = {p.popen.pid for p in stack.processes if p.popen} | _postmaster(stack)
         bare = (floor_port, "/", signed_in_get, {"cookie": data["cookie"]})
-        post_floor = (floor_port, "/", telegram_update, {})
+        post_floor = (floor_port, "/", webhook_post, {})
         rows = [
             (
                 Row("signed Telegram webhook stored, c=16", 0.5),
                 16,
-                (stack.web_port, data["webhook"], telegram_update, {}),
+                (stack.web_port, data["webhook"], webhook_post, {}),
                 post_floor,
             ),
             (

@@ -4,7 +4,6 @@ contact's reply in its conversation, on a keep-alive session) and one UPDATE of 
 message each. Both are timed the same way, from the rows: (n - 1) over the span of
 the relayed messages' ``updated_at``, so a worker's start-up is not counted."""
 
-import json
 import logging
 import queue
 import signal
@@ -12,6 +11,7 @@ import threading
 import time
 from contextlib import suppress
 
+from harness.data import telegram_update
 from harness.services import ServiceError, wait_until
 
 from . import load
@@ -27,18 +27,12 @@ def _post_updates(stack, path: str, secret: str, numbers: list[tuple[int, int]])
 
     connection = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=30)
     for update_id, customer in numbers:
-        body = json.dumps(
-            {
-                "update_id": update_id,
-                "message": {
-                    "message_id": update_id,
-                    "from": {"id": customer, "is_bot": False, "first_name": f"R{customer}"},
-                    "chat": {"id": customer, "type": "private", "first_name": f"R{customer}"},
-                    "date": int(time.time()),
-                    "text": f"relay message {update_id}",
-                },
-            }
-        ).encode()
+        body = telegram_update(
+            update_id=update_id,
+            message_id=update_id,
+            customer=customer,
+            text=f"relay message {update_id}",
+        )
         connection.request(
             "POST",
             path,

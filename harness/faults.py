@@ -35,14 +35,19 @@ from dataclasses import dataclass, field
 
 import requests
 
+from .data import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SECRET,
+    admin_account,
+    telegram_channel,
+    telegram_update,
+)
 from .services import ServiceError, wait_until
 from .stack import INTERCOM_WORKSPACE, Stack
 
 BOT_TOKEN = "7000000001:AAHsandbox-acme-support-bot-token01"
 BOT_ID = "7000000001"
-SECRET = "fault-harness-telegram-secret"
-ADMIN_EMAIL = "ops@harness.example"
-ADMIN_PASSWORD = "harness-password-0123456789"
 CUSTOMER_BASE = 880_000_000
 FAULT_KINDS = (
     "worker_kill",
@@ -188,18 +193,9 @@ class Traffic:
         # numbers its sends from 1, so the customer's side takes numbers far above (and
         # needs no database of its own while ours restarts).
         message_id = 1_000_000 + n
-        body = json.dumps(
-            {
-                "update_id": update_id,
-                "message": {
-                    "message_id": message_id,
-                    "from": {"id": customer, "is_bot": False, "first_name": f"C{customer}"},
-                    "chat": {"id": customer, "type": "private", "first_name": f"C{customer}"},
-                    "date": int(time.time()),
-                    "text": f"in {customer} {n}",
-                },
-            }
-        ).encode()
+        body = telegram_update(
+            update_id=update_id, message_id=message_id, customer=customer, text=f"in {customer} {n}"
+        )
         return post_until_accepted(
             session,
             f"{self.stack.web_url}/hooks/telegram/{self.channel_key}/",
@@ -269,28 +265,20 @@ class Traffic:
 
 
 def set_up(stack: Stack, customers: list[int]) -> str:
-    from allauth.account.models import EmailAddress
-
-    from accounts.models import Account, Membership, Role, User
-    from channels.models import Channel
     from sandbox.models import Conversation, Kind
     from workspaces.models import Workspace
 
-    user = User.objects.create_user(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
-    EmailAddress.objects.create(user=user, email=ADMIN_EMAIL, verified=True, primary=True)
-    account = Account.objects.create(name="Harness Support")
-    Membership.objects.create(user=user, account=account, role=Role.ADMIN)
+    admin_account("Harness Support")
     admin = signed_in(stack)
     connect_intercom(stack, admin)
     workspace = Workspace.objects.get(external_id=INTERCOM_WORKSPACE)
-    channel = Channel(workspace=workspace, kind="telegram", name="Harness bot", identity=BOT_ID)
-    channel.credentials_data = {
-        "bot_token": BOT_TOKEN,
-        "secret_token": SECRET,
-        "bot_id": BOT_ID,
-        "bot_username": "acme_support_bot",
-    }
-    channel.save()
+    channel = telegram_channel(
+        workspace,
+        name="Harness bot",
+        bot_id=BOT_ID,
+        bot_token=BOT_TOKEN,
+        username="acme_support_bot",
+    )
     for customer in customers:
         Conversation.objects.create(
             kind=Kind.TELEGRAM,
