@@ -5,11 +5,14 @@ bodies or headers, and path segments long enough to be tokens are masked.
 """
 
 import logging
+import os
+import threading
 import time
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
 logger = logging.getLogger("integrations.http")
@@ -55,8 +58,50 @@ class _Seam:
         return response
 
 
+# Hosts whose connections are kept, and connections kept per host: as many as the
+# relay has threads calling one provider at once (RELAY_THREADS), with room to spare.
+POOL_HOSTS = 32
+POOL_PER_HOST = 64
+
+
+class _SharedAdapter(HTTPAdapter):
+    """The process's one connection pool (urllib3's pool manager is thread-safe)."""
+
+    def close(self):
+        # A session closing (or collected) must not close every session's connections.
+        pass
+
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, HTTPAdapter] | None = None
+
+
+def shared_adapter() -> HTTPAdapter:
+    """The connection pool every provider session of this process uses, so a
+    provider's connections stay open between calls (HTTP keep-alive) rather than a TCP
+    and TLS handshake per call. A forked child starts a pool of its own: sockets are
+    not shared across processes."""
+    global _pool
+    pid = os.getpid()
+    with _pool_lock:
+        if _pool is None or _pool[0] != pid:
+            _pool = (
+                pid,
+                _SharedAdapter(
+                    pool_connections=POOL_HOSTS, pool_maxsize=POOL_PER_HOST, max_retries=0
+                ),
+            )
+        return _pool[1]
+
+
 class ProviderSession(_Seam, requests.Session):
-    pass
+    """A session with its own headers, auth and cookies, over the shared pool."""
+
+    def __init__(self):
+        super().__init__()
+        adapter = shared_adapter()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
 
 
 def _raise_for_status(response):
@@ -69,5 +114,8 @@ def _raise_for_status(response):
 class ProviderOAuth2Session(_Seam, OAuth2Session):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        adapter = shared_adapter()
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
         self.register_compliance_hook("access_token_response", _raise_for_status)
         self.register_compliance_hook("refresh_token_response", _raise_for_status)
