@@ -19,7 +19,7 @@ import mimetypes
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from html import escape
 from pathlib import PurePosixPath
@@ -74,6 +74,8 @@ class RelayResult:
     failed: int = 0
     waiting: bool = False  # something is due later (backing off) or the inbox is offline
     more: bool = False  # stopped at the batch size with work left: wake it again
+    # The directions this run relayed everything of that it could see.
+    drained: list[str] = field(default_factory=list)
 
 
 # --- claiming a contact --------------------------------------------------------------
@@ -94,9 +96,37 @@ def contact_relay(*, contact_id: int) -> RelayResult:
     except LeaseLost:
         logger.warning("contact %s: another worker holds it now; this one stops", contact_id)
         result.more = False
-    finally:
         release(lease)
+        return result
+    except BaseException:
+        release(lease)
+        raise
+    release(lease)
+    # A message stored while the contact was held was woken for, but its wake-up found
+    # the contact taken: look once more now that it is given back. Only where this run
+    # saw nothing left, so a message held back behind one that waits is not run for
+    # again and again.
+    if not result.more and result.drained:
+        result.more = _arrived_meanwhile(contact_id, result.drained)
     return result
+
+
+_WAITING_STATUS = {
+    Direction.INBOUND: MessageStatus.RECEIVED,
+    Direction.OUTBOUND: MessageStatus.PENDING,
+}
+
+
+def _arrived_meanwhile(contact_id: int, directions: list[str]) -> bool:
+    waiting = Q()
+    for direction in directions:
+        waiting |= Q(direction=direction, status=_WAITING_STATUS[direction])
+    return (
+        Message.objects.filter(contact_id=contact_id)
+        .filter(waiting)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+        .exists()
+    )
 
 
 def _head(contact: Contact, direction: str, status: str) -> Message | None:
@@ -345,6 +375,7 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
             return
         message = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED)
         if message is None:
+            result.drained.append(Direction.INBOUND)
             return
         if not _due(message):
             result.waiting = True
@@ -677,6 +708,7 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             return
         message = _head(contact, Direction.OUTBOUND, MessageStatus.PENDING)
         if message is None:
+            result.drained.append(Direction.OUTBOUND)
             return
         if not _due(message):
             result.waiting = True

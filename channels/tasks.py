@@ -1,10 +1,15 @@
-"""Celery tasks of the relay: thin, by id, safe to run twice (the rows decide)."""
+"""Celery tasks of the relay: thin, by id, safe to run twice (the rows decide).
+
+Wake-ups normally reach the relay through the wake-up set and each worker's dispatcher
+(channels/dispatch.py); ``relay_contact`` carries them where there is no Redis.
+"""
 
 import logging
 
 from celery import shared_task
 
 from .relay import contact_relay, contacts_due
+from .wakeup import publish
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +22,7 @@ SHORT_WAIT = 60
 def relay_contact(contact_id: int) -> None:
     result = contact_relay(contact_id=contact_id)
     if result.more:
-        relay_contact.delay(contact_id)
+        publish([contact_id])
     if result.relayed or result.sent or result.failed:
         logger.info(
             "contact %s: %d relayed, %d sent, %d failed",
@@ -32,7 +37,6 @@ def relay_contact(contact_id: int) -> None:
 def sweep() -> None:
     """Wake every contact with work that is due and no worker on it."""
     due = contacts_due()
-    for contact_id in due:
-        relay_contact.delay(contact_id)
+    publish(due)
     if due:
         logger.info("sweep woke %d contacts", len(due))

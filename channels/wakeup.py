@@ -1,11 +1,16 @@
 """Best-effort wake-ups for the relay, sent after the webhook's transaction commits.
 
 PostgreSQL is the record of what still has to be relayed; a wake-up only saves the
-relay the wait for its next sweep. So the webhook view never waits on the broker: it
-drops contact ids into an in-process queue and returns, and one daemon thread per
-process publishes them. Celery's publish can hang for as long as Redis is unreachable
-(celery#4296, kombu#1463); here that only stalls the thread, whose queue is bounded —
-when it is full, ids are dropped with a log line and the sweeper finds their messages.
+relay the wait for its next sweep. So the webhook view never waits on Redis: it drops
+contact ids into an in-process queue and returns, and one daemon thread per process
+publishes them — every id it finds waiting in one round trip — into a Redis sorted set
+of contacts to relay (``WAKE_KEY``, contact id → when it was first woken). The relay's
+dispatcher in each worker (channels/dispatch.py) takes them out oldest first. A contact
+woken again before a worker took it stays one entry, in its place: a burst from one
+customer is one wake-up, not one task per message. Redis can hang for as long as it is
+unreachable; here that only stalls the thread, whose queue is bounded — when it is
+full, ids are dropped with a log line and the sweeper finds their messages. Without a
+Redis (a broker of another kind), the wake-up is a Celery task instead.
 
 With RELAY_IN_PROCESS (the default without a broker: a laptop on embedded defaults)
 the same thread runs the relay itself, outside the request that stored the messages.
@@ -15,13 +20,22 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterable
 
+import redis
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 RELAY_TASK = "channels.relay_contact"
+# The sorted set of contacts the relay is asked to look at.
+WAKE_KEY = "octopods:relay:wake"
+# Ids published in one round trip at most.
+PUBLISH_BATCH = 500
+# Redis answers on loopback in well under a millisecond; these only bound a hang.
+REDIS_CONNECT_TIMEOUT = 5
+REDIS_TIMEOUT = 10
 # Enough for a burst far beyond what one web process takes in while Redis restarts.
 QUEUE_SIZE = 10_000
 # With RELAY_IN_PROCESS, how often the thread looks for retries that came due.
@@ -79,8 +93,6 @@ class Waker:
 
     @staticmethod
     def _run(work: queue.Queue[int]) -> None:
-        from octopods.celery import app
-
         while True:
             try:
                 contact_id = work.get(timeout=IN_PROCESS_SWEEP_SECONDS)
@@ -93,20 +105,91 @@ class Waker:
                     except Exception:
                         logger.exception("in-process relay sweep failed; trying again later")
                 continue
-            try:
-                if settings.RELAY_IN_PROCESS:
+            if settings.RELAY_IN_PROCESS:
+                try:
                     _relay_in_process(contact_id)
-                else:
-                    app.send_task(RELAY_TASK, args=[contact_id], retry=False)
+                except Exception:
+                    logger.exception("in-process relay of contact %s failed", contact_id)
+                finally:
+                    work.task_done()
+                continue
+            # Everything that queued up meanwhile goes in the same round trip.
+            batch, taken = {contact_id: None}, 1
+            while taken < PUBLISH_BATCH:
+                try:
+                    batch[work.get_nowait()] = None
+                except queue.Empty:
+                    break
+                taken += 1
+            try:
+                publish(list(batch))
             except Exception as error:
                 logger.debug("relay wake-up failure", exc_info=True)
                 logger.warning(
-                    "relay wake-up for contact %s not sent (%s); the sweeper will relay it",
-                    contact_id,
+                    "relay wake-up for %s not sent (%s); the sweeper will relay %s",
+                    _contacts(batch),
                     type(error).__name__,
+                    "it" if len(batch) == 1 else "them",
                 )
             finally:
-                work.task_done()
+                for _ in range(taken):
+                    work.task_done()
+
+
+def _contacts(ids) -> str:
+    ids = list(ids)
+    return f"contact {ids[0]}" if len(ids) == 1 else f"{len(ids)} contacts"
+
+
+_clients: dict[tuple[int, str], redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def wake_redis_url() -> str:
+    """The Redis that carries wake-ups: the broker's when the broker is a Redis (they
+    carry the same hints), else REDIS_URL; "" when there is no Redis (wake-ups are then
+    Celery tasks)."""
+    broker = settings.CELERY_BROKER_URL or ""
+    if broker.startswith(("redis://", "rediss://", "unix://")):
+        return broker
+    return settings.REDIS_URL or ""
+
+
+def wake_redis() -> redis.Redis | None:
+    """This process's client for the wake-up set (thread-safe: redis-py pools its
+    connections), or None without a Redis."""
+    url = wake_redis_url()
+    if not url:
+        return None
+    key = (os.getpid(), url)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                socket_timeout=REDIS_TIMEOUT,
+                socket_keepalive=True,
+                health_check_interval=30,
+            )
+            _clients[key] = client
+        return client
+
+
+def publish(contact_ids: list[int]) -> None:
+    """Ask the relay to look at these contacts, now (raises if Redis is away). A contact
+    already waiting keeps its place."""
+    if not contact_ids:
+        return
+    client = wake_redis()
+    if client is None:
+        from octopods.celery import app
+
+        for contact_id in contact_ids:
+            app.send_task(RELAY_TASK, args=[contact_id], retry=False)
+        return
+    now = time.time()
+    client.zadd(WAKE_KEY, dict.fromkeys(contact_ids, now), nx=True)
 
 
 def _relay_in_process(contact_id: int | None) -> None:

@@ -6,7 +6,7 @@ wake-ups. Settings live in Django settings under the ``CELERY_`` prefix.
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "octopods.settings.dev")
@@ -14,6 +14,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "octopods.settings.dev")
 app = Celery("octopods")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class RelayDispatch(bootsteps.StartStopStep):
+    """Every worker process also runs the relay's dispatcher (channels/dispatch.py):
+    RELAY_THREADS threads relaying the contacts woken in Redis, beside the pool that
+    runs the periodic tasks. RELAY_THREADS=0 leaves it out."""
+
+    def __init__(self, worker, **kwargs):
+        from django.conf import settings
+
+        self.threads = settings.RELAY_THREADS
+
+    def start(self, worker):
+        if self.threads:
+            from channels import dispatch
+
+            dispatch.start(self.threads)
+
+    def stop(self, worker):
+        if self.threads:
+            from channels import dispatch
+
+            dispatch.stop()
+
+
+app.steps["worker"].add(RelayDispatch)
 
 
 @setup_logging.connect

@@ -309,6 +309,10 @@ RELAY_LEASE_KEEPER = True
 # Run the relay in the web process (a background thread) instead of a Celery worker:
 # the default when there is no broker, so a laptop relays with nothing else running.
 RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
+# Threads each worker process relays contacts on (channels/dispatch.py). Provider
+# calls are waits, not work: enough threads to keep a provider's latency from capping
+# throughput (README, "Scaling").
+RELAY_THREADS = env.int("RELAY_THREADS", default=32)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
 

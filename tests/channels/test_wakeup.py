@@ -3,10 +3,10 @@
 import json
 import os
 import threading
+import uuid
 
 import pytest
 import redis
-from kombu.exceptions import OperationalError
 
 from channels import services, wakeup
 from channels.models import Contact, Message
@@ -90,28 +90,28 @@ def test_statuses_alone_wake_nothing(client, whatsapp, hints, django_capture_on_
 def test_without_a_broker_nothing_is_queued(settings, monkeypatch):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     sent = []
-    monkeypatch.setattr(celery_app, "send_task", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(wakeup, "publish", sent.append)
     waker = wakeup.Waker()
     waker.wake([1, 2])
     assert waker.flush(WAKE_TIMEOUT)
     assert sent == []
 
 
-def test_the_webhook_answers_while_the_broker_hangs(
+def test_the_webhook_answers_while_redis_hangs(
     client, whatsapp, broker_on, monkeypatch, django_capture_on_commit_callbacks
 ):
     release = threading.Event()
     publishing = threading.Event()
 
-    def hanging_send(*args, **kwargs):
+    def hanging_publish(contact_ids):
         publishing.set()
         release.wait(WAKE_TIMEOUT)
 
-    monkeypatch.setattr(celery_app, "send_task", hanging_send)
+    monkeypatch.setattr(wakeup, "publish", hanging_publish)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             first = post_whatsapp(client, whatsapp, wa_text("wamid.1"))
-        assert publishing.wait(WAKE_TIMEOUT)  # the waker is stuck on the broker now
+        assert publishing.wait(WAKE_TIMEOUT)  # the waker is stuck on Redis now
         with django_capture_on_commit_callbacks(execute=True):
             second = post_whatsapp(client, whatsapp, wa_text("wamid.2"))
         assert (first.status_code, second.status_code) == (200, 200)
@@ -120,23 +120,23 @@ def test_the_webhook_answers_while_the_broker_hangs(
         release.set()
 
 
-def test_a_broker_outage_is_logged_not_raised(
+def test_a_redis_outage_is_logged_not_raised(
     client, whatsapp, broker_on, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    def refused(*args, **kwargs):
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    def refused(contact_ids):
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(celery_app, "send_task", refused)
+    monkeypatch.setattr(wakeup, "publish", refused)
     with django_capture_on_commit_callbacks(execute=True):
         assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
     assert wakeup.waker.flush(WAKE_TIMEOUT)
     assert Message.objects.count() == 1
-    assert any("not sent (OperationalError)" in record.getMessage() for record in caplog.records)
+    assert any("not sent (ConnectionError)" in record.getMessage() for record in caplog.records)
 
 
 def test_a_full_queue_drops_hints_with_a_log_line(broker_on, monkeypatch, caplog):
     release = threading.Event()
-    monkeypatch.setattr(celery_app, "send_task", lambda *a, **k: release.wait(WAKE_TIMEOUT))
+    monkeypatch.setattr(wakeup, "publish", lambda ids: release.wait(WAKE_TIMEOUT))
     waker = wakeup.Waker(maxsize=2)
     try:
         waker.wake(range(10))  # never blocks, whatever the queue holds
@@ -146,27 +146,68 @@ def test_a_full_queue_drops_hints_with_a_log_line(broker_on, monkeypatch, caplog
     assert waker.flush(WAKE_TIMEOUT)
 
 
-def test_wake_ups_reach_the_redis_broker(
-    client, whatsapp, broker_on, django_capture_on_commit_callbacks
-):
+def test_what_queued_up_meanwhile_goes_in_one_round_trip(broker_on, monkeypatch):
+    first_taken = threading.Event()
+    release = threading.Event()
+    published = []
+
+    def publish(contact_ids):
+        published.append(list(contact_ids))
+        first_taken.set()
+        release.wait(WAKE_TIMEOUT)
+
+    monkeypatch.setattr(wakeup, "publish", publish)
+    waker = wakeup.Waker()
+    waker.wake([1])
+    assert first_taken.wait(WAKE_TIMEOUT)  # the thread is busy with contact 1
+    waker.wake([2, 3, 2, 4])
+    release.set()
+    assert waker.flush(WAKE_TIMEOUT)
+    assert published == [[1], [2, 3, 4]]
+
+
+@pytest.fixture
+def wake_set(monkeypatch, settings):
+    """This test's own wake-up set in the suite's Redis (CI sets REDIS_URL)."""
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
         pytest.skip("REDIS_URL is not set (CI always sets it)")
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = redis_url
+    key = f"octopods:test:wake:{uuid.uuid4().hex}"
+    monkeypatch.setattr(wakeup, "WAKE_KEY", key)
+    connection = redis.Redis.from_url(redis_url)
+    yield connection, key
+    connection.delete(key)
+
+
+def test_wake_ups_reach_redis(
+    client, whatsapp, broker_on, wake_set, django_capture_on_commit_callbacks
+):
+    connection, key = wake_set
     with django_capture_on_commit_callbacks(execute=True):
         assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
     assert wakeup.waker.flush(WAKE_TIMEOUT)
     contact_id = Contact.objects.get().pk
-    connection = redis.Redis.from_url(redis_url)
-    queue = celery_app.conf.task_default_queue
-    mine = [
-        raw
-        for raw in connection.lrange(queue, 0, -1)
-        if json.loads(raw)["headers"]["task"] == wakeup.RELAY_TASK
-        and json.loads(raw)["headers"]["argsrepr"] == repr([contact_id])
-    ]
-    for raw in mine:
-        connection.lrem(queue, 1, raw)
-    assert len(mine) == 1
+    assert [int(member) for member in connection.zrange(key, 0, -1)] == [contact_id]
+
+
+def test_a_contact_woken_twice_keeps_its_place(wake_set):
+    connection, key = wake_set
+    wakeup.publish([7])
+    first = connection.zscore(key, 7)
+    wakeup.publish([8])
+    wakeup.publish([7, 9])
+    assert connection.zscore(key, 7) == first
+    assert [int(member) for member in connection.zrange(key, 0, -1)] == [7, 8, 9]
+
+
+def test_without_redis_a_wake_up_is_a_celery_task(settings, monkeypatch):
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_URL = "amqp://guest@127.0.0.1:5672//"
+    sent = []
+    monkeypatch.setattr(celery_app, "send_task", lambda name, args, **kw: sent.append((name, args)))
+    wakeup.publish([4, 5])
+    assert sent == [(wakeup.RELAY_TASK, [4]), (wakeup.RELAY_TASK, [5])]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -262,7 +262,7 @@ class Stack:
     def sweep(self):
         """What beat does every 15 s: wake every contact with due work."""
         from channels.relay import contacts_due
+        from channels.wakeup import publish
 
-        for contact_id in contacts_due():
-            with suppress(Exception):
-                celery_app.send_task("channels.relay_contact", args=[contact_id], retry=False)
+        with suppress(Exception):
+            publish(contacts_due())
