@@ -19,6 +19,7 @@ import mimetypes
 import random
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from html import escape
@@ -48,7 +49,7 @@ from integrations.services import inbox_call, workspace_tokens
 from workspaces.models import InboxAdmin, Status
 
 from .automations import channel_is_open, signature_render
-from .lease import Lease, LeaseLost, claim, keeper, lease_end, release, renew
+from .lease import Lease, LeaseLost, claim, keeper, lease_end, release
 from .models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from .services import channel_webhook_url
 
@@ -137,6 +138,38 @@ def _head(contact: Contact, direction: str, status: str) -> Message | None:
     )
 
 
+# Messages read ahead in one query: a backlog costs a SELECT per this many, not per
+# message.
+READ_AHEAD = 10
+
+
+class _Waiting:
+    """A contact's waiting messages in one direction, oldest first, read ahead. The
+    holder of the lease is the only one that starts them, so what was read stays
+    true until this claim changes it; after anything unexpected (a message that
+    changed meanwhile), ``forget()`` reads afresh."""
+
+    def __init__(self, contact: Contact, direction: str, status: str):
+        self.contact, self.direction, self.status = contact, direction, status
+        self._ahead: list[Message] = []
+
+    def head(self) -> Message | None:
+        if not self._ahead:
+            self._ahead = list(
+                Message.objects.filter(
+                    contact=self.contact, direction=self.direction, status=self.status
+                ).order_by("created_at", "pk")[:READ_AHEAD]
+            )
+        return self._ahead[0] if self._ahead else None
+
+    def done(self) -> None:
+        """The head has been dealt with (relayed, sent or failed)."""
+        self._ahead.pop(0)
+
+    def forget(self) -> None:
+        self._ahead = []
+
+
 def _due(message: Message) -> bool:
     return message.next_attempt_at is None or message.next_attempt_at <= timezone.now()
 
@@ -159,8 +192,9 @@ def _start_attempt(lease: Lease, message: Message) -> bool:
     """Count the attempt before making it, and mark it as this claim's: if the worker
     dies mid-call, the next one knows the message may have landed; if it is only slow,
     the message is not due again before the end of the lease, and its outcome can only
-    be recorded by this claim. Renews the lease; raises LeaseLost if it is gone.
-    False if the message changed meanwhile (read it again)."""
+    be recorded by this claim. One UPDATE, fenced by the lease's token (the keeper
+    renews the lease meanwhile); raises LeaseLost if the lease is gone, False if the
+    message changed meanwhile (read it again)."""
     started = _take(
         lease,
         message,
@@ -177,18 +211,32 @@ def _start_attempt(lease: Lease, message: Message) -> bool:
 
 
 def _take(lease: Lease, message: Message, **fields) -> bool:
-    """Update the message as this claim found it (same status, same attempt in flight),
-    renewing the lease in the same transaction: a worker trying to claim the contact
-    meanwhile waits for the commit, then finds the lease renewed."""
-    with transaction.atomic():
-        if not renew(lease):
-            raise LeaseLost
-        return (
-            Message.objects.filter(
-                pk=message.pk, status=message.status, attempt_lease=message.attempt_lease
-            ).update(updated_at=timezone.now(), **fields)
-            == 1
-        )
+    """Update the message as this claim found it (same status, same attempt in flight)
+    while the contact's lease is still this claim's, in one statement. A claim by
+    another worker that commits first leaves it nothing to update (LeaseLost); one
+    that commits after it finds the message in flight, this claim's to finish."""
+    taken = (
+        Message.objects.filter(
+            pk=message.pk,
+            status=message.status,
+            attempt_lease=message.attempt_lease,
+            contact__relay_lease_token=lease.token,
+        ).update(updated_at=timezone.now(), **fields)
+        == 1
+    )
+    if (
+        not taken
+        and not Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).exists()
+    ):
+        raise LeaseLost
+    return taken
+
+
+def _one_statement():
+    """A savepoint where a transaction is already open (a failed statement must not
+    abort it); nothing otherwise: a single statement in autocommit is atomic on its own,
+    without a BEGIN and a COMMIT around it."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
 def _record(lease: Lease, message: Message, **fields) -> None:
@@ -197,11 +245,11 @@ def _record(lease: Lease, message: Message, **fields) -> None:
     The call has been made: its outcome (a provider's message id above all) is never
     thrown away for a database hiccup — the write is retried, not the call. Fenced by
     the attempt's token: a claim that lost the message to another worker records
-    nothing (and raises LeaseLost). The lease is not renewed here: the next attempt's
-    start renews it (and finds it lost, if it is), and the keeper renews it meanwhile."""
+    nothing (and raises LeaseLost). The lease is not renewed here: the keeper renews it,
+    and the next attempt's start finds it lost, if it is."""
 
     def write():
-        with transaction.atomic():  # a refused write leaves the connection usable
+        with _one_statement():  # a refused write leaves the connection usable
             return (
                 Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
                     attempt_lease=None, updated_at=timezone.now(), **fields
@@ -369,11 +417,18 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
         result.waiting = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED) is not None
         return
     inbox = inbox_adapter(workspace.provider)
+    waiting = _Waiting(contact, Direction.INBOUND, MessageStatus.RECEIVED)
+    # Read once a batch: the conversation to append to (then the one each delivery
+    # went to), the workspace's default admin, whether the customer is new.
+    conversation: Conversation | None = None
+    looked_up = False
+    admin_id: str | None = None
+    first_time: bool | None = None
     for _ in range(BATCH):
         if lease.out_of_time():
             result.more = True
             return
-        message = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED)
+        message = waiting.head()
         if message is None:
             result.drained.append(Direction.INBOUND)
             return
@@ -387,16 +442,24 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
                 message.pk,
             )
         if refusal := _refusal(message):
-            result.failed += _fail_unstarted(lease, message, refusal)
+            failed = _fail_unstarted(lease, message, refusal)
+            result.failed += failed
+            waiting.done() if failed else waiting.forget()
             continue
-        conversation = _current_conversation(contact)
+        if not looked_up:
+            conversation, looked_up = _current_conversation(contact), True
+        if admin_id is None:
+            admin_id = default_admin_id(workspace)
         # Any earlier attempt may have landed: the inbox looks before posting again.
         earlier_attempt = message.attempts > 0
         if not _start_attempt(lease, message):
+            waiting.forget()
             continue
         calling = False
         try:
-            delivery = inbox_delivery(contact, message, conversation, reconcile=earlier_attempt)
+            delivery = inbox_delivery(
+                contact, message, conversation, reconcile=earlier_attempt, admin_id=admin_id
+            )
             with inbox_call(workspace):
                 tokens = workspace_tokens(workspace=workspace)
                 calling = True
@@ -412,6 +475,7 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
                 logger.warning("message %s not relayed: %s", message.pk, error.message)
                 _fail(lease, message, error)
                 result.failed += 1
+                waiting.done()
                 continue
             result.waiting = True
             return
@@ -432,20 +496,30 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
             if not _postpone(lease, message, error):
                 _fail(lease, message, error)
                 result.failed += 1
+                waiting.done()
                 continue
             result.waiting = True
             return
-        first_time = not Message.objects.filter(
-            contact=contact, direction=Direction.INBOUND, status=MessageStatus.RELAYED
-        ).exists()
-        conversation = _record_delivery(lease, contact, message, refs)
+        if first_time is None:
+            first_time = not Message.objects.filter(
+                contact=contact, direction=Direction.INBOUND, status=MessageStatus.RELAYED
+            ).exists()
+        else:
+            first_time = False
+        conversation = _record_delivery(lease, contact, message, refs, known=conversation)
+        waiting.done()
         result.relayed += 1
         _automations(contact, conversation, message, first_time=first_time)
     result.more = True
 
 
 def inbox_delivery(
-    contact: Contact, message: Message, conversation: Conversation | None, *, reconcile: bool
+    contact: Contact,
+    message: Message,
+    conversation: Conversation | None,
+    *,
+    reconcile: bool,
+    admin_id: str | None = None,
 ) -> InboxDelivery:
     """What the inbox is given for one customer message."""
     channel = contact.channel
@@ -464,7 +538,7 @@ def inbox_delivery(
         tag=channel.name,
         match=workspace.contact_match,
         reconcile=reconcile,
-        admin_id=default_admin_id(workspace),
+        admin_id=default_admin_id(workspace) if admin_id is None else admin_id,
         channel_account_id=channel.inbox_channel_id,
         channel_identity=channel.identity,
         idempotency_key=f"octopods-{message.pk}",
@@ -486,37 +560,43 @@ def _current_conversation(contact: Contact) -> Conversation | None:
     return None if closed_long_ago else latest
 
 
-def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
+def _record_delivery(
+    lease: Lease, contact: Contact, message: Message, refs, *, known: Conversation | None = None
+):
     """Record a message the inbox took (fenced like every outcome, retried through
-    database errors); returns its conversation."""
+    database errors); returns its conversation. When it went to ``known``, an open
+    conversation already recorded, the message's row is the only write."""
+    if (
+        known is not None
+        and known.open
+        and known.inbox_conversation_id == refs.conversation_id
+        and contact.inbox_contact_id == refs.contact_id
+    ):
+        conversation = known
 
-    def write():
-        with transaction.atomic():
-            conversation, _ = Conversation.objects.update_or_create(
-                workspace=contact.channel.workspace,
-                inbox_conversation_id=refs.conversation_id,
-                defaults={"contact": contact, "open": True, "closed_at": None},
-            )
-            if contact.inbox_contact_id != refs.contact_id:
-                Contact.objects.filter(pk=contact.pk).update(
-                    inbox_contact_id=refs.contact_id, updated_at=timezone.now()
+        def write():
+            with _one_statement():
+                return _relayed(message, lease, conversation, refs)
+
+    else:
+
+        def write():
+            with transaction.atomic():
+                conversation, _ = Conversation.objects.update_or_create(
+                    workspace=contact.channel.workspace,
+                    inbox_conversation_id=refs.conversation_id,
+                    defaults={"contact": contact, "open": True, "closed_at": None},
                 )
-            recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
-                status=MessageStatus.RELAYED,
-                conversation=conversation,
-                inbox_part_id=refs.part_id,
-                next_attempt_at=None,
-                error_code="",
-                error_text="",
-                attempt_lease=None,
-                updated_at=timezone.now(),
-            )
-            if recorded != 1:
-                # Undo the conversation too: the worker that has the message now
-                # checks the inbox and records it.
-                transaction.set_rollback(True)
-                return None
-            return conversation
+                if contact.inbox_contact_id != refs.contact_id:
+                    Contact.objects.filter(pk=contact.pk).update(
+                        inbox_contact_id=refs.contact_id, updated_at=timezone.now()
+                    )
+                if not _relayed(message, lease, conversation, refs):
+                    # Undo the conversation too: the worker that has the message now
+                    # checks the inbox and records it.
+                    transaction.set_rollback(True)
+                    return None
+                return conversation
 
     conversation = _retrying(write, what=f"delivery of message {message.pk}", defer=True)
     lease.in_flight = None
@@ -534,6 +614,22 @@ def _record_delivery(lease: Lease, contact: Contact, message: Message, refs):
     message.inbox_part_id = refs.part_id
     message.attempt_lease = None
     return conversation
+
+
+def _relayed(message: Message, lease: Lease, conversation: Conversation, refs):
+    """Mark this claim's attempt on ``message`` relayed; the conversation, or None if
+    the attempt is no longer this claim's."""
+    recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
+        status=MessageStatus.RELAYED,
+        conversation=conversation,
+        inbox_part_id=refs.part_id,
+        next_attempt_at=None,
+        error_code="",
+        error_text="",
+        attempt_lease=None,
+        updated_at=timezone.now(),
+    )
+    return conversation if recorded == 1 else None
 
 
 def default_admin_id(workspace) -> str:
@@ -702,11 +798,12 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
     channel = contact.channel
     adapter = channel_adapter(channel.kind)
     credentials = adapter.credentials(channel.credentials_data)
+    waiting = _Waiting(contact, Direction.OUTBOUND, MessageStatus.PENDING)
     for _ in range(BATCH):
         if lease.out_of_time():
             result.more = True
             return
-        message = _head(contact, Direction.OUTBOUND, MessageStatus.PENDING)
+        message = waiting.head()
         if message is None:
             result.drained.append(Direction.OUTBOUND)
             return
@@ -717,9 +814,13 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
         if refusal := _refusal(message):
             if _fail_unstarted(lease, message, refusal):
                 result.failed += 1
+                waiting.done()
                 _note_failure(contact, message, refusal)
+            else:
+                waiting.forget()
             continue
         if not _start_attempt(lease, message):
+            waiting.forget()
             continue
         if resending:
             # No channel takes an idempotency key: the customer may get it twice. Once
@@ -738,6 +839,7 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             if error.permanent or not _postpone(lease, message, error):
                 _fail(lease, message, error)
                 result.failed += 1
+                waiting.done()
                 _note_failure(contact, message, error)
                 continue
             result.waiting = True
@@ -767,6 +869,7 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             provider_id,
             status=MessageStatus.SENT if adapter.delivery_receipts else MessageStatus.DELIVERED,
         )
+        waiting.done()
         result.sent += 1
         if message.origin == Origin.AUTOMATION:
             _note_automation(contact, message)

@@ -139,3 +139,28 @@ def test_a_message_held_back_behind_a_waiting_one_is_not_run_for_again(inbox, co
     make_due(head)
     result = run(contact)
     assert result.relayed == 2 and not result.more
+
+
+def _statements_to_relay(contact, n):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for k in range(n):
+        inbound(contact, f"backlog {k}", f"{n}-{k}")
+    with CaptureQueriesContext(connection) as queries:
+        while run(contact).more:
+            pass
+    assert Message.objects.filter(status=MessageStatus.RECEIVED).count() == 0
+    return len(queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_costs_two_statements_a_message(conversation, contact, inbox):
+    """Claimed once, read ahead, the conversation and admin read once a batch: each
+    further message is its attempt's start and its outcome, and a read ahead now and
+    then — not the ten round trips a message it once took."""
+    _statements_to_relay(contact, 1)  # the first message of a customer costs more
+    ten = _statements_to_relay(contact, 10)
+    thirty = _statements_to_relay(contact, 30)
+    per_message = (thirty - ten) / 20
+    assert per_message <= 2.2, f"{per_message} statements a message"

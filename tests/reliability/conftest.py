@@ -114,6 +114,8 @@ class Workers:
         query = f"?application_name={name}" if name else ""
         env = {
             **self.env,
+            # The relay's own threads (channels/dispatch.py), as many as the pool's.
+            "RELAY_THREADS": str(concurrency),
             "DATABASE_URL": (
                 f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
                 f":{db['PORT'] or 5432}/{db['NAME']}{query}"

@@ -94,14 +94,15 @@ def relay_connections() -> dict[str, int]:
         cursor.execute(
             "SELECT application_name, count(*) FROM pg_stat_activity"
             " WHERE application_name LIKE 'relay-worker-%%'"
-            " AND query LIKE '%%relay_lease_until%%' GROUP BY application_name"
+            " AND (query LIKE '%%relay_lease_until%%' OR query LIKE '%%octopods_channels_message%%')"
+            " GROUP BY application_name"
         )
         return dict(cursor.fetchall())
 
 
 def test_the_same_workers_relay_everything_after_an_immediate_restart(own_postgres, stack, capsys):
     channel = telegram_channel()
-    # One pool thread each, so every thread that will relay after the restart holds a
+    # One relay thread each, so every thread that will relay after the restart holds a
     # connection from before it (a fresh thread would connect anew and hide the fault).
     workers = [stack.workers.start(concurrency=1, name=f"relay-worker-{n}") for n in range(WORKERS)]
     customers = Customers(stack.base_url, channel)
