@@ -94,7 +94,8 @@ def relay_connections() -> dict[str, int]:
         cursor.execute(
             "SELECT application_name, count(*) FROM pg_stat_activity"
             " WHERE application_name LIKE 'relay-worker-%%'"
-            " AND (query LIKE '%%relay_lease_until%%' OR query LIKE '%%octopods_channels_message%%')"
+            " AND (query LIKE '%%relay_lease_until%%'"
+            " OR query LIKE '%%octopods_channels_message%%')"
             " GROUP BY application_name"
         )
         return dict(cursor.fetchall())
