@@ -23,6 +23,7 @@ from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from integrations.webhook_guard import body_refusal
 from workspaces.models import Workspace
 
+from .ingest import webhook_channel
 from .models import Channel, Message
 from .relay import media_path
 from .roundtrip import channel_round_trip
@@ -65,7 +66,7 @@ def _webhook_request(request) -> WebhookRequest:
 def webhook(request, kind, key):
     if kind not in CHANNELS:
         raise Http404("Unknown channel kind.")
-    channel = Channel.objects.filter(kind=kind, webhook_key=key).first()
+    channel = webhook_channel(kind, key)
     if channel is None:
         raise Http404("Unknown webhook.")
     if refusal := body_refusal(request, max_bytes=settings.WEBHOOK_MAX_BYTES):

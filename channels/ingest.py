@@ -1,0 +1,160 @@
+"""The webhook's hot path on PostgreSQL: the channel found, and a customer's message
+stored with its contact, each in one round trip.
+
+The ORM spends more CPU building a statement than PostgreSQL spends running it (about
+0.7 ms against 0.1 ms for the channel lookup), and a webhook made four of them inside a
+transaction (BEGIN, the contact, the message, the channel's last-inbound time, COMMIT).
+Here the channel's SELECT is compiled from the ORM once per process and run with each
+request's values, and the contact and the message go in one statement: the contact
+found, created or refreshed, the message inserted unless it is already there (a
+provider's retry) — atomic on its own, so a single event needs no transaction around
+it. Other databases (SQLite on a laptop) take the ORM's way in channels/services.py;
+both give the same rows, as the tests check.
+"""
+
+import threading
+
+from django.db import connections
+from django.db.models import Model
+
+from .models import Channel, Contact, Message
+
+
+class Prepared:
+    """A SELECT of one model by equality filters, compiled once per database alias and
+    run with new values: the ORM's own SQL, columns and converters (a decrypted field
+    is decrypted), without building the query each time."""
+
+    def __init__(self, model: type[Model], *fields: str):
+        self.model, self.fields = model, fields
+        self._compiled: dict[str, tuple] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, using: str):
+        sentinels = [f"\x00prepared-{n}\x00" for n in range(len(self.fields))]
+        queryset = self.model._default_manager.using(using).filter(
+            **dict(zip(self.fields, sentinels, strict=True))
+        )[:2]
+        compiler = queryset.query.get_compiler(using)
+        sql, params = compiler.as_sql()
+        if list(params) != sentinels:
+            raise RuntimeError(f"unexpected parameters compiling {self.model.__name__}")
+        columns = [column for column, _, _ in compiler.select]
+        converters = compiler.get_converters(columns)
+        names = [column.target.attname for column in columns]
+        return sql, converters, names, compiler
+
+    def get(self, *values, using: str = "default") -> Model | None:
+        """The one row matching ``values`` (in the order of the fields), or None."""
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.setdefault(using, self._compile(using))
+        sql, converters, names, compiler = compiled
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, list(values))
+            rows = cursor.fetchmany(2)
+        if len(rows) != 1:
+            return None
+        if converters:
+            rows = list(compiler.apply_converters(rows, converters))
+        return self.model.from_db(using, names, rows[0])
+
+
+_channel_by_webhook = Prepared(Channel, "kind", "webhook_key")
+
+
+def webhook_channel(kind: str, key: str) -> Channel | None:
+    """The channel whose webhook URL this is."""
+    return _channel_by_webhook.get(kind, key)
+
+
+def _columns(model, instance, connection, *, skip=()) -> tuple[list[str], list]:
+    """Every concrete column but the primary key, with the value Django would insert
+    (defaults and auto_now times applied, values prepared for the database)."""
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.attname in skip:
+            continue
+        names.append(field.column)
+        values.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
+    return names, values
+
+
+def _sql(connection, contact_columns: list[str], message_columns: list[str]) -> str:
+    q = connection.ops.quote_name
+    contact_table, message_table = q(Contact._meta.db_table), q(Message._meta.db_table)
+    c = {f.attname: q(f.column) for f in Contact._meta.concrete_fields}
+    placeholders = lambda n: ", ".join(["%s"] * n)  # noqa: E731
+    inserted = ", ".join(q(name) for name in contact_columns)
+    contact_column = q(Message._meta.get_field("contact").column)
+    # Only the models' own quoted table and column names are formatted in; every value
+    # is a parameter.
+    return f"""
+WITH found AS (
+    SELECT {c["id"]} AS id, {c["name"]} AS name, {c["username"]} AS username,
+           {c["phone_e164"]} AS phone_e164
+    FROM {contact_table} WHERE {c["channel_id"]} = %s AND {c["external_id"]} = %s
+), created AS (
+    INSERT INTO {contact_table} ({inserted})
+    SELECT {placeholders(len(contact_columns))} WHERE NOT EXISTS (SELECT 1 FROM found)
+    ON CONFLICT ({c["channel_id"]}, {c["external_id"]})
+        DO UPDATE SET {c["updated_at"]} = {contact_table}.{c["updated_at"]}
+    RETURNING {c["id"]} AS id
+), fresh AS (
+    SELECT id, name AS was_name, username AS was_username, phone_e164 AS was_phone,
+           COALESCE(NULLIF(%s, ''), name) AS name,
+           COALESCE(NULLIF(%s, ''), username) AS username,
+           COALESCE(NULLIF(%s, ''), phone_e164) AS phone_e164
+    FROM found
+), refreshed AS (
+    UPDATE {contact_table} SET {c["name"]} = fresh.name, {c["username"]} = fresh.username,
+        {c["phone_e164"]} = fresh.phone_e164, {c["updated_at"]} = %s
+    FROM fresh
+    WHERE {contact_table}.{c["id"]} = fresh.id
+      AND (fresh.name, fresh.username, fresh.phone_e164)
+          IS DISTINCT FROM (fresh.was_name, fresh.was_username, fresh.was_phone)
+), the_contact AS (
+    SELECT id FROM found UNION ALL SELECT id FROM created
+)
+INSERT INTO {message_table} ({", ".join(q(name) for name in message_columns)}, {contact_column})
+SELECT {placeholders(len(message_columns))}, the_contact.id FROM the_contact
+ON CONFLICT DO NOTHING
+RETURNING {contact_column}
+"""  # noqa: S608
+
+
+_statements: dict[tuple[str, tuple, tuple], str] = {}
+
+
+def store_message(*, channel: Channel, contact: Contact, message: Message) -> int:
+    """Store ``message`` from ``contact`` (both unsaved, values already fitted to their
+    columns) in one statement: the contact is created on first sight and its name,
+    username and phone refreshed when they changed; the message is inserted unless the
+    channel has it already. Returns the contact's id."""
+    connection = connections[Message.objects.db]
+    contact_columns, contact_values = _columns(Contact, contact, connection)
+    message_columns, message_values = _columns(Message, message, connection, skip={"contact_id"})
+    key = (connection.alias, tuple(contact_columns), tuple(message_columns))
+    sql = _statements.get(key)
+    if sql is None:
+        sql = _statements.setdefault(key, _sql(connection, contact_columns, message_columns))
+    params = [
+        channel.pk,
+        contact.external_id,
+        *contact_values,
+        contact.name,
+        contact.username,
+        contact.phone_e164,
+        contact_values[contact_columns.index(Contact._meta.get_field("updated_at").column)],
+        *message_values,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+    # The message was there already (a retry): the contact is the one it belongs to.
+    return Contact.objects.filter(channel=channel, external_id=contact.external_id).values_list(
+        "pk", flat=True
+    )[0]
