@@ -16,8 +16,10 @@ contact and a conversation in the inbox.
 
 import logging
 import multiprocessing
+import os
 import queue
 import signal
+import subprocess
 import threading
 import time
 from contextlib import suppress
@@ -151,8 +153,21 @@ class Relay:
                 rss.append(sum(rss_mib(pid) for pid in tree(worker.popen.pid)))
         if rss:
             self.worker_rss = rss
+        # A warm shutdown through the worker's main process only: SIGTERM to a prefork
+        # pool's children as well would end tasks mid-way, leaving a contact claimed
+        # until its lease runs out and the next run's messages behind it.
         for worker in self.workers:
-            worker.kill(signal.SIGTERM)
+            with worker.lock:
+                worker.expected_exit = True
+                if worker.alive():
+                    with suppress(ProcessLookupError):
+                        os.kill(worker.popen.pid, signal.SIGTERM)
+        for worker in self.workers:
+            with worker.lock:
+                if worker.popen is not None:
+                    with suppress(subprocess.TimeoutExpired):
+                        worker.popen.wait(timeout=30)
+                worker.kill(signal.SIGTERM)  # whatever is left of its process group
         self.running = False
 
     # --- messages -----------------------------------------------------------------------
