@@ -508,8 +508,13 @@ def relay_rows(relay: Relay, args, groups, *, repeat: int) -> list[Line]:
                     say(
                         f"  relay, stub at {delay_ms} ms, {side} {n + 1}/{repeat}: "
                         f"{run.rate:,.0f} msg/s ({run.relayed} of {run.sent} relayed, "
-                        f"{run.arrived} reached the inbox), {run.calls} inbox calls, stub CPU "
-                        f"{run.stub_cpu:.0f} %, others' CPU {load_.percent:.0f} %"
+                        f"{run.arrived} reached the inbox), {run.calls} inbox calls, "
+                        + (
+                            f"worker CPU {run.worker_ms:.1f} ms per message, "
+                            if side == "candidate"
+                            else ""
+                        )
+                        + f"stub CPU {run.stub_cpu:.0f} %, others' CPU {load_.percent:.0f} %"
                     )
             steady += runs["candidate"]
             lines.append(_relay_line(delay_ms, goal, runs, background, relay, processes, threads))
@@ -534,7 +539,8 @@ def _relay_line(delay_ms, goal, runs, background, relay: Relay, processes, threa
         extra += f"; {missing} messages not relayed within the cap"
     return Line(
         f"relay, stub answering in {delay_ms} ms, {CUSTOMERS} contacts",
-        f"{c:,.0f} msg/s",
+        f"{c:,.0f} msg/s; the worker's CPU: "
+        f"{statistics.median(r.worker_ms for r in runs['candidate']):.1f} ms per message",
         f"{processes} process(es) x {threads} threads, the reply call + 1 UPDATE: {f:,.0f} msg/s",
         f"{ratio:.3f}x",
         aim,

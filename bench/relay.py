@@ -45,6 +45,7 @@ class RelayRun:
     calls: int = 0  # inbox calls during the run
     counts: dict = field(default_factory=dict)
     stub_cpu: float = float("nan")  # % of one core
+    worker_ms: float = float("nan")  # the relay worker's CPU per message (candidate)
 
     @property
     def rate(self) -> float:
@@ -193,12 +194,33 @@ class Relay:
             - before
         )
 
-    def _drain(self, pks: list[int], *, cap: float):
+    def worker_cpu(self) -> float:
+        """CPU seconds the running worker(s) and their pools have used so far."""
+        return sum(
+            cpu_seconds(pid)
+            for worker in self.workers
+            if worker.alive()
+            for pid in tree(worker.popen.pid)
+        )
+
+    def _drain(self, pks: list[int], *, cap: float) -> tuple[float, int]:
+        """Start the worker(s) on stored messages and stop them when these are relayed
+        (or at ``cap``). Returns the workers' CPU seconds from the first message's first
+        inbox call on (their start-up left out) and how many messages were relayed then."""
         self.start_workers()
+        deadline = time.monotonic() + cap
         try:
             # What has not arrived by then is counted, not raised.
             with suppress(ServiceError):
-                wait_until(lambda: _relayed(pks) == len(pks), timeout=cap, what="the relay")
+                wait_until(lambda: self.stub.stats()["first"], timeout=cap, what="a first call")
+            used, before = self.worker_cpu(), _relayed(pks)
+            with suppress(ServiceError):
+                wait_until(
+                    lambda: _relayed(pks) == len(pks),
+                    timeout=max(0.0, deadline - time.monotonic()),
+                    what="the relay",
+                )
+            return self.worker_cpu() - used, _relayed(pks) - before
         finally:
             self.stop_workers()
 
@@ -223,8 +245,10 @@ class Relay:
         pks = self.store(numbers)
         self.stub.reset()
         used = cpu_seconds(self.stub_pid)
-        self._drain(pks, cap=self.cap)
-        return self._result(numbers, pks, cpu_seconds(self.stub_pid) - used)
+        worker_cpu, relayed = self._drain(pks, cap=self.cap)
+        run = self._result(numbers, pks, cpu_seconds(self.stub_pid) - used)
+        run.worker_ms = 1000 * worker_cpu / relayed if relayed else float("nan")
+        return run
 
     def _result(self, numbers, pks, stub_cpu: float) -> RelayRun:
         stats = self.stub.stats()
