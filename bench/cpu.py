@@ -1,6 +1,7 @@
-"""Background load: the CPU that processes other than the benchmark's own used during a
-measurement, from /proc (utime + stime per process). Ours are this process's
-descendants and the PostgreSQL server's (pg_ctl detaches the postmaster from us)."""
+"""Figures from /proc: the background load (the CPU that processes other than the
+benchmark's own used during a measurement, from utime + stime per process), a
+process's CPU time, and its resident memory. Ours are this process's descendants and
+the PostgreSQL server's (pg_ctl detaches the postmaster from us)."""
 
 import os
 import time
@@ -61,3 +62,35 @@ class Background:
                 ticks += used - self._before.get(pid, (0, 0))[1]
         self.percent = 100.0 * ticks / TICKS / seconds if seconds else float("nan")
         return False
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) a process has used so far, in seconds; 0 if it is gone."""
+    if pid is None:
+        return 0.0
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def children(pid: int) -> list[int]:
+    return sorted(p for p, (ppid, _) in _snapshot().items() if ppid == pid)
+
+
+def tree(pid: int) -> set[int]:
+    """A process and all its descendants."""
+    return _descendants({pid}, _snapshot())
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of one process (VmRSS), in MiB; NaN if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")

@@ -1,6 +1,8 @@
 """What each HTTP row sends. The functions live in a module of their own so that the
 load generator's processes find them by name, however the benchmark was started."""
 
+import json
+
 from harness.data import SECRET, telegram_update
 
 TARGET = {}  # filled in before the load generator forks
@@ -27,3 +29,14 @@ def webhook_post(slot: int, thread: int, n: int):
 def signed_in_get(slot: int, thread: int, n: int):
     headers = {"Cookie": TARGET["cookie"], "Host": "127.0.0.1"}
     return "GET", TARGET["path"], None, headers
+
+
+STUB_REPLY = json.dumps(
+    {"message_type": "comment", "type": "user", "intercom_user_id": "probe", "body": "<p>hi</p>"}
+).encode()
+
+
+def stub_reply(slot: int, thread: int, n: int):
+    """A contact's reply, as the relay makes it, in the stub's own conversation."""
+    headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
+    return "POST", "/intercom/conversations/1/reply", STUB_REPLY, headers
