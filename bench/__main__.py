@@ -2,7 +2,7 @@
 
     scripts/bench [--smoke] [--repeat N] [--workers W] [--seconds S]
                   [--only webhook,pages,relay,latency] [--no-relay]
-                  [--relay-workers N] [--relay-threads T] [--relay-pool threads|prefork|solo]
+                  [--relay-workers N] [--relay-threads T]
                   [--floor-processes P] [--floor-threads Q] [--keep]
 
 It starts the stack as the fault harness does (a PostgreSQL and a Redis of its own on
@@ -239,8 +239,8 @@ def table(lines: list[Line], args) -> str:
     return "\n".join(
         [
             f"gunicorn sync x{args.workers} for Octopods and for the floor; relay: "
-            f"{args.relay_workers} Celery worker(s), --pool {args.relay_pool} "
-            f"--concurrency {args.relay_threads}; medians; ratio = candidate / floor in "
+            f"{args.relay_workers} Celery worker(s) x RELAY_THREADS={args.relay_threads}; "
+            "medians; ratio = candidate / floor in "
             "this run",
             "",
             "| path | Octopods | floor | ratio | goal | others' CPU |",
@@ -266,8 +266,9 @@ def main(argv=None) -> int:
         "--no-relay", action="store_true", help="leave out the relay and latency rows"
     )
     parser.add_argument("--relay-workers", type=int, default=1, help="Celery worker processes")
-    parser.add_argument("--relay-threads", type=int, default=16, help="each worker's --concurrency")
-    parser.add_argument("--relay-pool", choices=("threads", "prefork", "solo"), default="threads")
+    parser.add_argument(
+        "--relay-threads", type=int, default=32, help="each worker's relay threads (RELAY_THREADS)"
+    )
     parser.add_argument(
         "--floor-processes",
         type=int,
@@ -334,8 +335,6 @@ def main(argv=None) -> int:
             "INTERCOM_API_URL": f"{stub.url}/intercom",
             "TELEGRAM_API_URL": f"{stub.url}/telegram",
         }
-        pool = worker.command.index("--pool") + 1
-        worker.command[pool] = args.relay_pool
     stack.processes += [floor, stub_process]
     ok = failed = False
     lines: list[Line] = []
@@ -687,13 +686,11 @@ def _counts(counts: dict) -> str:
 
 
 def _floor_shape(args) -> tuple[int, int]:
-    if args.relay_pool == "threads":
-        processes, threads = args.relay_workers, args.relay_threads
-    elif args.relay_pool == "prefork":
-        processes, threads = args.relay_workers * args.relay_threads, 1
-    else:
-        processes, threads = args.relay_workers, 1
-    return args.floor_processes or processes, args.floor_threads or threads
+    # The relay runs on each worker's own threads (channels/dispatch.py).
+    return (
+        args.floor_processes or args.relay_workers,
+        args.floor_threads or args.relay_threads,
+    )
 
 
 def _roots(stack: Stack) -> set[int]:
