@@ -38,7 +38,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -90,10 +90,22 @@ def contact_relay(*, contact_id: int) -> RelayResult:
     if lease is None:
         return result
     try:
-        contact = Contact.objects.select_related("channel__workspace").get(pk=contact_id)
-        _relay_inbound(lease, contact, result)
+        contact = (
+            Contact.objects.select_related("channel__workspace")
+            # The workspace's default admin in the same query (see default_admin_id).
+            .annotate(
+                default_admin_id=Subquery(
+                    InboxAdmin.objects.filter(workspace=OuterRef("channel__workspace"))
+                    .order_by("pk")
+                    .values("external_id")[:1]
+                )
+            )
+            .get(pk=contact_id)
+        )
+        backlog = _Backlog(contact)
+        _relay_inbound(lease, contact, backlog, result)
         if not result.more:
-            _relay_outbound(lease, contact, result)
+            _relay_outbound(lease, contact, backlog, result)
     except LeaseLost:
         logger.warning("contact %s: another worker holds it now; this one stops", contact_id)
         result.more = False
@@ -119,12 +131,9 @@ _WAITING_STATUS = {
 
 
 def _arrived_meanwhile(contact_id: int, directions: list[str]) -> bool:
-    waiting = Q()
-    for direction in directions:
-        waiting |= Q(direction=direction, status=_WAITING_STATUS[direction])
     return (
         Message.objects.filter(contact_id=contact_id)
-        .filter(waiting)
+        .filter(_waiting({d: _WAITING_STATUS[d] for d in directions}))
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
         .exists()
     )
@@ -143,31 +152,63 @@ def _head(contact: Contact, direction: str, status: str) -> Message | None:
 READ_AHEAD = 10
 
 
-class _Waiting:
-    """A contact's waiting messages in one direction, oldest first, read ahead. The
-    holder of the lease is the only one that starts them, so what was read stays
-    true until this claim changes it; after anything unexpected (a message that
-    changed meanwhile), ``forget()`` reads afresh."""
+class _Backlog:
+    """A contact's waiting messages, both directions, oldest first, read ahead: the
+    first read takes both directions at once, later ones the direction that needs more.
+    The holder of the lease is the only one that starts them, so what was read stays
+    true until this claim changes it; after anything unexpected (a message that changed
+    meanwhile), ``forget()`` reads that direction afresh. A direction whose read came
+    back short has nothing more to see: what arrives later is found by the look after
+    the contact is given back (``_arrived_meanwhile``)."""
 
-    def __init__(self, contact: Contact, direction: str, status: str):
-        self.contact, self.direction, self.status = contact, direction, status
-        self._ahead: list[Message] = []
+    def __init__(self, contact: Contact):
+        self.contact = contact
+        self._ahead: dict[str, list[Message]] = {}
+        self._exhausted: set[str] = set()
+        self._first = True
 
-    def head(self) -> Message | None:
-        if not self._ahead:
-            self._ahead = list(
-                Message.objects.filter(
-                    contact=self.contact, direction=self.direction, status=self.status
-                ).order_by("created_at", "pk")[:READ_AHEAD]
-            )
-        return self._ahead[0] if self._ahead else None
+    def _read(self, waiting: Q) -> list[Message]:
+        return list(
+            Message.objects.filter(contact=self.contact)
+            .filter(waiting)
+            .order_by("created_at", "pk")[:READ_AHEAD]
+        )
 
-    def done(self) -> None:
+    def _fill(self, direction: str) -> None:
+        if self._first:
+            self._first = False
+            both = self._read(_waiting(_WAITING_STATUS))
+            for each in _WAITING_STATUS:
+                self._ahead[each] = [m for m in both if m.direction == each]
+            if len(both) < READ_AHEAD:
+                self._exhausted.update(_WAITING_STATUS)
+            return
+        read = self._read(_waiting({direction: _WAITING_STATUS[direction]}))
+        self._ahead[direction] = read
+        if len(read) < READ_AHEAD:
+            self._exhausted.add(direction)
+
+    def head(self, direction: str) -> Message | None:
+        if not self._ahead.get(direction) and direction not in self._exhausted:
+            self._fill(direction)
+        ahead = self._ahead.get(direction)
+        return ahead[0] if ahead else None
+
+    def done(self, direction: str) -> None:
         """The head has been dealt with (relayed, sent or failed)."""
-        self._ahead.pop(0)
+        self._ahead[direction].pop(0)
 
-    def forget(self) -> None:
-        self._ahead = []
+    def forget(self, direction: str) -> None:
+        self._ahead[direction] = []
+        self._exhausted.discard(direction)
+        self._first = False
+
+
+def _waiting(statuses: dict) -> Q:
+    waiting = Q()
+    for direction, status in statuses.items():
+        waiting |= Q(direction=direction, status=status)
+    return waiting
 
 
 def _due(message: Message) -> bool:
@@ -409,7 +450,7 @@ def _found_unknown(message: Message, lease: Lease) -> bool:
 # --- inbound: customer → inbox ---------------------------------------------------------
 
 
-def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
+def _relay_inbound(lease: Lease, contact: Contact, backlog: _Backlog, result: RelayResult) -> None:
     channel = contact.channel
     workspace = channel.workspace
     if workspace.status != Status.ACTIVE:
@@ -417,7 +458,6 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
         result.waiting = _head(contact, Direction.INBOUND, MessageStatus.RECEIVED) is not None
         return
     inbox = inbox_adapter(workspace.provider)
-    waiting = _Waiting(contact, Direction.INBOUND, MessageStatus.RECEIVED)
     # Read once a batch: the conversation to append to (then the one each delivery
     # went to), the workspace's default admin, whether the customer is new.
     conversation: Conversation | None = None
@@ -428,7 +468,7 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
         if lease.out_of_time():
             result.more = True
             return
-        message = waiting.head()
+        message = backlog.head(Direction.INBOUND)
         if message is None:
             result.drained.append(Direction.INBOUND)
             return
@@ -444,16 +484,19 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
         if refusal := _refusal(message):
             failed = _fail_unstarted(lease, message, refusal)
             result.failed += failed
-            waiting.done() if failed else waiting.forget()
+            backlog.done(Direction.INBOUND) if failed else backlog.forget(Direction.INBOUND)
             continue
         if not looked_up:
             conversation, looked_up = _current_conversation(contact), True
         if admin_id is None:
-            admin_id = default_admin_id(workspace)
+            if "default_admin_id" in vars(contact):  # read with the contact
+                admin_id = contact.default_admin_id or ""
+            else:
+                admin_id = default_admin_id(workspace)
         # Any earlier attempt may have landed: the inbox looks before posting again.
         earlier_attempt = message.attempts > 0
         if not _start_attempt(lease, message):
-            waiting.forget()
+            backlog.forget(Direction.INBOUND)
             continue
         calling = False
         try:
@@ -475,7 +518,7 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
                 logger.warning("message %s not relayed: %s", message.pk, error.message)
                 _fail(lease, message, error)
                 result.failed += 1
-                waiting.done()
+                backlog.done(Direction.INBOUND)
                 continue
             result.waiting = True
             return
@@ -496,20 +539,21 @@ def _relay_inbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
             if not _postpone(lease, message, error):
                 _fail(lease, message, error)
                 result.failed += 1
-                waiting.done()
+                backlog.done(Direction.INBOUND)
                 continue
             result.waiting = True
             return
-        if first_time is None:
+        if first_time is None and channel.welcome_enabled:
             first_time = not Message.objects.filter(
                 contact=contact, direction=Direction.INBOUND, status=MessageStatus.RELAYED
             ).exists()
         else:
             first_time = False
         conversation = _record_delivery(lease, contact, message, refs, known=conversation)
-        waiting.done()
+        backlog.done(Direction.INBOUND)
         result.relayed += 1
-        _automations(contact, conversation, message, first_time=first_time)
+        if _automations(contact, conversation, message, first_time=first_time):
+            backlog.forget(Direction.OUTBOUND)  # replies of its own to send
     result.more = True
 
 
@@ -756,10 +800,13 @@ def media_path(token: str) -> str | None:
 # --- automations ---------------------------------------------------------------------
 
 
-def _automations(contact: Contact, conversation: Conversation, message: Message, *, first_time):
+def _automations(
+    contact: Contact, conversation: Conversation, message: Message, *, first_time
+) -> int:
     """Welcome a first-time customer; answer outside opening hours, once a day per
     conversation. Both go out on the channel like an agent reply (and are shown in the
-    conversation as a note, so the team sees what the customer was told)."""
+    conversation as a note, so the team sees what the customer was told). Returns how
+    many replies were queued."""
     channel = contact.channel
     replies = []
     if first_time and channel.welcome_enabled and channel.welcome_message:
@@ -789,21 +836,21 @@ def _automations(contact: Contact, conversation: Conversation, message: Message,
             data={"automation": kind},
             status=MessageStatus.PENDING,
         )
+    return len(replies)
 
 
 # --- outbound: agent → customer ------------------------------------------------------
 
 
-def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None:
+def _relay_outbound(lease: Lease, contact: Contact, backlog: _Backlog, result: RelayResult) -> None:
     channel = contact.channel
     adapter = channel_adapter(channel.kind)
     credentials = adapter.credentials(channel.credentials_data)
-    waiting = _Waiting(contact, Direction.OUTBOUND, MessageStatus.PENDING)
     for _ in range(BATCH):
         if lease.out_of_time():
             result.more = True
             return
-        message = waiting.head()
+        message = backlog.head(Direction.OUTBOUND)
         if message is None:
             result.drained.append(Direction.OUTBOUND)
             return
@@ -814,13 +861,13 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
         if refusal := _refusal(message):
             if _fail_unstarted(lease, message, refusal):
                 result.failed += 1
-                waiting.done()
+                backlog.done(Direction.OUTBOUND)
                 _note_failure(contact, message, refusal)
             else:
-                waiting.forget()
+                backlog.forget(Direction.OUTBOUND)
             continue
         if not _start_attempt(lease, message):
-            waiting.forget()
+            backlog.forget(Direction.OUTBOUND)
             continue
         if resending:
             # No channel takes an idempotency key: the customer may get it twice. Once
@@ -839,7 +886,7 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             if error.permanent or not _postpone(lease, message, error):
                 _fail(lease, message, error)
                 result.failed += 1
-                waiting.done()
+                backlog.done(Direction.OUTBOUND)
                 _note_failure(contact, message, error)
                 continue
             result.waiting = True
@@ -869,7 +916,7 @@ def _relay_outbound(lease: Lease, contact: Contact, result: RelayResult) -> None
             provider_id,
             status=MessageStatus.SENT if adapter.delivery_receipts else MessageStatus.DELIVERED,
         )
-        waiting.done()
+        backlog.done(Direction.OUTBOUND)
         result.sent += 1
         if message.origin == Origin.AUTOMATION:
             _note_automation(contact, message)

@@ -160,6 +160,10 @@ def test_a_backlog_costs_two_statements_a_message(conversation, contact, inbox):
     further message is its attempt's start and its outcome, and a read ahead now and
     then — not the ten round trips a message it once took."""
     _statements_to_relay(contact, 1)  # the first message of a customer costs more
+    # One message: claim, the contact (and its workspace's admin), what waits in both
+    # directions, the conversation, the attempt's start and outcome, the release, and
+    # the look for anything that arrived meanwhile.
+    assert _statements_to_relay(contact, 1) <= 8
     ten = _statements_to_relay(contact, 10)
     thirty = _statements_to_relay(contact, 30)
     per_message = (thirty - ten) / 20
