@@ -141,12 +141,12 @@ def test_a_message_held_back_behind_a_waiting_one_is_not_run_for_again(inbox, co
     assert result.relayed == 2 and not result.more
 
 
-def _statements_to_relay(contact, n):
+def _statements_to_relay(contact, n, *, tag):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for k in range(n):
-        inbound(contact, f"backlog {k}", f"{n}-{k}")
+        inbound(contact, f"backlog {k}", f"{tag}-{k}")
     with CaptureQueriesContext(connection) as queries:
         while run(contact).more:
             pass
@@ -159,12 +159,12 @@ def test_a_backlog_costs_two_statements_a_message(conversation, contact, inbox):
     """Claimed once, read ahead, the conversation and admin read once a batch: each
     further message is its attempt's start and its outcome, and a read ahead now and
     then — not the ten round trips a message it once took."""
-    _statements_to_relay(contact, 1)  # the first message of a customer costs more
+    _statements_to_relay(contact, 1, tag="first")  # a customer's first costs more
     # One message: claim, the contact (and its workspace's admin), what waits in both
     # directions, the conversation, the attempt's start and outcome, the release, and
     # the look for anything that arrived meanwhile.
-    assert _statements_to_relay(contact, 1) <= 8
-    ten = _statements_to_relay(contact, 10)
-    thirty = _statements_to_relay(contact, 30)
+    assert _statements_to_relay(contact, 1, tag="lone") <= 8
+    ten = _statements_to_relay(contact, 10, tag="ten")
+    thirty = _statements_to_relay(contact, 30, tag="thirty")
     per_message = (thirty - ten) / 20
     assert per_message <= 2.2, f"{per_message} statements a message"
