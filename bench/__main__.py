@@ -686,7 +686,7 @@ def _counts(counts: dict) -> str:
 
 
 def _floor_shape(args) -> tuple[int, int]:
-    # The relay runs on each worker's own threads (channels/dispatch.py).
+    # The relay runs on each worker's own threads (relay/dispatch.py).
     return (
         args.floor_processes or args.relay_workers,
         args.floor_threads or args.relay_threads,

@@ -15,10 +15,11 @@ from django.utils import timezone
 from integrations.base import ProviderError
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
+from relay.inbound import inbox_delivery
+from relay.inbox import default_admin_id
 from workspaces.models import Status
 
 from .models import Channel, Contact, Conversation, Direction, Message, MessageStatus
-from .relay import default_admin_id, inbox_delivery
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from integrations.channel import (
 from integrations.payload import text_safe
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
+from relay.wakeup import relay_wake
 from workspaces.models import Status
 
 from . import ingest
@@ -41,7 +42,6 @@ from .models import (
     MessageStatus,
     Origin,
 )
-from .wakeup import relay_wake
 
 logger = logging.getLogger(__name__)
 

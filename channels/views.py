@@ -21,11 +21,11 @@ from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from integrations.webhook_guard import body_refusal
+from relay.media import media_path
 from workspaces.models import Workspace
 
 from .ingest import webhook_channel
 from .models import Channel, Message
-from .relay import media_path
 from .roundtrip import channel_round_trip
 from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
 from .services import (

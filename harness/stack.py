@@ -98,7 +98,7 @@ class Stack:
             "PUBLIC_BASE_URL": self.web_url,
             "RELAY_LEASE_SECONDS": str(lease_seconds),
             "RELAY_IN_PROCESS": "false",
-            # Each worker relays on this many threads of its own (channels/dispatch.py).
+            # Each worker relays on this many threads of its own (relay/dispatch.py).
             "RELAY_THREADS": str(threads),
             "MEDIA_ROOT": str(self.root / "media"),
             "INTERCOM_AUTHORIZE_URL": f"{sandbox}/intercom/oauth",

@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 
 
 class RelayDispatch(bootsteps.StartStopStep):
-    """Every worker process also runs the relay's dispatcher (channels/dispatch.py):
+    """Every worker process also runs the relay's dispatcher (relay/dispatch.py):
     RELAY_THREADS threads relaying the contacts woken in Redis, beside the pool that
     runs the periodic tasks. RELAY_THREADS=0 leaves it out."""
 
@@ -28,13 +28,13 @@ class RelayDispatch(bootsteps.StartStopStep):
 
     def start(self, worker):
         if self.threads:
-            from channels import dispatch
+            from relay import dispatch
 
             dispatch.start(self.threads)
 
     def stop(self, worker):
         if self.threads:
-            from channels import dispatch
+            from relay import dispatch
 
             dispatch.stop()
 

@@ -214,17 +214,17 @@ def test_it_points_an_admin_at_the_round_trip_while_the_log_is_empty(cast, chann
 @pytest.fixture
 def relay_starts(settings, monkeypatch):
     """Runs the app's start-up as the development server would, recording relay starts."""
-    from channels import wakeup
+    from relay import wakeup
 
     starts = []
     monkeypatch.setattr(wakeup.waker, "wake", lambda contact_ids: starts.append(list(contact_ids)))
     settings.RELAY_IN_PROCESS = True
     yield starts
-    request_started.disconnect(dispatch_uid="channels.start_relay")
+    request_started.disconnect(dispatch_uid="relay.start")
 
 
 def ready():
-    apps.get_app_config("octopods_channels").ready()
+    apps.get_app_config("relay").ready()
 
 
 def test_it_starts_the_relay_with_runservers_serving_process(relay_starts, monkeypatch):
@@ -244,7 +244,7 @@ def test_it_starts_the_relay_at_the_first_request_of_any_other_server(
 
 
 def test_it_never_starts_the_relay_when_a_worker_runs_it(settings, monkeypatch, client):
-    from channels import wakeup
+    from relay import wakeup
 
     starts = []
     monkeypatch.setattr(wakeup.waker, "wake", lambda contact_ids: starts.append(contact_ids))

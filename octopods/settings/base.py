@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "workspaces",
     "integrations",
     "channels",
+    "relay",
 ]
 
 MIDDLEWARE = [
@@ -304,12 +305,12 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 # (CELERY_TASK_TIME_LIMIT), so a live worker never loses it; a killed worker's contact
 # is picked up again after this.
 RELAY_LEASE_SECONDS = env.int("RELAY_LEASE_SECONDS", default=120)
-# A thread per worker process renews the leases it holds (channels/lease.py).
+# A thread per worker process renews the leases it holds (relay/lease.py).
 RELAY_LEASE_KEEPER = True
 # Run the relay in the web process (a background thread) instead of a Celery worker:
 # the default when there is no broker, so a laptop relays with nothing else running.
 RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
-# Threads each worker process relays contacts on (channels/dispatch.py). Provider
+# Threads each worker process relays contacts on (relay/dispatch.py). Provider
 # calls are waits, not work: enough threads to keep a provider's latency from capping
 # throughput (README, "Scaling").
 RELAY_THREADS = env.int("RELAY_THREADS", default=32)

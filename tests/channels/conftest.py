@@ -1,36 +1,10 @@
-"""Fixtures of the relay's tests: the stand-ins of relay_doubles.py installed in the
-relay, and a workspace with a Telegram channel and a customer. A module defining a
-fixture of the same name uses its own."""
+"""A workspace with a Telegram channel and a customer, for the channel tests and the
+relay's. A module defining a fixture of the same name uses its own."""
 
 import pytest
 
-from channels import relay
-from channels.lease import keeper
 from channels.models import Contact, Conversation
 from workspaces.models import InboxAdmin, Provider, Workspace
-
-from .relay_doubles import FakeChannel, FakeInbox
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_leases():
-    """The lease keeper is one per process: what a test left in it goes with the test."""
-    yield
-    keeper.forget()
-
-
-@pytest.fixture
-def inbox(monkeypatch):
-    fake = FakeInbox()
-    monkeypatch.setattr(relay, "inbox_adapter", lambda provider: fake)
-    return fake
-
-
-@pytest.fixture
-def phone(monkeypatch):
-    fake = FakeChannel()
-    monkeypatch.setattr(relay, "channel_adapter", lambda kind: fake)
-    return fake
 
 
 @pytest.fixture

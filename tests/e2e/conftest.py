@@ -21,8 +21,8 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import Account, Membership, Role
-from channels import wakeup
 from octopods.settings.base import sandbox_provider_settings
+from relay import wakeup
 from tests.conftest import PASSWORD, make_user
 
 # Test-only: sync Playwright runs an event loop in the test thread, which makes Django

@@ -114,7 +114,7 @@ class Workers:
         query = f"?application_name={name}" if name else ""
         env = {
             **self.env,
-            # The relay's own threads (channels/dispatch.py), as many as the pool's.
+            # The relay's own threads (relay/dispatch.py), as many as the pool's.
             "RELAY_THREADS": str(concurrency),
             "DATABASE_URL": (
                 f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
@@ -263,8 +263,8 @@ class Stack:
 
     def sweep(self):
         """What beat does every 15 s: wake every contact with due work."""
-        from channels.relay import contacts_due
-        from channels.wakeup import publish
+        from relay.engine import contacts_due
+        from relay.wakeup import publish
 
         with suppress(Exception):
             publish(contacts_due())

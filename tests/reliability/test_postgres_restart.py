@@ -19,8 +19,8 @@ import pytest
 import requests
 from django.db import connection
 
-from channels import wakeup
 from channels.models import Channel, Message, MessageStatus
+from relay import wakeup
 
 from .conftest import SECRET, settled, telegram_channel, wait_for
 from .test_relay_worker import report

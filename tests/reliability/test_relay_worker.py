@@ -150,7 +150,7 @@ def test_webhooks_answer_while_redis_is_down_and_are_relayed_after(client, stack
 
 
 def test_a_429_storm_is_waited_out_within_the_attempt_budget(client, stack, telegram, capsys):
-    from channels.relay import MAX_ATTEMPTS
+    from relay.attempts import MAX_ATTEMPTS
 
     IntercomFault.objects.create(status=429, remaining=3, workspace="sbx-acme")
     stack.workers.start()

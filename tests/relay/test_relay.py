@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from channels import lease as leases
-from channels import relay
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from channels.services import inbox_events_store
 from integrations.base import ConversationState, InboxAttachment, ProviderError
 from integrations.channel import FetchedMedia
+from relay import attempts, engine, outbound
+from relay import inbound as relay_inbound
+from relay import lease as leases
 from workspaces.models import Status, Workspace
 
 from .relay_doubles import inbound, make_due, reply, run, transient
@@ -82,7 +83,7 @@ def test_a_permanent_failure_fails_that_message_and_the_next_goes(contact, inbox
 
 def test_too_many_attempts_fail_the_message(contact, inbox, phone):
     message = inbound(contact, "x", 1)
-    Message.objects.filter(pk=message.pk).update(attempts=relay.MAX_ATTEMPTS - 1)
+    Message.objects.filter(pk=message.pk).update(attempts=attempts.MAX_ATTEMPTS - 1)
     inbox.failures = [transient()]
     run(contact)
     message.refresh_from_db()
@@ -99,9 +100,9 @@ def test_a_rejected_token_holds_messages_until_reconnect(contact, inbox, phone, 
     message.refresh_from_db()
     assert workspace.status == Status.NEEDS_RECONNECT
     assert (message.status, message.attempts) == (MessageStatus.RECEIVED, 0)
-    assert relay.contacts_due() == []  # the sweeper leaves it alone meanwhile
+    assert engine.contacts_due() == []  # the sweeper leaves it alone meanwhile
     Workspace.objects.filter(pk=workspace.pk).update(status=Status.ACTIVE)
-    assert relay.contacts_due() == [contact.pk]
+    assert engine.contacts_due() == [contact.pk]
     assert run(contact).relayed == 1
 
 
@@ -111,9 +112,9 @@ def test_one_worker_at_a_time_per_contact(contact, inbox, phone):
     assert lease is not None
     assert leases.claim(contact.pk) is None
     assert run(contact).relayed == 0  # another worker holds it
-    assert relay.contacts_due() == []
+    assert engine.contacts_due() == []
     leases.release(lease)
-    assert relay.contacts_due() == [contact.pk]
+    assert engine.contacts_due() == [contact.pk]
     # A crashed worker's claim runs out.
     Contact.objects.filter(pk=contact.pk).update(
         relay_lease_until=timezone.now() - timedelta(seconds=1)
@@ -327,22 +328,22 @@ def test_a_rate_limited_send_waits_as_long_as_asked(conversation, contact, inbox
 
 
 def test_backoff_grows_is_capped_and_honours_retry_after():
-    waits = [relay.backoff(n).total_seconds() for n in range(1, 20)]
-    assert waits[0] <= relay.BACKOFF_FIRST
-    assert max(waits) <= relay.BACKOFF_CAP
-    assert relay.backoff(1, retry_after=600).total_seconds() >= 600
+    waits = [attempts.backoff(n).total_seconds() for n in range(1, 20)]
+    assert waits[0] <= attempts.BACKOFF_FIRST
+    assert max(waits) <= attempts.BACKOFF_CAP
+    assert attempts.backoff(1, retry_after=600).total_seconds() >= 600
 
 
 def test_the_sweeper_finds_due_work_only(contact, inbox, phone):
     message = inbound(contact, "hi", 1)
-    assert relay.contacts_due() == [contact.pk]
+    assert engine.contacts_due() == [contact.pk]
     Message.objects.filter(pk=message.pk).update(
         next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
-    assert relay.contacts_due() == []
+    assert engine.contacts_due() == []
     make_due(message)
     run(contact)
-    assert relay.contacts_due() == []
+    assert engine.contacts_due() == []
 
 
 def test_our_own_texts_are_escaped_for_the_channels_formatting(
@@ -367,7 +368,8 @@ def test_the_workspaces_contact_matching_is_passed_on(contact, inbox, phone, wor
 
 
 def test_a_long_backlog_is_relayed_in_batches(contact, inbox, phone, monkeypatch):
-    monkeypatch.setattr(relay, "BATCH", 2)
+    monkeypatch.setattr(relay_inbound, "BATCH", 2)
+    monkeypatch.setattr(outbound, "BATCH", 2)
     for n in range(5):
         inbound(contact, f"m{n}", n)
     first = run(contact)

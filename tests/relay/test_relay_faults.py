@@ -11,9 +11,10 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from channels import lease as leases
-from channels import relay
 from channels.models import Contact, Message, MessageStatus
+from relay import attempts
+from relay import inbound as relay_inbound
+from relay import lease as leases
 
 from .relay_doubles import FailingWrites, agent_replies, inbound, make_due, run, writes
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch):
     """The write retries pause between tries; here they need not."""
-    monkeypatch.setattr(relay, "_pause", lambda seconds: None)
+    monkeypatch.setattr(attempts, "_pause", lambda seconds: None)
 
 
 class Killed(BaseException):
@@ -83,7 +84,7 @@ def test_a_database_away_longer_than_the_retries_leaves_the_outcome_unknown_and_
     conversation, contact, inbox, phone, monkeypatch, caplog
 ):
     (message,) = agent_replies("p-1")
-    monkeypatch.setattr(relay, "RECORD_RETRY_SECONDS", 0)
+    monkeypatch.setattr(attempts, "RECORD_RETRY_SECONDS", 0)
     refusing = FailingWrites('"provider_message_id"', times=99)
     with connection.execute_wrapper(refusing), pytest.raises(OperationalError):
         run(contact)
@@ -110,8 +111,8 @@ def test_a_database_gone_before_the_call_takes_the_attempt_back(contact, inbox, 
     def database_gone(*args, **kwargs):
         raise OperationalError("the connection is closed")
 
-    real = relay.inbox_delivery
-    monkeypatch.setattr(relay, "inbox_delivery", database_gone)
+    real = relay_inbound.inbox_delivery
+    monkeypatch.setattr(relay_inbound, "inbox_delivery", database_gone)
     with pytest.raises(OperationalError):
         run(contact)
     message.refresh_from_db()
@@ -119,7 +120,7 @@ def test_a_database_gone_before_the_call_takes_the_attempt_back(contact, inbox, 
     assert leases.keeper.write_pending() == 0
     message.refresh_from_db()
     assert (message.attempt_lease, message.attempts, message.next_attempt_at) == (None, 0, None)
-    monkeypatch.setattr(relay, "inbox_delivery", real)
+    monkeypatch.setattr(relay_inbound, "inbox_delivery", real)
     assert run(contact).relayed == 1
     assert [(d.body, d.reconcile) for d in inbox.deliveries] == [("hello", False)]
 
@@ -158,7 +159,7 @@ def test_a_reply_whose_send_was_interrupted_goes_once_more_and_never_a_third_tim
     assert run(contact).sent == 0
     after_lease(first)
     with (
-        caplog.at_level(logging.WARNING, logger="channels.relay"),
+        caplog.at_level(logging.WARNING, logger="relay"),
         connection.execute_wrapper(kill_at('"provider_message_id"')),
         pytest.raises(Killed),
     ):
@@ -202,15 +203,15 @@ def test_a_message_that_kills_its_worker_every_time_is_failed_after_its_attempts
 ):
     poison = inbound(contact, "poison", 1)
     inbound(contact, "next", 2)
-    for _ in range(relay.MAX_ATTEMPTS):
+    for _ in range(attempts.MAX_ATTEMPTS):
         with connection.execute_wrapper(kill_at('"inbox_part_id"')), pytest.raises(Killed):
             run(contact)
         after_lease(poison)
     result = run(contact)
     poison.refresh_from_db()
     assert (poison.status, poison.error_code) == (MessageStatus.FAILED, "attempts")
-    assert poison.attempts == relay.MAX_ATTEMPTS
-    assert len([d for d in inbox.deliveries if d.body == "poison"]) == relay.MAX_ATTEMPTS
+    assert poison.attempts == attempts.MAX_ATTEMPTS
+    assert len([d for d in inbox.deliveries if d.body == "poison"]) == attempts.MAX_ATTEMPTS
     assert result.relayed == 1  # the customer's next message is not held back for good
     assert inbox.deliveries[-1].body == "next"
 
@@ -220,21 +221,21 @@ def test_a_message_the_relay_itself_fails_on_is_retried_then_failed_and_the_next
 ):
     poison = inbound(contact, "poison", 1)
     inbound(contact, "next", 2)
-    real = relay._inbox_content
+    real = relay_inbound.inbox_content
 
     def broken(message):
         if message.text == "poison":
             raise ValueError("cannot render")
         return real(message)
 
-    monkeypatch.setattr(relay, "_inbox_content", broken)
-    for _ in range(relay.MAX_ATTEMPTS - 1):
+    monkeypatch.setattr(relay_inbound, "inbox_content", broken)
+    for _ in range(attempts.MAX_ATTEMPTS - 1):
         assert run(contact).waiting  # backing off, the next message behind it
         make_due(poison)
     result = run(contact)  # the last attempt
     poison.refresh_from_db()
     assert poison.status == MessageStatus.FAILED
-    assert poison.attempts == relay.MAX_ATTEMPTS
+    assert poison.attempts == attempts.MAX_ATTEMPTS
     assert result.relayed == 1 and [d.body for d in inbox.deliveries] == ["next"]
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from channels.relay import media_url
+from relay.media import media_url
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,9 @@ import pytest
 from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
-from channels import lease as leases
-from channels import relay
 from channels.models import Contact, Direction, Message, MessageStatus
+from relay import engine
+from relay import lease as leases
 
 from .relay_doubles import (
     FailingWrites,
@@ -87,7 +87,7 @@ class Worker(threading.Thread):
 
     def run(self):
         try:
-            self.result = relay.contact_relay(contact_id=self.contact_id)
+            self.result = engine.contact_relay(contact_id=self.contact_id)
         except BaseException as error:  # reported by the test
             self.error = error
         finally:
@@ -129,7 +129,7 @@ def test_a_second_worker_never_sends_what_the_first_has_in_flight(
     # Meanwhile a second worker holds the contact again; the first one's answer comes
     # back: it records it (its attempt, its message) and starts nothing more.
     holder = leases.claim(contact.pk)
-    with caplog.at_level(logging.WARNING, logger="channels.relay"):
+    with caplog.at_level(logging.WARNING, logger="relay"):
         gate.opened.set()
         result = first.finish()
     assert result.sent == 1
@@ -208,7 +208,7 @@ def test_an_answer_that_comes_back_after_the_message_was_taken_over_is_not_recor
     lease_runs_out(contact)
     make_due(message)  # its attempt's window is over too
     assert run(contact).sent == 1  # taken over: sent once more
-    with caplog.at_level(logging.WARNING, logger="channels.relay"):
+    with caplog.at_level(logging.WARNING, logger="relay"):
         gate.opened.set()
         assert first.finish().sent == 0
     assert "outcome not recorded, another worker has taken the message over" in caplog.text

@@ -8,12 +8,12 @@ import uuid
 import pytest
 import redis
 
-from channels import services, wakeup
+from channels import services
 from channels.models import Contact, Message
 from octopods.celery import app as celery_app
+from relay import wakeup
+from tests.channels.test_webhook_view import make_channel, post_whatsapp, wa_text
 from workspaces.models import Provider, Workspace
-
-from .test_webhook_view import make_channel, post_whatsapp, wa_text
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_a_burst_from_one_contact_is_one_wake_up(
 
 
 def test_statuses_alone_wake_nothing(client, whatsapp, hints, django_capture_on_commit_callbacks):
-    from .test_webhook_view import wa_status
+    from tests.channels.test_webhook_view import wa_status
 
     with django_capture_on_commit_callbacks(execute=True):
         assert post_whatsapp(client, whatsapp, wa_status("wamid.9", "read")).status_code == 200
@@ -216,12 +216,12 @@ def test_without_a_broker_the_relay_runs_beside_the_web_process(
 ):
     """RELAY_IN_PROCESS (a laptop on embedded defaults): the waker's thread relays the
     contact itself, after the request that stored the message has answered."""
-    from channels import relay
+    from relay import inbox as workspace_inbox
 
     from .relay_doubles import FakeInbox
 
     inbox = FakeInbox()
-    monkeypatch.setattr(relay, "inbox_adapter", lambda provider: inbox)
+    monkeypatch.setattr(workspace_inbox, "inbox_adapter", lambda provider: inbox)
     settings.RELAY_IN_PROCESS = True
     workspace = Workspace.objects.create(
         account=cast.account,

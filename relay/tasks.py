@@ -1,14 +1,15 @@
 """Celery tasks of the relay: thin, by id, safe to run twice (the rows decide).
 
 Wake-ups normally reach the relay through the wake-up set and each worker's dispatcher
-(channels/dispatch.py); ``relay_contact`` carries them where there is no Redis.
+(relay/dispatch.py); ``relay_contact`` carries them where there is no Redis. The task
+names predate the relay app: kept, so tasks queued by an older release still run.
 """
 
 import logging
 
 from celery import shared_task
 
-from .relay import contact_relay, contacts_due
+from .engine import contact_relay, contacts_due
 from .wakeup import publish
 
 logger = logging.getLogger(__name__)

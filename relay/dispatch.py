@@ -1,10 +1,10 @@
 """The relay's dispatcher: in every worker process, threads that relay the contacts the
-wake-up set names (channels/wakeup.py), without a Celery task per wake-up.
+wake-up set names (relay/wakeup.py), without a Celery task per wake-up.
 
 One thread takes the contact woken longest ago out of the set (Redis ``BZPOPMIN``,
 blocking, so a wake-up is picked up the moment it lands) whenever a relay thread is
 free, and hands it to that thread. The relay thread claims the contact
-(channels/lease.py), relays its backlog, gives it back, and looks once more: a message
+(relay/lease.py), relays its backlog, gives it back, and looks once more: a message
 stored while it was giving the contact back — whose wake-up found the contact held —
 is relayed then, not at the next sweep. A contact with more than one batch to go is
 woken again at the back of the set, so one long backlog never starves the others.
@@ -110,7 +110,7 @@ class Dispatcher:
 def relay_contact_now(contact_id: int) -> None:
     """Relay one contact in this thread, with the connection checks a Celery task gets
     around it (a connection broken by a database restart is replaced)."""
-    from .relay import contact_relay
+    from .engine import contact_relay
 
     close_old_connections()
     try:

@@ -5,7 +5,7 @@ relay the wait for its next sweep. So the webhook view never waits on Redis: it 
 contact ids into an in-process queue and returns, and one daemon thread per process
 publishes them — every id it finds waiting in one round trip — into a Redis sorted set
 of contacts to relay (``WAKE_KEY``, contact id → when it was first woken). The relay's
-dispatcher in each worker (channels/dispatch.py) takes them out oldest first. A contact
+dispatcher in each worker (relay/dispatch.py) takes them out oldest first. A contact
 woken again before a worker took it stays one entry, in its place: a burst from one
 customer is one wake-up, not one task per message. Redis can hang for as long as it is
 unreachable; here that only stalls the thread, whose queue is bounded — when it is
@@ -196,7 +196,7 @@ def _relay_in_process(contact_id: int | None) -> None:
     """Relay one contact, or (None) every contact with work that is due."""
     from django.db import connections
 
-    from .relay import contact_relay, contacts_due
+    from .engine import contact_relay, contacts_due
 
     try:
         for due in [contact_id] if contact_id is not None else contacts_due():

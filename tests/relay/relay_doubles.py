@@ -8,12 +8,12 @@ from datetime import timedelta
 from django.db import OperationalError
 from django.utils import timezone
 
-from channels import relay
 from channels.models import Direction, Message, MessageStatus
 from channels.services import inbox_events_store
 from integrations.base import AgentReply, InboxAdapter, InboxRefs, ProviderError
 from integrations.channel import FetchedMedia
 from integrations.registry import channel_adapter as real_channel_adapter
+from relay.engine import contact_relay
 
 
 @dataclass
@@ -98,7 +98,7 @@ def inbound(contact, text, n, **extra):
 
 
 def run(contact):
-    return relay.contact_relay(contact_id=contact.pk)
+    return contact_relay(contact_id=contact.pk)
 
 
 def make_due(*messages):

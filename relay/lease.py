@@ -26,7 +26,7 @@ from django.db import DatabaseError, connections
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import Contact, Message
+from channels.models import Contact, Message
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The relay's dispatcher: worker threads relaying the contacts woken in Redis, and the
-relay's second look at a contact it gives back (channels/dispatch.py, relay.py)."""
+relay's second look at a contact it gives back (relay/dispatch.py, relay/engine.py)."""
 
 import logging
 import os
@@ -9,9 +9,10 @@ import uuid
 import pytest
 import redis
 
-from channels import dispatch, relay, wakeup
 from channels.models import Message, MessageStatus
 from harness.services import wait_until
+from relay import dispatch, engine, outbound, wakeup
+from relay import inbound as relay_inbound
 
 from .relay_doubles import inbound, make_due, run, transient
 
@@ -73,7 +74,7 @@ def test_the_dispatcher_waits_out_a_redis_outage(
 ):
     """Redis refuses (a restart): the dispatcher logs, waits, and takes wake-ups again
     once Redis answers — no restart of the worker needed."""
-    caplog.set_level(logging.WARNING, logger="channels.dispatch")
+    caplog.set_level(logging.WARNING, logger="relay")
     monkeypatch.setattr(dispatch, "RETRY_FIRST", 0.05)
     real = wakeup.wake_redis()
     away = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
@@ -95,7 +96,8 @@ def test_the_dispatcher_waits_out_a_redis_outage(
 @pytest.mark.django_db(transaction=True)
 def test_a_contact_with_more_than_a_batch_goes_to_the_back(wake_set, inbox, contact, monkeypatch):
     connection, key = wake_set
-    monkeypatch.setattr(relay, "BATCH", 2)
+    monkeypatch.setattr(relay_inbound, "BATCH", 2)
+    monkeypatch.setattr(outbound, "BATCH", 2)
     for n in range(3):
         inbound(contact, f"m{n}", n)
     wakeup.publish([999_999])  # someone else, woken first
@@ -111,7 +113,7 @@ def test_a_message_stored_while_the_contact_was_held_is_looked_at_again(
     """Stored after the run's last look but before it gave the contact back, its
     wake-up found the contact held: the holder looks once more and finds it."""
     inbound(contact, "first", 1)
-    real_release = relay.release
+    real_release = engine.release
     late = []
 
     def store_then_release(lease):
@@ -119,7 +121,7 @@ def test_a_message_stored_while_the_contact_was_held_is_looked_at_again(
             late.append(inbound(contact, "written meanwhile", 2))
         real_release(lease)
 
-    monkeypatch.setattr(relay, "release", store_then_release)
+    monkeypatch.setattr(engine, "release", store_then_release)
     result = run(contact)
     assert result.relayed == 1 and result.more
     result = run(contact)
