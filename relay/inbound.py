@@ -18,6 +18,7 @@ from integrations.base import InboxCustomer, InboxDelivery, ProviderError
 from workspaces.models import Status
 
 from .attempts import (
+    RELAYED,
     fail,
     fail_unstarted,
     found_unknown,
@@ -26,6 +27,7 @@ from .attempts import (
     record,
     refused,
     retrying,
+    run_statement,
     start_attempt,
     take_back_later,
 )
@@ -247,17 +249,16 @@ def record_delivery(
 def _relayed(message: Message, lease: Lease, conversation: Conversation, refs):
     """Mark this claim's attempt on ``message`` relayed; the conversation, or None if
     the attempt is no longer this claim's."""
-    recorded = Message.objects.filter(pk=message.pk, attempt_lease=lease.token).update(
+    recorded = run_statement(
+        RELAYED,
+        message.pk,
+        lease.token,
         status=MessageStatus.RELAYED,
-        conversation=conversation,
+        conversation_id=conversation.pk,
         inbox_part_id=refs.part_id,
-        next_attempt_at=None,
-        error_code="",
-        error_text="",
-        attempt_lease=None,
         updated_at=timezone.now(),
     )
-    return conversation if recorded == 1 else None
+    return conversation if recorded else None
 
 
 def automations(
