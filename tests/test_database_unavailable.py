@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
     "error", [OperationalError("server closed the connection"), InterfaceError("closed")]
 )
 def test_a_webhook_answers_503_with_retry_after(client, error):
-    with mock.patch("channels.views.Channel.objects.filter", side_effect=error):
+    with mock.patch("channels.views.webhook_channel", side_effect=error):
         response = client.post("/hooks/telegram/some-key/", data=b"{}", content_type="text/plain")
     assert response.status_code == 503
     assert response["Retry-After"] == "10"

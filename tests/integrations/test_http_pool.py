@@ -82,14 +82,11 @@ def test_threads_calling_at_once_keep_their_connections(server):
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(call, range(8))) == [200] * 8
-        opened = server.connections
-        assert opened <= 8
-        # A second round finds the connections the first round left in the pool.
-        assert (
-            list(pool.map(lambda _: ProviderSession().get(url, timeout=5).status_code, range(8)))
-            == [200] * 8
-        )
-    assert server.connections == opened
+        assert server.connections <= 8
+        # A second round finds the connections the first round left in the pool: never
+        # more than eight in all (sixteen without a pool).
+        assert list(pool.map(call, range(8))) == [200] * 8
+    assert server.connections <= 8
 
 
 def test_a_forked_child_gets_a_pool_of_its_own(monkeypatch):
