@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 from django.db import close_old_connections, connections
 
-from .wakeup import WAKE_KEY, publish, wake_redis
+from .wakeup import WAKE_KEY, wake_redis
 
 logger = logging.getLogger(__name__)
 
@@ -110,21 +110,11 @@ class Dispatcher:
 def relay_contact_now(contact_id: int) -> None:
     """Relay one contact in this thread, with the connection checks a Celery task gets
     around it (a connection broken by a database restart is replaced)."""
-    from .engine import contact_relay
+    from .engine import relay_contact_once
 
     close_old_connections()
     try:
-        result = contact_relay(contact_id=contact_id)
-        if result.more:
-            publish([contact_id])
-        if result.relayed or result.sent or result.failed:
-            logger.info(
-                "contact %s: %d relayed, %d sent, %d failed",
-                contact_id,
-                result.relayed,
-                result.sent,
-                result.failed,
-            )
+        relay_contact_once(contact_id)
     finally:
         close_old_connections()
 

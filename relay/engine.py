@@ -27,6 +27,7 @@ from .backlog import Backlog, RelayResult, arrived_meanwhile
 from .inbound import relay_inbound
 from .lease import LeaseLost, claim, release
 from .outbound import relay_outbound
+from .wakeup import publish
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +86,20 @@ def contacts_due(*, limit: int = 1000) -> list[int]:
         .values_list("contact_id", flat=True)
         .distinct()[:limit]
     )
+
+
+def relay_contact_once(contact_id: int) -> RelayResult:
+    """Relay one contact, wake it again if there is more than a batch, and log what
+    was done: what a dispatcher thread and the relay_contact task both run."""
+    result = contact_relay(contact_id=contact_id)
+    if result.more:
+        publish([contact_id])
+    if result.relayed or result.sent or result.failed:
+        logger.info(
+            "contact %s: %d relayed, %d sent, %d failed",
+            contact_id,
+            result.relayed,
+            result.sent,
+            result.failed,
+        )
+    return result

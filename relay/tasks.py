@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from .engine import contact_relay, contacts_due
+from .engine import contacts_due, relay_contact_once
 from .wakeup import publish
 
 logger = logging.getLogger(__name__)
@@ -21,17 +21,7 @@ SHORT_WAIT = 60
 
 @shared_task(name="channels.relay_contact", ignore_result=True)
 def relay_contact(contact_id: int) -> None:
-    result = contact_relay(contact_id=contact_id)
-    if result.more:
-        publish([contact_id])
-    if result.relayed or result.sent or result.failed:
-        logger.info(
-            "contact %s: %d relayed, %d sent, %d failed",
-            contact_id,
-            result.relayed,
-            result.sent,
-            result.failed,
-        )
+    relay_contact_once(contact_id)
 
 
 @shared_task(name="channels.sweep", ignore_result=True)

@@ -1,9 +1,13 @@
 """Fixtures of the relay's tests: the stand-ins of relay_doubles.py installed in the
 relay, and the channel tests' workspace, channel and customer."""
 
-import pytest
+import os
+import uuid
 
-from relay import content, notes, outbound
+import pytest
+import redis
+
+from relay import content, dispatch, notes, outbound, wakeup
 from relay import inbox as workspace_inbox
 from relay.lease import keeper
 from tests.channels.conftest import channel, contact, conversation, workspace  # noqa: F401
@@ -31,3 +35,18 @@ def phone(monkeypatch):
     for module in (outbound, notes, content):
         monkeypatch.setattr(module, "channel_adapter", lambda kind: fake)
     return fake
+
+
+@pytest.fixture
+def wake_set(monkeypatch, settings):
+    """This test's own wake-up set in the suite's Redis (CI sets REDIS_URL)."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("REDIS_URL is not set (CI always sets it)")
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = redis_url
+    key = f"octopods:test:wake:{uuid.uuid4().hex}"
+    monkeypatch.setattr(wakeup, "WAKE_KEY", key)
+    monkeypatch.setattr(dispatch, "WAKE_KEY", key)
+    connection = redis.Redis.from_url(redis_url)
+    yield connection, key
+    connection.delete(key)

@@ -2,9 +2,7 @@
 relay's second look at a contact it gives back (relay/dispatch.py, relay/engine.py)."""
 
 import logging
-import os
 import threading
-import uuid
 
 import pytest
 import redis
@@ -17,20 +15,6 @@ from relay import inbound as relay_inbound
 from .relay_doubles import inbound, make_due, run, transient
 
 WAIT = 20
-
-
-@pytest.fixture
-def wake_set(monkeypatch, settings):
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.skip("REDIS_URL is not set (CI always sets it)")
-    settings.REDIS_URL = settings.CELERY_BROKER_URL = redis_url
-    key = f"octopods:test:wake:{uuid.uuid4().hex}"
-    monkeypatch.setattr(wakeup, "WAKE_KEY", key)
-    monkeypatch.setattr(dispatch, "WAKE_KEY", key)
-    connection = redis.Redis.from_url(redis_url)
-    yield connection, key
-    connection.delete(key)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import json
 import os
 import threading
-import uuid
 
 import pytest
 import redis
@@ -164,20 +163,6 @@ def test_what_queued_up_meanwhile_goes_in_one_round_trip(broker_on, monkeypatch)
     release.set()
     assert waker.flush(WAKE_TIMEOUT)
     assert published == [[1], [2, 3, 4]]
-
-
-@pytest.fixture
-def wake_set(monkeypatch, settings):
-    """This test's own wake-up set in the suite's Redis (CI sets REDIS_URL)."""
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.skip("REDIS_URL is not set (CI always sets it)")
-    settings.REDIS_URL = settings.CELERY_BROKER_URL = redis_url
-    key = f"octopods:test:wake:{uuid.uuid4().hex}"
-    monkeypatch.setattr(wakeup, "WAKE_KEY", key)
-    connection = redis.Redis.from_url(redis_url)
-    yield connection, key
-    connection.delete(key)
 
 
 def test_wake_ups_reach_redis(
