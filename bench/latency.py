@@ -20,9 +20,7 @@ import signal
 import threading
 import time
 
-from harness.data import telegram_update
-
-from .stub import TEXT
+from .relay import post_update
 
 SENDER_THREADS = 64
 HANDOFF_KEY = "bench:handoff"
@@ -72,25 +70,8 @@ def open_loop(
                 now = time.monotonic()
                 if now > deadline:
                     return
-                body = telegram_update(
-                    update_id=update_id,
-                    message_id=update_id,
-                    customer=customer,
-                    text=TEXT.format(n=update_id),
-                )
                 try:
-                    connection.request(
-                        "POST",
-                        path,
-                        body=body,
-                        headers={
-                            "Content-Type": "application/json",
-                            "X-Telegram-Bot-Api-Secret-Token": secret,
-                        },
-                    )
-                    response = connection.getresponse()
-                    response.read()
-                    ok = response.status == 200
+                    ok = post_update(connection, path, secret, update_id, customer) == 200
                 except (OSError, http.client.HTTPException):
                     connection.close()
                     ok = False

@@ -52,6 +52,28 @@ class RelayRun:
         return (self.arrived - 1) / self.seconds if self.seconds > 0 else float("nan")
 
 
+def post_update(connection, path: str, secret: str, update_id: int, customer: int) -> int:
+    """POST Telegram's update for the customer's text to the webhook; its status."""
+    body = telegram_update(
+        update_id=update_id,
+        message_id=update_id,
+        customer=customer,
+        text=TEXT.format(n=update_id),
+    )
+    connection.request(
+        "POST",
+        path,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Telegram-Bot-Api-Secret-Token": secret,
+        },
+    )
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
 def post_updates(port: int, path: str, secret: str, numbers: list[tuple[int, int]]):
     """Store messages through the webhook: one keep-alive connection per thread, each
     customer's messages in order on one thread."""
@@ -66,25 +88,9 @@ def post_updates(port: int, path: str, secret: str, numbers: list[tuple[int, int
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             for update_id, customer in items:
-                body = telegram_update(
-                    update_id=update_id,
-                    message_id=update_id,
-                    customer=customer,
-                    text=TEXT.format(n=update_id),
-                )
-                connection.request(
-                    "POST",
-                    path,
-                    body=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Telegram-Bot-Api-Secret-Token": secret,
-                    },
-                )
-                response = connection.getresponse()
-                response.read()
-                if response.status != 200:
-                    failures.append(f"the webhook answered {response.status}")
+                status = post_update(connection, path, secret, update_id, customer)
+                if status != 200:
+                    failures.append(f"the webhook answered {status}")
                     return
         except (OSError, http.client.HTTPException) as error:
             failures.append(f"the webhook failed: {error}")
