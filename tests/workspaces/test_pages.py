@@ -6,7 +6,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.template import Context, Template
-from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -135,7 +134,8 @@ def test_a_row_is_the_markup_the_template_printed(cast, role, zone):
         after = Template("{% load workspace_rows %}{% workspace_rows workspaces %}").render(
             Context(context)
         )
-    assert parse_html(after) == parse_html(before)
+    # The same markup; only the indentation differs (a run of white space shows as one).
+    assert after.split() == before.split()
     assert after.count("<tr>") == 5
     assert ("Reconnect" in after) == (role == "admin")
 

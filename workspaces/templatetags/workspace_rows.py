@@ -43,7 +43,7 @@ def workspace_rows(context, workspaces):
                 f'\n<form method="post" action="{connect_urls[provider]}" class="inline">\n'
                 f"{csrf}\n"
                 f'<button type="submit" class="small">Reconnect<span class="visually-hidden">'
-                f" {name}</span></button>\n</form>"
+                f" {name}</span></button>\n</form>\n"
             )
         rows.append(
             "<tr>\n"
