@@ -10,6 +10,22 @@ from .automations import SCHEDULE_PREFETCH
 from .models import Channel, Message
 
 MESSAGES_PER_PAGE = 50
+# What the message log shows of each message (not its payload, media data or relay
+# bookkeeping), its contact by the fields of Contact.__str__.
+MESSAGE_LOG_FIELDS = (
+    "channel_id",
+    "contact",
+    "contact__name",
+    "contact__phone_e164",
+    "contact__external_id",
+    "direction",
+    "type",
+    "text",
+    "status",
+    "error_code",
+    "error_text",
+    "created_at",
+)
 
 
 def channel_for_account(*, account, pk: int, with_settings: bool = False) -> Channel:
@@ -32,6 +48,7 @@ def channel_message_page(*, channel: Channel, number) -> Page:
     messages = (
         Message.objects.filter(channel=channel)
         .select_related("contact")
+        .only(*MESSAGE_LOG_FIELDS)
         .order_by("-created_at", "-pk")
     )
     return Paginator(messages, MESSAGES_PER_PAGE).get_page(number)

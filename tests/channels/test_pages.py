@@ -1,16 +1,23 @@
 """Adding, viewing and removing channels, with the providers mocked at the HTTP level."""
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 from django.conf import settings
 from django.db import connection
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import Membership
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
+from channels.selectors import channel_message_page
 from workspaces.models import Provider, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -345,6 +352,53 @@ def test_the_message_log_shows_status_and_failure_reason(cast, channel):
     assert "Failed" in html and "Image" in html
 
 
+# The rows as the page's template printed them before {% message_log_rows %}, kept to
+# compare.
+LOG_ROWS_BEFORE = (Path(__file__).parent / "log_rows_before.html").read_text()
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu"])
+def test_a_log_row_is_the_markup_the_template_printed(cast, channel, role, zone):
+    log(channel, 4)
+    jane = Contact.objects.get(channel=channel)
+    nameless = Contact.objects.create(channel=channel, external_id="777", phone_e164="+15550001")
+    anonymous = Contact.objects.create(channel=channel, external_id="<b>888</b>")
+    for contact, text, kind in [
+        (nameless, "x" * 141, "text"),
+        (anonymous, "Ünïcödé and <script>alert(1)</script> & more " * 4, "document"),
+        (jane, "short but combining: e\u0301", ""),
+    ]:
+        Message.objects.create(
+            channel=channel,
+            contact=contact,
+            direction="??",  # not one of the choices: shown as it is
+            type=kind,
+            text=text,
+            status=MessageStatus.FAILED,
+            error_text='<Bad> "request"' if kind == "document" else "",
+            error_code="E<1>" if kind == "" else "",
+        )
+    Message.objects.update(created_at=datetime(2026, 10, 25, 1, 30, 15, tzinfo=UTC))
+    membership = Membership.objects.get(account=cast.account, user__email__startswith=role)
+    context = {"channel": channel, "current_membership": membership, "csrf_token": "a-token"}
+    # The page's rows come from the selector (only the fields a row shows); the template
+    # of before had whole rows.
+    shown = channel_message_page(channel=channel, number=1).object_list
+    whole = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
+    with timezone.override(ZoneInfo(zone)):
+        before = Template(LOG_ROWS_BEFORE).render(
+            Context({**context, "page": {"object_list": whole}})
+        )
+        after = Template(
+            "{% load message_log %}{% message_log_rows channel page.object_list %}"
+        ).render(Context({**context, "page": {"object_list": shown}}))
+    # The same markup; only the indentation differs (a run of white space shows as one).
+    assert after.split() == before.split()
+    assert after.count("<tr>") == 7
+    assert after.count(">Retry<") == (4 if role == "admin" else 0)
+
+
 def test_the_channel_page_costs_the_same_queries_for_3_or_120_messages(cast, channel):
     client = cast.admin_client
     url = reverse("channels:detail", args=[channel.pk])
@@ -357,6 +411,9 @@ def test_the_channel_page_costs_the_same_queries_for_3_or_120_messages(cast, cha
     with CaptureQueriesContext(connection) as many:
         page = client.get(url)
     assert len(many) == len(few)
+    # The session, the user, the current membership, the channel, the count, the page,
+    # the memberships for the account switcher.
+    assert len(few) == 7
     html = page.content.decode()
     assert "Page 1 of 3" in html
     assert "message 119" in html and "message 69" not in html
