@@ -36,7 +36,15 @@ MOMENTS = [
 # backslash) or need braces kept.
 @pytest.mark.parametrize(
     "format",
-    [None, "Y-m-d", "Y-m-d H:i:s T", "j N Y, P", "H:i \\o\\n d/m/Y", "{Y}.m.d H:i (T)"],
+    [
+        None,
+        "Y-m-d",
+        "Y-m-d H:i:s T",
+        "j N Y, P",
+        "H:i \\o\\n d/m/Y",
+        "{Y}.m.d H:i (T)",
+        "d/m/Y <H:i> & T",
+    ],
 )
 def test_it_prints_what_the_template_it_replaced_printed(zone, moment, format):
     with timezone.override(ZoneInfo(zone)):
