@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.decorators import account_required, account_role
 
 from .models import ContactMatch, Provider, Status, Workspace
-from .selectors import workspace_for_account, workspaces_for_account
+from .selectors import workspace_for_account, workspace_rows_for_account
 from .services import workspace_contact_match_set, workspace_remove
 
 # The seed's wording for each provider's card on Connected Workspaces.
@@ -27,7 +27,7 @@ def _workspace_or_404(request, pk):
 @account_required
 def index(request):
     """Connected Workspaces: the landing page after sign-in."""
-    workspaces = workspaces_for_account(account=request.account)
+    workspaces = workspace_rows_for_account(account=request.account)
     return render(
         request,
         "workspaces/index.html",

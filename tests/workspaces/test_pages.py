@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from channels.models import Channel
 from workspaces.models import Provider, Status, Workspace
-from workspaces.selectors import workspaces_for_account
+from workspaces.selectors import workspace_rows_for_account
 
 pytestmark = pytest.mark.django_db
 
@@ -118,10 +118,10 @@ def test_a_row_is_the_markup_the_template_printed(cast, role, zone):
     Workspace.objects.filter(account=cast.account).update(
         updated_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     )
-    # The page's rows are the selector's (only the fields a row shows); the template
-    # of before had whole rows.
+    # The page's rows are the selector's (plain values); the template of before had
+    # model instances.
     context = {
-        "workspaces": workspaces_for_account(account=cast.account),
+        "workspaces": workspace_rows_for_account(account=cast.account),
         "current_membership": Membership.objects.get(
             account=cast.account, user__email__startswith=role
         ),

@@ -6,33 +6,33 @@ engine's per-node work was most of the page's cost. The markup is the one the te
 printed (tests/workspaces/test_pages.py compares the two).
 """
 
+from html import escape
+
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from accounts.templatetags.timestamps import timestamp_html
-from octopods.html import choice_labels, csrf_input, url_for_pk
-from workspaces.models import Status, Workspace
+from octopods.html import csrf_input, url_for_pk
+from workspaces.models import Status
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def workspace_rows(context, workspaces):
+    """``workspaces``: WorkspaceRow (workspaces/selectors.py)."""
     membership = context.get("current_membership")
     reconnect = membership is not None and membership.is_admin
     csrf = csrf_input(context) if reconnect else ""
     detail_url = url_for_pk("workspaces:detail")
     connect_urls = {}
     zone = timezone.get_current_timezone()
-    provider_label = choice_labels(Workspace._meta.get_field("provider"))
-    status_label = choice_labels(Workspace._meta.get_field("status"))
     rows = []
     for workspace in workspaces:
         name = escape(workspace.name)
-        added_by = workspace.connected_by.email if workspace.connected_by_id else ""
+        added_by = workspace.added_by
         status = workspace.status
         form = ""
         if reconnect and status != Status.ACTIVE:
@@ -48,9 +48,10 @@ def workspace_rows(context, workspaces):
         rows.append(
             "<tr>\n"
             f'<td><a href="{detail_url(workspace.pk)}">{name}</a></td>\n'
-            f"<td>{provider_label(workspace.provider)}</td>\n"
+            f"<td>{escape(workspace.get_provider_display())}</td>\n"
             f"<td>{escape(added_by) if added_by else '—'}</td>\n"
-            f'<td><span class="badge status-{escape(status)}">{status_label(status)}</span>\n'
+            f'<td><span class="badge status-{escape(status)}">'
+            f"{escape(workspace.get_status_display())}</span>\n"
             f"{form}</td>\n"
             f"<td>{timestamp_html(workspace.updated_at, zone=zone)}</td>\n"
             "</tr>\n"
