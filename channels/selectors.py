@@ -1,30 +1,55 @@
 """Reads for the channel domain, always scoped by account."""
 
 from dataclasses import fields
+from datetime import datetime
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 
 from integrations.registry import channel_adapter
 
 from .automations import SCHEDULE_PREFETCH
-from .models import Channel, Message
+from .models import Channel, Direction, Message, MessageStatus
 
 MESSAGES_PER_PAGE = 50
-# What the message log shows of each message (not its payload, media data or relay
-# bookkeeping), its contact by the fields of Contact.__str__.
-MESSAGE_LOG_FIELDS = (
-    "channel_id",
-    "contact",
+
+
+class MessageLogRow(NamedTuple):
+    """A row of a channel's message log: what it shows of a message, as plain values
+    (fifty messages and their contacts as model instances cost more than the rest of
+    the query)."""
+
+    pk: int
+    created_at: datetime
+    direction: str
+    contact: str  # as Contact.__str__ names it
+    type: str
+    text: str
+    status: str
+    error_code: str
+    error_text: str
+
+    def get_direction_display(self) -> str:
+        return _DIRECTIONS.get(self.direction, self.direction)
+
+    def get_status_display(self) -> str:
+        return _STATUSES.get(self.status, self.status)
+
+
+_DIRECTIONS = {value: str(label) for value, label in Direction.choices}
+_STATUSES = {value: str(label) for value, label in MessageStatus.choices}
+_LOG_VALUES = (
+    "pk",
+    "created_at",
+    "direction",
     "contact__name",
     "contact__phone_e164",
     "contact__external_id",
-    "direction",
     "type",
     "text",
     "status",
     "error_code",
     "error_text",
-    "created_at",
 )
 
 
@@ -43,15 +68,42 @@ def channels_for_workspace(*, workspace) -> list[Channel]:
 
 
 def channel_message_page(*, channel: Channel, number) -> Page:
-    """One page of the channel's message log, newest first, contacts joined in (one
-    count and one page query whatever the page holds)."""
+    """One page of the channel's message log (MessageLogRow), newest first, contacts
+    joined in (one count and one page query whatever the page holds)."""
     messages = (
         Message.objects.filter(channel=channel)
-        .select_related("contact")
-        .only(*MESSAGE_LOG_FIELDS)
         .order_by("-created_at", "-pk")
+        .values_list(*_LOG_VALUES)
     )
-    return Paginator(messages, MESSAGES_PER_PAGE).get_page(number)
+    page = Paginator(messages, MESSAGES_PER_PAGE).get_page(number)
+    page.object_list = [
+        MessageLogRow(
+            pk,
+            created_at,
+            direction,
+            # Contact.__str__, from the joined columns.
+            name or phone or external_id,
+            kind,
+            text,
+            status,
+            error_code,
+            error_text,
+        )
+        for (
+            pk,
+            created_at,
+            direction,
+            name,
+            phone,
+            external_id,
+            kind,
+            text,
+            status,
+            error_code,
+            error_text,
+        ) in page.object_list
+    ]
+    return page
 
 
 def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]:

@@ -8,7 +8,6 @@ output of these helpers is trusted.
 
 from collections.abc import Callable
 
-from django.db.models import Field
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -33,10 +32,3 @@ def csrf_input(context) -> str:
     if not token or token == "NOTPROVIDED":  # noqa: S105 - Django's marker, no secret
         return ""
     return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(token)}">'
-
-
-def choice_labels(field: Field) -> Callable[[str], str]:
-    """``get_<field>_display`` for one value, escaped: its label, or the value itself
-    when it is not one of the choices."""
-    labels = {value: escape(label) for value, label in field.flatchoices}
-    return lambda value: labels[value] if value in labels else escape(value)

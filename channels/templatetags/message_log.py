@@ -7,15 +7,16 @@ of the channel page's cost. The markup is the one the template printed
 (tests/channels/test_pages.py compares the two).
 """
 
+from html import escape
+
 from django import template
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from accounts.templatetags.timestamps import timestamp_html
-from channels.models import Message, MessageStatus
-from octopods.html import choice_labels, csrf_input, url_for_pk
+from channels.models import MessageStatus
+from octopods.html import csrf_input, url_for_pk
 
 register = template.Library()
 
@@ -31,13 +32,12 @@ def _shortened(text: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def message_log_rows(context, channel, messages):
+    """``messages``: MessageLogRow (channels/selectors.py)."""
     membership = context.get("current_membership")
     admin = membership is not None and membership.is_admin
     csrf = csrf_input(context) if admin else ""
     retry_url = url_for_pk("channels:message_retry", channel.pk)
     zone = timezone.get_current_timezone()
-    direction_label = choice_labels(Message._meta.get_field("direction"))
-    status_label = choice_labels(Message._meta.get_field("status"))
     rows = []
     for message in messages:
         kind = message.type
@@ -66,10 +66,11 @@ def message_log_rows(context, channel, messages):
         rows.append(
             "<tr>\n"
             f"<td>{timestamp_html(message.created_at, 'Y-m-d H:i:s T', zone)}</td>\n"
-            f"<td>{direction_label(message.direction)}</td>\n"
+            f"<td>{escape(message.get_direction_display())}</td>\n"
             f"<td>{escape(message.contact)}</td>\n"
             f'<td class="wide">{badge}{escape(_shortened(message.text))}</td>\n'
-            f'<td><span class="badge message-{escape(status)}">{status_label(status)}</span></td>\n'
+            f'<td><span class="badge message-{escape(status)}">'
+            f"{escape(message.get_status_display())}</span></td>\n"
             f'<td class="wide">{error}</td>\n'
             f"{actions}"
             "</tr>\n"

@@ -382,8 +382,8 @@ def test_a_log_row_is_the_markup_the_template_printed(cast, channel, role, zone)
     Message.objects.update(created_at=datetime(2026, 10, 25, 1, 30, 15, tzinfo=UTC))
     membership = Membership.objects.get(account=cast.account, user__email__startswith=role)
     context = {"channel": channel, "current_membership": membership, "csrf_token": "a-token"}
-    # The page's rows come from the selector (only the fields a row shows); the template
-    # of before had whole rows.
+    # The page's rows come from the selector (plain values); the template of before had
+    # model instances.
     shown = channel_message_page(channel=channel, number=1).object_list
     whole = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
     with timezone.override(ZoneInfo(zone)):
