@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Count, Subquery
 
 from integrations.registry import channel_adapter
 
@@ -69,41 +70,50 @@ def channels_for_workspace(*, workspace) -> list[Channel]:
 
 def channel_message_page(*, channel: Channel, number) -> Page:
     """One page of the channel's message log (MessageLogRow), newest first, contacts
-    joined in (one count and one page query whatever the page holds)."""
-    messages = (
-        Message.objects.filter(channel=channel)
-        .order_by("-created_at", "-pk")
-        .values_list(*_LOG_VALUES)
-    )
-    page = Paginator(messages, MESSAGES_PER_PAGE).get_page(number)
-    page.object_list = [
-        MessageLogRow(
-            pk,
-            created_at,
-            direction,
-            # Contact.__str__, from the joined columns.
-            name or phone or external_id,
-            kind,
-            text,
-            status,
-            error_code,
-            error_text,
+    joined in, as ``Paginator.get_page(number)`` gives it: in one query whatever the page
+    holds (the channel's count rides along in a subquery); a number past the last page
+    costs two more (the count, then the last page)."""
+    messages = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
+    paginator = Paginator(messages.values_list(*_LOG_VALUES), MESSAGES_PER_PAGE)
+    wanted = _page_number(number)
+    if wanted >= 1:
+        count = (
+            Message.objects.filter(channel=channel)
+            .order_by()
+            .values("channel")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
-        for (
-            pk,
-            created_at,
-            direction,
-            name,
-            phone,
-            external_id,
-            kind,
-            text,
-            status,
-            error_code,
-            error_text,
-        ) in page.object_list
-    ]
+        bottom = (wanted - 1) * MESSAGES_PER_PAGE
+        values = list(
+            messages.annotate(total=Subquery(count)).values_list(*_LOG_VALUES, "total")[
+                bottom : bottom + MESSAGES_PER_PAGE
+            ]
+        )
+        if values or wanted == 1:
+            paginator.count = values[0][-1] if values else 0
+            return Page([_log_row(*row[:-1]) for row in values], wanted, paginator)
+    page = paginator.get_page(number)
+    page.object_list = [_log_row(*row) for row in page.object_list]
     return page
+
+
+def _page_number(number) -> int:
+    """``number`` as Paginator reads it; 1 when it is not a number (as get_page does)."""
+    try:
+        if isinstance(number, float) and not number.is_integer():
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _log_row(
+    pk, created_at, direction, name, phone, external_id, kind, text, status, code, error
+) -> MessageLogRow:
+    # Contact.__str__, from the joined columns.
+    contact = name or phone or external_id
+    return MessageLogRow(pk, created_at, direction, contact, kind, text, status, code, error)
 
 
 def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]:

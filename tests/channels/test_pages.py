@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import responses
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import connection
 from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
@@ -411,13 +412,42 @@ def test_the_channel_page_costs_the_same_queries_for_3_or_120_messages(cast, cha
     with CaptureQueriesContext(connection) as many:
         page = client.get(url)
     assert len(many) == len(few)
-    # The session, the user, the user's memberships, the channel, the count, the page.
-    assert len(few) == 6
+    # The session, the user, the user's memberships, the channel, the page with the count.
+    assert len(few) == 5
     html = page.content.decode()
     assert "Page 1 of 3" in html
     assert "message 119" in html and "message 69" not in html
     older = client.get(url, {"page": 3}).content.decode()
     assert "message 0" in older and "message 119" not in older
+
+
+@pytest.mark.parametrize("count", [0, 1, 50, 51, 120])
+def test_the_log_pages_as_django_paginates(cast, channel, count):
+    log(channel, count)
+    everything = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
+    for number in [None, "", "x", "1", "2", "3", "4", "0", "-1", 2.0, 2.5, "99"]:
+        expected = Paginator(everything, 50).get_page(number)
+        with CaptureQueriesContext(connection) as queries:
+            page = channel_message_page(channel=channel, number=number)
+        assert (page.number, page.paginator.num_pages, page.paginator.count) == (
+            expected.number,
+            expected.paginator.num_pages,
+            expected.paginator.count,
+        ), number
+        assert [row.pk for row in page.object_list] == [m.pk for m in expected.object_list]
+        # One query for a page that exists, or for the first page of an empty log; past
+        # the end, the count and the last page besides.
+        if page.number == _number(number):
+            assert len(queries) == 1, number
+        else:
+            assert len(queries) <= 3, number
+
+
+def _number(number):
+    try:
+        return int(number)
+    except (TypeError, ValueError):
+        return 1
 
 
 def test_the_workspace_page_lists_channels_with_their_health(cast, workspace, channel):
