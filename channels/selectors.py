@@ -73,27 +73,20 @@ def channel_message_page(*, channel: Channel, number) -> Page:
     joined in, as ``Paginator.get_page(number)`` gives it: in one query whatever the page
     holds (the channel's count rides along in a subquery); a number past the last page
     costs two more (the count, then the last page)."""
-    messages = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
-    paginator = Paginator(messages.values_list(*_LOG_VALUES), MESSAGES_PER_PAGE)
+    messages = Message.objects.filter(channel=channel)
+    newest_first = messages.order_by("-created_at", "-pk")
     wanted = _page_number(number)
     if wanted >= 1:
-        count = (
-            Message.objects.filter(channel=channel)
-            .order_by()
-            .values("channel")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
+        count = Subquery(messages.values("channel").annotate(n=Count("pk")).values("n"))
         bottom = (wanted - 1) * MESSAGES_PER_PAGE
         values = list(
-            messages.annotate(total=Subquery(count)).values_list(*_LOG_VALUES, "total")[
-                bottom : bottom + MESSAGES_PER_PAGE
-            ]
+            newest_first.values_list(*_LOG_VALUES, count)[bottom : bottom + MESSAGES_PER_PAGE]
         )
         if values or wanted == 1:
+            paginator = Paginator(newest_first, MESSAGES_PER_PAGE)
             paginator.count = values[0][-1] if values else 0
             return Page([_log_row(*row[:-1]) for row in values], wanted, paginator)
-    page = paginator.get_page(number)
+    page = Paginator(newest_first.values_list(*_LOG_VALUES), MESSAGES_PER_PAGE).get_page(number)
     page.object_list = [_log_row(*row) for row in page.object_list]
     return page
 
