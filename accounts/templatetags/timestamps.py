@@ -35,7 +35,6 @@ _FIELDS = {
     "T": "{1}",
 }
 _FORMAT_LETTERS = frozenset("aAbcdDeEfFgGhHiIjlLmMnNoOPrsStTUuwWyYzZ")
-_MACHINE = "{0.year:04d}-{0.month:02d}-{0.day:02d}T{0.hour:02d}:{0.minute:02d}:{0.second:02d}Z"
 
 
 @cache
@@ -87,9 +86,19 @@ def timestamp_html(value, format: str = "Y-m-d H:i T", zone=None) -> SafeString:
         return _timestamp_slow(value, format, zone)
     local = value.astimezone(zone)
     abbreviation = _abbreviation(local)
-    machine = _MACHINE.format(value.astimezone(UTC))
-    title = _format(local, TITLE_FORMAT, abbreviation)
-    shown = title if format == TITLE_FORMAT else _format(local, format, abbreviation)
+    # isoformat() is one C call; its first 19 characters are "Y-m-d H:i:s" (zero-padded
+    # as dateformat pads them).
+    machine = value.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
+    wall = local.isoformat(" ", "seconds")
+    title = f"{wall[:19]} {abbreviation}"
+    if format == TITLE_FORMAT:
+        shown = title
+    elif format == "Y-m-d H:i T":
+        shown = f"{wall[:16]} {abbreviation}"
+    elif format == "Y-m-d":
+        shown = wall[:10]
+    else:
+        shown = _format(local, format, abbreviation)
     return mark_safe(  # noqa: S308 - _format's output is escaped
         f'<time datetime="{machine}" title="{title} ({_zone_label(zone)})">{shown}</time>'
     )
