@@ -10,6 +10,9 @@ def current_account(request):
     return {
         "current_account": getattr(request, "account", None),
         "current_membership": getattr(request, "membership", None),
-        # Only queried when a template shows the account switcher.
-        "user_memberships": SimpleLazyObject(lambda: memberships_for_user(user=user)),
+        # Read with the current account (accounts/middleware.py); queried here only for
+        # a request that middleware did not see.
+        "user_memberships": request.memberships
+        if hasattr(request, "memberships")
+        else SimpleLazyObject(lambda: memberships_for_user(user=user)),
     }

@@ -3,14 +3,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
 
-from .selectors import SESSION_ACCOUNT_KEY, membership_for_request
+from .selectors import SESSION_ACCOUNT_KEY, memberships_for_request
 
 
 class CurrentAccountMiddleware:
     """Resolve ``request.account`` from the signed-in user's own memberships only.
 
     The session remembers which account the user switched to; an id there that is not
-    one of the user's memberships is ignored, never trusted.
+    one of the user's memberships is ignored, never trusted. ``request.memberships`` are
+    all of the user's (the account switcher's), read in the same query.
     """
 
     def __init__(self, get_response):
@@ -20,7 +21,7 @@ class CurrentAccountMiddleware:
         request.membership = None
         request.account = None
         if request.user.is_authenticated:
-            membership = membership_for_request(
+            membership, request.memberships = memberships_for_request(
                 user=request.user, account_id=request.session.get(SESSION_ACCOUNT_KEY)
             )
             if membership is not None:

@@ -5,14 +5,19 @@ from .models import Invitation, Membership
 SESSION_ACCOUNT_KEY = "current_account_id"
 
 
-def membership_for_request(*, user, account_id: int | None) -> Membership | None:
-    """The user's membership in the session's account, else their oldest one."""
-    memberships = Membership.objects.select_related("account").filter(user=user)
+def memberships_for_request(
+    *, user, account_id: int | None
+) -> tuple[Membership | None, list[Membership]]:
+    """The membership a request acts in (the session's account's, else the user's
+    oldest) and all of the user's memberships by account name (the account switcher's
+    list), from one query."""
+    memberships = memberships_for_user(user=user)
+    current = None
     if account_id is not None:
-        membership = memberships.filter(account_id=account_id).first()
-        if membership is not None:
-            return membership
-    return memberships.order_by("created_at", "pk").first()
+        current = next((m for m in memberships if m.account_id == account_id), None)
+    if current is None and memberships:
+        current = min(memberships, key=lambda m: (m.created_at, m.pk))
+    return current, memberships
 
 
 def memberships_for_user(*, user) -> list[Membership]:

@@ -1,15 +1,57 @@
 """Reads for the channel domain, always scoped by account."""
 
 from dataclasses import fields
+from datetime import datetime
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Count, Subquery
 
 from integrations.registry import channel_adapter
 
 from .automations import SCHEDULE_PREFETCH
-from .models import Channel, Message
+from .models import Channel, Direction, Message, MessageStatus
 
 MESSAGES_PER_PAGE = 50
+
+
+class MessageLogRow(NamedTuple):
+    """A row of a channel's message log: what it shows of a message, as plain values
+    (fifty messages and their contacts as model instances cost more than the rest of
+    the query)."""
+
+    pk: int
+    created_at: datetime
+    direction: str
+    contact: str  # as Contact.__str__ names it
+    type: str
+    text: str
+    status: str
+    error_code: str
+    error_text: str
+
+    def get_direction_display(self) -> str:
+        return _DIRECTIONS.get(self.direction, self.direction)
+
+    def get_status_display(self) -> str:
+        return _STATUSES.get(self.status, self.status)
+
+
+_DIRECTIONS = {value: str(label) for value, label in Direction.choices}
+_STATUSES = {value: str(label) for value, label in MessageStatus.choices}
+_LOG_VALUES = (
+    "pk",
+    "created_at",
+    "direction",
+    "contact__name",
+    "contact__phone_e164",
+    "contact__external_id",
+    "type",
+    "text",
+    "status",
+    "error_code",
+    "error_text",
+)
 
 
 def channel_for_account(*, account, pk: int, with_settings: bool = False) -> Channel:
@@ -27,14 +69,44 @@ def channels_for_workspace(*, workspace) -> list[Channel]:
 
 
 def channel_message_page(*, channel: Channel, number) -> Page:
-    """One page of the channel's message log, newest first, contacts joined in (one
-    count and one page query whatever the page holds)."""
-    messages = (
-        Message.objects.filter(channel=channel)
-        .select_related("contact")
-        .order_by("-created_at", "-pk")
-    )
-    return Paginator(messages, MESSAGES_PER_PAGE).get_page(number)
+    """One page of the channel's message log (MessageLogRow), newest first, contacts
+    joined in, as ``Paginator.get_page(number)`` gives it: in one query whatever the page
+    holds (the channel's count rides along in a subquery); a number past the last page
+    costs two more (the count, then the last page)."""
+    messages = Message.objects.filter(channel=channel)
+    newest_first = messages.order_by("-created_at", "-pk")
+    wanted = _page_number(number)
+    if wanted >= 1:
+        count = Subquery(messages.values("channel").annotate(n=Count("pk")).values("n"))
+        bottom = (wanted - 1) * MESSAGES_PER_PAGE
+        values = list(
+            newest_first.values_list(*_LOG_VALUES, count)[bottom : bottom + MESSAGES_PER_PAGE]
+        )
+        if values or wanted == 1:
+            paginator = Paginator(newest_first, MESSAGES_PER_PAGE)
+            paginator.count = values[0][-1] if values else 0
+            return Page([_log_row(*row[:-1]) for row in values], wanted, paginator)
+    page = Paginator(newest_first.values_list(*_LOG_VALUES), MESSAGES_PER_PAGE).get_page(number)
+    page.object_list = [_log_row(*row) for row in page.object_list]
+    return page
+
+
+def _page_number(number) -> int:
+    """``number`` as Paginator reads it; 1 when it is not a number (as get_page does)."""
+    try:
+        if isinstance(number, float) and not number.is_integer():
+            raise ValueError
+        return int(number)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _log_row(
+    pk, created_at, direction, name, phone, external_id, kind, text, status, code, error
+) -> MessageLogRow:
+    # Contact.__str__, from the joined columns.
+    contact = name or phone or external_id
+    return MessageLogRow(pk, created_at, direction, contact, kind, text, status, code, error)
 
 
 def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ def test_a_page_answers_503_when_a_middleware_cannot_reach_the_database(cast):
     page = cast.admin_client
     page.raise_request_exception = False
     with mock.patch(
-        "accounts.middleware.membership_for_request", side_effect=OperationalError("down")
+        "accounts.middleware.memberships_for_request", side_effect=OperationalError("down")
     ):
         response = page.get("/")
     assert response.status_code == 503
@@ -36,6 +36,6 @@ def test_a_page_answers_503_when_a_middleware_cannot_reach_the_database(cast):
 def test_our_own_database_bugs_stay_500s(cast):
     page = cast.admin_client
     page.raise_request_exception = False
-    with mock.patch("accounts.middleware.membership_for_request", side_effect=IntegrityError()):
+    with mock.patch("accounts.middleware.memberships_for_request", side_effect=IntegrityError()):
         response = page.get("/")
     assert response.status_code == 500

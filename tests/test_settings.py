@@ -105,3 +105,13 @@ def test_embedded_defaults_need_nothing_installed():
         '["django.db.backends.sqlite3", true, "django.core.mail.backends.console.EmailBackend", '
         'true, "django.core.cache.backends.locmem.LocMemCache"]'
     )
+
+
+def test_templates_are_compiled_once_per_process():
+    """Django's cached loader wraps the loaders when TEMPLATES names none (base.py, which
+    production uses as it is): a page never parses its templates again."""
+    from django.template import engines
+    from django.template.loaders.cached import Loader
+
+    (loader,) = engines["django"].engine.template_loaders
+    assert isinstance(loader, Loader)

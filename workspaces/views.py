@@ -6,8 +6,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import account_required, account_role
 
-from .models import ContactMatch, Provider, Workspace
-from .selectors import workspace_for_account, workspaces_for_account
+from .models import ContactMatch, Provider, Status, Workspace
+from .selectors import workspace_for_account, workspace_rows_for_account
 from .services import workspace_contact_match_set, workspace_remove
 
 # The seed's wording for each provider's card on Connected Workspaces.
@@ -27,11 +27,13 @@ def _workspace_or_404(request, pk):
 @account_required
 def index(request):
     """Connected Workspaces: the landing page after sign-in."""
+    workspaces = workspace_rows_for_account(account=request.account)
     return render(
         request,
         "workspaces/index.html",
         {
-            "workspaces": workspaces_for_account(account=request.account),
+            "workspaces": workspaces,
+            "needing_reconnect": [w for w in workspaces if w.status == Status.NEEDS_RECONNECT],
             "connect_cards": CONNECT_CARDS,
         },
     )

@@ -133,6 +133,11 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions are read from Redis and written through to the database (accounts/sessions.py):
+# a signed-in page no longer queries the database for its session. Only with a cache
+# that every process shares; without Redis, sessions stay in the database alone.
+if REDIS_URL:
+    SESSION_ENGINE = "accounts.sessions"
 
 # --- Celery -------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

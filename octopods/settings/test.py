@@ -21,6 +21,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Rate limits run on local memory in tests so that they are exercised but isolated.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Production's sessions (Redis, written through to the database); the suite's server
+# threads share this process's memory, so a local-memory cache is one cache here.
+SESSION_ENGINE = "accounts.sessions"
 CELERY_TASK_ALWAYS_EAGER = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No statement timeout unless asked for: the suite creates, migrates and empties its

@@ -1,16 +1,24 @@
 """Adding, viewing and removing channels, with the providers mocked at the HTTP level."""
 
 import json
+from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import connection
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.models import Membership
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
+from channels.selectors import channel_message_page
 from workspaces.models import Provider, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -345,6 +353,53 @@ def test_the_message_log_shows_status_and_failure_reason(cast, channel):
     assert "Failed" in html and "Image" in html
 
 
+# The rows as the page's template printed them before {% message_log_rows %}, kept to
+# compare.
+LOG_ROWS_BEFORE = (Path(__file__).parent / "log_rows_before.html").read_text()
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kathmandu"])
+def test_a_log_row_is_the_markup_the_template_printed(cast, channel, role, zone):
+    log(channel, 4)
+    jane = Contact.objects.get(channel=channel)
+    nameless = Contact.objects.create(channel=channel, external_id="777", phone_e164="+15550001")
+    anonymous = Contact.objects.create(channel=channel, external_id="<b>888</b>")
+    for contact, text, kind in [
+        (nameless, "x" * 141, "text"),
+        (anonymous, "Ünïcödé and <script>alert(1)</script> & more " * 4, "document"),
+        (jane, "short but combining: e\u0301", ""),
+    ]:
+        Message.objects.create(
+            channel=channel,
+            contact=contact,
+            direction="??",  # not one of the choices: shown as it is
+            type=kind,
+            text=text,
+            status=MessageStatus.FAILED,
+            error_text='<Bad> "request"' if kind == "document" else "",
+            error_code="E<1>" if kind == "" else "",
+        )
+    Message.objects.update(created_at=datetime(2026, 10, 25, 1, 30, 15, tzinfo=UTC))
+    membership = Membership.objects.get(account=cast.account, user__email__startswith=role)
+    context = {"channel": channel, "current_membership": membership, "csrf_token": "a-token"}
+    # The page's rows come from the selector (plain values); the template of before had
+    # model instances.
+    shown = channel_message_page(channel=channel, number=1).object_list
+    whole = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
+    with timezone.override(ZoneInfo(zone)):
+        before = Template(LOG_ROWS_BEFORE).render(
+            Context({**context, "page": {"object_list": whole}})
+        )
+        after = Template(
+            "{% load message_log %}{% message_log_rows channel page.object_list %}"
+        ).render(Context({**context, "page": {"object_list": shown}}))
+    # The same markup; only the indentation differs (a run of white space shows as one).
+    assert after.split() == before.split()
+    assert after.count("<tr>") == 7
+    assert after.count(">Retry<") == (4 if role == "admin" else 0)
+
+
 def test_the_channel_page_costs_the_same_queries_for_3_or_120_messages(cast, channel):
     client = cast.admin_client
     url = reverse("channels:detail", args=[channel.pk])
@@ -357,11 +412,43 @@ def test_the_channel_page_costs_the_same_queries_for_3_or_120_messages(cast, cha
     with CaptureQueriesContext(connection) as many:
         page = client.get(url)
     assert len(many) == len(few)
+    # The user, the user's memberships, the channel, the page with the count; the
+    # session comes from the cache.
+    assert len(few) == 4
     html = page.content.decode()
     assert "Page 1 of 3" in html
     assert "message 119" in html and "message 69" not in html
     older = client.get(url, {"page": 3}).content.decode()
     assert "message 0" in older and "message 119" not in older
+
+
+@pytest.mark.parametrize("count", [0, 1, 50, 51, 120])
+def test_the_log_pages_as_django_paginates(cast, channel, count):
+    log(channel, count)
+    everything = Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
+    for number in [None, "", "x", "1", "2", "3", "4", "0", "-1", 2.0, 2.5, "99"]:
+        expected = Paginator(everything, 50).get_page(number)
+        with CaptureQueriesContext(connection) as queries:
+            page = channel_message_page(channel=channel, number=number)
+        assert (page.number, page.paginator.num_pages, page.paginator.count) == (
+            expected.number,
+            expected.paginator.num_pages,
+            expected.paginator.count,
+        ), number
+        assert [row.pk for row in page.object_list] == [m.pk for m in expected.object_list]
+        # One query for a page that exists, or for the first page of an empty log; past
+        # the end, the count and the last page besides.
+        if page.number == _number(number):
+            assert len(queries) == 1, number
+        else:
+            assert len(queries) <= 3, number
+
+
+def _number(number):
+    try:
+        return int(number)
+    except (TypeError, ValueError):
+        return 1
 
 
 def test_the_workspace_page_lists_channels_with_their_health(cast, workspace, channel):

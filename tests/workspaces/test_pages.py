@@ -1,11 +1,18 @@
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Membership
 from channels.models import Channel
 from workspaces.models import Provider, Status, Workspace
+from workspaces.selectors import workspace_rows_for_account
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +91,72 @@ def test_other_statuses_look_different(cast):
     assert '<span class="badge status-needs_reconnect">Needs reconnect</span>' in html
 
 
+# The rows as the page's template printed them before {% workspace_rows %} (an include
+# and a {% url %} per row), kept to compare.
+ROWS_BEFORE = (Path(__file__).parent / "rows_before.html").read_text()
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+@pytest.mark.parametrize("zone", ["UTC", "America/St_Johns"])
+def test_a_row_is_the_markup_the_template_printed(cast, role, zone):
+    add_workspaces(cast, 3)
+    Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.HUBSPOT,
+        external_id="off",
+        name='<Off> & "gone"',
+        status=Status.DISCONNECTED,
+    )
+    Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="stale",
+        name="Stale",
+        status=Status.NEEDS_RECONNECT,
+        connected_by=cast.member,
+    )
+    Workspace.objects.filter(account=cast.account).update(
+        updated_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    )
+    # The page's rows are the selector's (plain values); the template of before had
+    # model instances.
+    context = {
+        "workspaces": workspace_rows_for_account(account=cast.account),
+        "current_membership": Membership.objects.get(
+            account=cast.account, user__email__startswith=role
+        ),
+        "csrf_token": "a-masked-token",
+    }
+    whole = list(Workspace.objects.filter(account=cast.account).select_related("connected_by"))
+    whole.sort(key=lambda w: (w.name, w.pk))
+    with timezone.override(ZoneInfo(zone)):
+        before = Template(ROWS_BEFORE).render(Context({**context, "workspaces": whole}))
+        after = Template("{% load workspace_rows %}{% workspace_rows workspaces %}").render(
+            Context(context)
+        )
+    # The same markup; only the indentation differs (a run of white space shows as one).
+    assert after.split() == before.split()
+    assert after.count("<tr>") == 5
+    assert ("Reconnect" in after) == (role == "admin")
+
+
+def test_the_page_shows_a_banner_for_each_workspace_to_reconnect(cast):
+    add_workspaces(cast, 3)
+    stale = Workspace.objects.create(
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="stale",
+        name="Stale",
+        status=Status.NEEDS_RECONNECT,
+    )
+    html = cast.member_client.get("/").content.decode()
+    assert html.count('class="banner warn"') == 1
+    assert (
+        "Stale needs reconnecting: Intercom no longer accepts Octopods' access.\n"
+        f'        <a href="/workspaces/{stale.pk}/">Open it to reconnect</a>.</p>'
+    ) in html
+
+
 def count_queries(client, path):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path)
@@ -100,6 +173,9 @@ def test_the_page_runs_a_constant_number_of_queries(cast):
     add_workspaces(cast, 200)
     two_hundred = count_queries(client, "/")
     assert two_hundred == one
+    # The user, the user's memberships (the current one and the account switcher's),
+    # the workspaces; the session comes from the cache.
+    assert one == 3
     html = client.get("/").content.decode()
     assert html.count('href="/workspaces/') == 200
 
