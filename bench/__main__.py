@@ -33,6 +33,7 @@ out (exit 0); it never judges a figure.
 
 import argparse
 import math
+import os
 import signal
 import statistics
 import sys
@@ -54,7 +55,7 @@ from .targets import TARGET, signed_in_get, stub_reply, webhook_post
 
 GROUPS = ("webhook", "pages", "relay", "latency")
 STUB_CONNECTIONS, STUB_DELAY_MS = 64, 50
-LATENCY_RATE, LATENCY_DELAY_MS = 100.0, 50
+LATENCY_RATE, LATENCY_DELAY_MS = float(os.environ.get("BENCH_RATE", 100)), 50
 
 BOT_ID = "7000000002"
 BOT_TOKEN = f"{BOT_ID}:AAHbench-support-bot-token-000000001"

@@ -5,68 +5,27 @@ The ORM spends more CPU building a statement than PostgreSQL spends running it (
 0.7 ms against 0.1 ms for the channel lookup), and a webhook made four of them inside a
 transaction (BEGIN, the contact, the message, the channel's last-inbound time, COMMIT).
 Here the channel's SELECT is compiled from the ORM once per process and run with each
-request's values, and the contact and the message go in one statement: the contact
-found, created or refreshed, the message inserted unless it is already there (a
-provider's retry) — atomic on its own, so a single event needs no transaction around
-it. Other databases (SQLite on a laptop) take the ORM's way in channels/services.py;
-both give the same rows, as the tests check.
+request's values (octopods/prepared.py), and the contact and the message go in one
+statement: the contact found, created or refreshed, the message inserted unless it is
+already there (a provider's retry) — atomic on its own, so a single event needs no
+transaction around it. Other databases (SQLite on a laptop) take the ORM's way in
+channels/services.py; both give the same rows, as the tests check.
 """
 
-import threading
-
 from django.db import connections
-from django.db.models import Model
+
+from octopods.prepared import Prepared
 
 from .models import Channel, Contact, Message
 
-
-class Prepared:
-    """A SELECT of one model by equality filters, compiled once per database alias and
-    run with new values: the ORM's own SQL, columns and converters (a decrypted field
-    is decrypted), without building the query each time."""
-
-    def __init__(self, model: type[Model], *fields: str):
-        self.model, self.fields = model, fields
-        self._compiled: dict[str, tuple] = {}
-        self._lock = threading.Lock()
-
-    def _compile(self, using: str):
-        sentinels = [f"\x00prepared-{n}\x00" for n in range(len(self.fields))]
-        queryset = self.model._default_manager.using(using).filter(
-            **dict(zip(self.fields, sentinels, strict=True))
-        )[:2]
-        compiler = queryset.query.get_compiler(using)
-        sql, params = compiler.as_sql()
-        if list(params) != sentinels:
-            raise RuntimeError(f"unexpected parameters compiling {self.model.__name__}")
-        columns = [column for column, _, _ in compiler.select]
-        converters = compiler.get_converters(columns)
-        names = [column.target.attname for column in columns]
-        return sql, converters, names, compiler
-
-    def get(self, *values, using: str = "default") -> Model | None:
-        """The one row matching ``values`` (in the order of the fields), or None."""
-        compiled = self._compiled.get(using)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled.setdefault(using, self._compile(using))
-        sql, converters, names, compiler = compiled
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, list(values))
-            rows = cursor.fetchmany(2)
-        if len(rows) != 1:
-            return None
-        if converters:
-            rows = list(compiler.apply_converters(rows, converters))
-        return self.model.from_db(using, names, rows[0])
-
-
-_channel_by_webhook = Prepared(Channel, "kind", "webhook_key")
+_channel_by_webhook = Prepared(
+    lambda kind, key: Channel.objects.filter(kind=kind, webhook_key=key).order_by()[:1], str, str
+)
 
 
 def webhook_channel(kind: str, key: str) -> Channel | None:
     """The channel whose webhook URL this is."""
-    return _channel_by_webhook.get(kind, key)
+    return _channel_by_webhook.first(kind, key)
 
 
 def _columns(model, instance, connection, *, skip=()) -> tuple[list[str], list]:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels.models import Contact, Direction, Message, MessageStatus
+from octopods.prepared import Prepared
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,28 @@ def head(contact: Contact, direction: str, status: str) -> Message | None:
 READ_AHEAD = 10
 
 
+_both_ways = Prepared(
+    lambda contact, in_, received, out, pending: (
+        Message.objects.filter(contact_id=contact)
+        .filter(Q(direction=in_, status=received) | Q(direction=out, status=pending))
+        .order_by("created_at", "pk")[:READ_AHEAD]
+    ),
+    int,
+    str,
+    str,
+    str,
+    str,
+)
+_one_way = Prepared(
+    lambda contact, direction, status: Message.objects.filter(
+        contact_id=contact, direction=direction, status=status
+    ).order_by("created_at", "pk")[:READ_AHEAD],
+    int,
+    str,
+    str,
+)
+
+
 class Backlog:
     """A contact's waiting messages, both directions, oldest first, read ahead: the
     first read takes both directions at once, later ones the direction that needs more.
@@ -71,23 +94,22 @@ class Backlog:
         self._exhausted: set[str] = set()
         self._first = True
 
-    def _read(self, waiting: Q) -> list[Message]:
-        return list(
-            Message.objects.filter(contact=self.contact)
-            .filter(waiting)
-            .order_by("created_at", "pk")[:READ_AHEAD]
-        )
-
     def _fill(self, direction: str) -> None:
         if self._first:
             self._first = False
-            both = self._read(waiting_filter(WAITING_STATUS))
+            both = _both_ways.all(
+                self.contact.pk,
+                Direction.INBOUND,
+                WAITING_STATUS[Direction.INBOUND],
+                Direction.OUTBOUND,
+                WAITING_STATUS[Direction.OUTBOUND],
+            )
             for each in WAITING_STATUS:
                 self._ahead[each] = [m for m in both if m.direction == each]
             if len(both) < READ_AHEAD:
                 self._exhausted.update(WAITING_STATUS)
             return
-        read = self._read(waiting_filter({direction: WAITING_STATUS[direction]}))
+        read = _one_way.all(self.contact.pk, direction, WAITING_STATUS[direction])
         self._ahead[direction] = read
         if len(read) < READ_AHEAD:
             self._exhausted.add(direction)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from channels.automations import channel_is_open
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from integrations.base import InboxCustomer, InboxDelivery, ProviderError
+from octopods.prepared import Prepared
 from workspaces.models import Status
 
 from .attempts import (
@@ -176,10 +177,18 @@ def inbox_delivery(
     )
 
 
+_latest_conversation = Prepared(
+    lambda contact: Conversation.objects.filter(contact_id=contact).order_by("-created_at", "-pk")[
+        :1
+    ],
+    int,
+)
+
+
 def current_conversation(contact: Contact) -> Conversation | None:
     """The conversation to append to: the latest, unless it was closed longer ago than
     the channel's "new conversation after"."""
-    latest = contact.conversations.order_by("-created_at", "-pk").first()
+    latest = _latest_conversation.first(contact.pk)
     if latest is None:
         return None
     closed_long_ago = (
