@@ -33,7 +33,6 @@ out (exit 0); it never judges a figure.
 
 import argparse
 import math
-import os
 import signal
 import statistics
 import sys
@@ -55,7 +54,7 @@ from .targets import TARGET, signed_in_get, stub_reply, webhook_post
 
 GROUPS = ("webhook", "pages", "relay", "latency")
 STUB_CONNECTIONS, STUB_DELAY_MS = 64, 50
-LATENCY_RATE, LATENCY_DELAY_MS = float(os.environ.get("BENCH_RATE", 100)), 50
+LATENCY_RATE, LATENCY_DELAY_MS = 100.0, 50
 
 BOT_ID = "7000000002"
 BOT_TOKEN = f"{BOT_ID}:AAHbench-support-bot-token-000000001"
@@ -267,6 +266,12 @@ def main(argv=None) -> int:
         "--no-relay", action="store_true", help="leave out the relay and latency rows"
     )
     parser.add_argument("--relay-workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        default=LATENCY_RATE,
+        help="messages a second the latency row offers (default 100)",
+    )
     parser.add_argument(
         "--relay-threads", type=int, default=32, help="each worker's relay threads (RELAY_THREADS)"
     )
@@ -595,7 +600,7 @@ def latency_row(relay: Relay, args, *, repeat: int) -> Line:
                 relay.webhook,
                 SECRET,
                 numbers,
-                rate=LATENCY_RATE,
+                rate=args.latency_rate,
                 cap=wait,
             )
             with suppress(ServiceError):
@@ -613,7 +618,7 @@ def latency_row(relay: Relay, args, *, repeat: int) -> Line:
         candidate.append((c50, c99, missing, StubClient.intercom_calls(stats), len(latencies)))
         background.append(load_.percent)
         say(
-            f"  webhook -> first inbox call at {LATENCY_RATE:.0f} msg/s, candidate "
+            f"  webhook -> first inbox call at {args.latency_rate:.0f} msg/s, candidate "
             f"{n + 1}/{repeat}: p50 {c50:.1f} ms, p99 {c99:.1f} ms, {len(latencies)} of "
             f"{len(numbers)} arrived ({errors} webhook errors, sender late by at most "
             f"{lag * 1000:.0f} ms), {StubClient.intercom_calls(stats)} inbox calls, "
@@ -621,7 +626,7 @@ def latency_row(relay: Relay, args, *, repeat: int) -> Line:
         )
         with Background(_roots(stack)) as load_:
             floor_latencies, lost = handoff(
-                stack.redis.url, rate=LATENCY_RATE, count=count, cap=wait
+                stack.redis.url, rate=args.latency_rate, count=count, cap=wait
             )
         f50 = percentile(floor_latencies, 0.5, missing=lost) * 1000
         f99 = percentile(floor_latencies, 0.99, missing=lost) * 1000
@@ -639,7 +644,7 @@ def latency_row(relay: Relay, args, *, repeat: int) -> Line:
     missing = sum(c[2] for c in candidate)
     extra = f"{missing} messages had not reached the inbox after {wait} s" if missing else ""
     return Line(
-        f"webhook -> first Intercom call, {LATENCY_RATE:.0f} msg/s offered (open loop), "
+        f"webhook -> first Intercom call, {args.latency_rate:.0f} msg/s offered (open loop), "
         f"stub answering in {LATENCY_DELAY_MS} ms",
         f"p50 {_ms(c50)} / p99 {_ms(c99)}",
         f"Redis LPUSH -> BRPOP between two processes: p50 {f50:.2f} / p99 {f99:.2f} ms",
