@@ -94,6 +94,16 @@ def shared_adapter() -> HTTPAdapter:
         return _pool[1]
 
 
+def reset_pool() -> None:
+    """Close the process's kept connections; the next call opens anew (the tests, so
+    that no test talks to a server thread a test before it kept open)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        HTTPAdapter.close(pool[1])
+
+
 class ProviderSession(_Seam, requests.Session):
     """A session with its own headers, auth and cookies, over the shared pool."""
 

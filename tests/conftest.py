@@ -81,6 +81,19 @@ def cast(db) -> Cast:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_provider_connections():
+    """Provider calls keep their connections open (integrations/http.py). A test's live
+    server thread kept open would serve the next test's calls on the database it was
+    given before — a test that pointed the database elsewhere leaves such threads —
+    so each test starts with none."""
+    from integrations.http import reset_pool
+
+    reset_pool()
+    yield
+    reset_pool()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # allauth's rate limits live in the cache; one test's sign-ups must not throttle
     # the next test's.

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from integrations.http import ProviderSession, shared_adapter
+from integrations.http import ProviderSession, reset_pool, shared_adapter
 
 
 class _Server(ThreadingHTTPServer):
@@ -94,3 +94,11 @@ def test_a_forked_child_gets_a_pool_of_its_own(monkeypatch):
     assert shared_adapter() is parent
     monkeypatch.setattr("integrations.http.os.getpid", lambda: -1)
     assert shared_adapter() is not parent
+
+
+def test_a_reset_closes_the_kept_connections(server):
+    url = f"http://127.0.0.1:{server.server_address[1]}/me"
+    ProviderSession().get(url, timeout=5)
+    reset_pool()
+    ProviderSession().get(url, timeout=5)
+    assert server.connections == 2
