@@ -265,7 +265,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-relay", action="store_true", help="leave out the relay and latency rows"
     )
-    parser.add_argument("--relay-workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument(
+        "--relay-workers",
+        type=int,
+        default=2,
+        help="Celery worker processes (default 2, as deployed)",
+    )
     parser.add_argument(
         "--latency-rate",
         type=float,
