@@ -6,8 +6,10 @@ relay run the same few shapes thousands of times a second. A ``Prepared`` query 
 written as an ordinary queryset over placeholder values; the first call compiles it
 for the database at hand, and every later call runs that SQL with its own values and
 turns rows into model instances with the ORM's own converters (a decrypted field is
-decrypted, JSON is parsed). Only plain SELECTs of one model's own columns qualify: no
-select_related, annotations or deferred fields.
+decrypted, JSON is parsed), related objects from select_related() and annotations
+set as the ORM sets them — through the same machinery (Django's RelatedPopulator, an
+internal API: Django is pinned to 6.1 in pyproject.toml, and the tests compare every
+shape used here with what the queryset itself gives).
 """
 
 import threading
@@ -15,6 +17,7 @@ from collections.abc import Callable
 
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.query import _get_from_db, get_related_populators
 
 _STRING = "\x00prepared-{}\x00"
 _INTEGER = 2**62
@@ -49,25 +52,43 @@ class Prepared:
                 f"{queryset.model.__name__}: every value of a prepared query must be one "
                 "of its placeholders"
             ) from None
-        columns = [column for column, _, _ in compiler.select]
-        if len(columns) != len(queryset.model._meta.concrete_fields):
-            raise RuntimeError(f"{queryset.model.__name__}: only the model's own columns")
-        converters = compiler.get_converters(columns)
-        names = [column.target.attname for column in columns]
-        return queryset.model, sql, order, converters, names, compiler
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        own = slice(fields[0], fields[-1] + 1)
+        init = [column.target.attname for column, _, _ in select[own]]
+        mode = queryset._fetch_mode
+        return (
+            sql,
+            order,
+            compiler,
+            compiler.get_converters([column for column, _, _ in select]),
+            _get_from_db(klass_info["model"], mode),
+            own,
+            init,
+            get_related_populators(klass_info, select, using, mode),
+            dict(compiler.annotation_col_map or {}),
+        )
 
     def all(self, *values, using: str = "default") -> list[Model]:
         compiled = self._compiled.get(using)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.setdefault(using, self._compile(using))
-        model, sql, order, converters, names, compiler = compiled
+        sql, order, compiler, converters, from_db, own, init, populators, annotations = compiled
         with connections[using].cursor() as cursor:
             cursor.execute(sql, [values[n] for n in order])
             rows = cursor.fetchall()
         if converters:
             rows = compiler.apply_converters(rows, converters)
-        return [model.from_db(using, names, row) for row in rows]
+        found = []
+        for row in rows:
+            obj = from_db(using, init, row[own])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in annotations.items():
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
 
     def first(self, *values, using: str = "default") -> Model | None:
         found = self.all(*values, using=using)

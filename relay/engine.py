@@ -21,6 +21,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from channels.models import Contact, Message, MessageStatus
+from octopods.prepared import Prepared
 from workspaces.models import InboxAdmin, Status
 
 from .backlog import Backlog, RelayResult, arrived_meanwhile
@@ -32,6 +33,24 @@ from .wakeup import publish
 logger = logging.getLogger(__name__)
 
 
+# The contact, its channel and workspace, and the workspace's default admin (see
+# relay/inbox.py, default_admin_id), in one query prepared once.
+_contact_with_channel = Prepared(
+    lambda pk: (
+        Contact.objects.select_related("channel__workspace")
+        .annotate(
+            default_admin_id=Subquery(
+                InboxAdmin.objects.filter(workspace=OuterRef("channel__workspace"))
+                .order_by("pk")
+                .values("external_id")[:1]
+            )
+        )
+        .filter(pk=pk)
+    ),
+    int,
+)
+
+
 def contact_relay(*, contact_id: int) -> RelayResult:
     """Relay what is due for one contact, both directions; a no-op when another worker
     holds the contact (it will do the work)."""
@@ -40,18 +59,10 @@ def contact_relay(*, contact_id: int) -> RelayResult:
     if lease is None:
         return result
     try:
-        contact = (
-            Contact.objects.select_related("channel__workspace")
-            # The workspace's default admin in the same query (see default_admin_id).
-            .annotate(
-                default_admin_id=Subquery(
-                    InboxAdmin.objects.filter(workspace=OuterRef("channel__workspace"))
-                    .order_by("pk")
-                    .values("external_id")[:1]
-                )
-            )
-            .get(pk=contact_id)
-        )
+        contact = _contact_with_channel.first(contact_id)
+        if contact is None:  # removed with its channel meanwhile
+            release(lease)
+            return result
         backlog = Backlog(contact)
         relay_inbound(lease, contact, backlog, result)
         if not result.more:

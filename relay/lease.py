@@ -19,11 +19,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import DatabaseError, connections
-from django.db.models import Q
+from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
 from channels.models import Contact, Message
@@ -62,13 +62,7 @@ def claim(contact_id: int) -> Lease | None:
     """Take the contact if nobody holds it (or a holder's lease ran out): one UPDATE,
     which succeeds for one worker only, with a token of this claim alone."""
     token = uuid.uuid4()
-    now = timezone.now()
-    claimed = (
-        Contact.objects.filter(pk=contact_id)
-        .filter(Q(relay_lease_until__isnull=True) | Q(relay_lease_until__lt=now))
-        .update(relay_lease_until=lease_end(), relay_lease_token=token)
-    )
-    if claimed != 1:
+    if not _write(_CLAIM, lease_end(), token, contact_id, timezone.now()):
         return None
     # Work for a quarter of the lease, then hand the contact back (and wake it again):
     # a batch never outlives the lease, however slow the providers are.
@@ -107,9 +101,48 @@ def release(lease: Lease) -> None:
 
 
 def _give_back(lease: Lease) -> None:
-    Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).update(
-        relay_lease_until=None, relay_lease_token=None
+    _write(_GIVE_BACK, lease.contact_id, lease.token)
+
+
+# The claim and the give-back, once per contact a worker takes: written out once
+# rather than built by the ORM each time (see relay/attempts.py).
+_CLAIM = """
+UPDATE {contact} SET {until} = %s, {token} = %s
+WHERE {id} = %s AND ({until} IS NULL OR {until} < %s)
+"""
+_GIVE_BACK = """
+UPDATE {contact} SET {until} = NULL, {token} = NULL WHERE {id} = %s AND {token} = %s
+"""
+
+
+@cache
+def _statement(template: str, vendor: str) -> str:
+    q = connection.ops.quote_name
+    meta = Contact._meta
+    return " ".join(template.split()).format(
+        contact=q(meta.db_table),
+        id=q(meta.pk.column),
+        until=q(meta.get_field("relay_lease_until").column),
+        token=q(meta.get_field("relay_lease_token").column),
     )
+
+
+def _write(template: str, *values) -> bool:
+    """Run the statement with ``values`` (datetimes and tokens prepared as their
+    fields prepare them); True if it changed the contact."""
+    until = Contact._meta.get_field("relay_lease_until")
+    token = Contact._meta.get_field("relay_lease_token")
+    params = [
+        until.get_db_prep_value(value, connection)
+        if isinstance(value, datetime)
+        else token.get_db_prep_value(value, connection)
+        if isinstance(value, uuid.UUID)
+        else value
+        for value in values
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(template, connection.vendor), params)
+        return cursor.rowcount == 1
 
 
 class Keeper:

@@ -41,7 +41,40 @@ def test_a_value_that_is_not_a_placeholder_is_refused():
         fixed.all(1)
 
 
-def test_only_the_models_own_columns():
-    joined = Prepared(lambda pk: Channel.objects.select_related("workspace").filter(pk=pk), int)
-    with pytest.raises(RuntimeError, match="own columns"):
-        joined.all(1)
+def test_related_objects_and_annotations_come_as_the_orm_gives_them(cast):
+    from django.db.models import OuterRef, Subquery
+
+    from channels.models import Contact
+    from workspaces.models import InboxAdmin, Provider, Workspace
+
+    workspace = Workspace.objects.create(
+        account=cast.account, provider=Provider.INTERCOM, external_id="w", name="W"
+    )
+    InboxAdmin.objects.create(workspace=workspace, external_id="a-2", name="Second")
+    InboxAdmin.objects.create(workspace=workspace, external_id="a-1", name="First")
+    channel = Channel(workspace=workspace, kind="telegram", name="Bot", identity="7")
+    channel.credentials_data = {"bot_token": "7:secret"}
+    channel.save()
+    contact = Contact.objects.create(channel=channel, external_id="555", name="Jane")
+
+    def build(pk):
+        return (
+            Contact.objects.select_related("channel__workspace")
+            .annotate(
+                first_admin=Subquery(
+                    InboxAdmin.objects.filter(workspace=OuterRef("channel__workspace"))
+                    .order_by("pk")
+                    .values("external_id")[:1]
+                )
+            )
+            .filter(pk=pk)
+        )
+
+    (orm,) = build(contact.pk)
+    prepared = Prepared(build, int).first(contact.pk)
+    assert prepared.first_admin == orm.first_admin == "a-2"
+    assert (prepared.pk, prepared.name) == (orm.pk, orm.name)
+    assert prepared.channel.credentials_data == {"bot_token": "7:secret"}
+    assert prepared.channel.workspace.name == "W"
+    assert prepared.channel.workspace.access_token == orm.channel.workspace.access_token
+    assert Prepared(build, int).first(contact.pk + 1000) is None
