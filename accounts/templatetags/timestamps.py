@@ -11,7 +11,7 @@ renders a table's rows itself calls ``timestamp_html`` for the same markup.
 
 import html
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from django import template
 from django.utils import dateformat, timezone
@@ -66,7 +66,12 @@ def _abbreviation(local: datetime) -> str:
     zone = local.tzinfo
     if zone.utcoffset(local.replace(fold=not local.fold)) != zone.utcoffset(local):
         return ""
-    return html.escape(str(zone.tzname(local)))
+    return _escaped_name(zone.tzname(local))
+
+
+@lru_cache(maxsize=1024)
+def _escaped_name(name) -> str:
+    return html.escape(str(name))
 
 
 def _format(local: datetime, format: str, abbreviation: str) -> str:

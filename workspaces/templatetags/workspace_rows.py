@@ -6,6 +6,7 @@ engine's per-node work was most of the page's cost. The markup is the one the te
 printed (tests/workspaces/test_pages.py compares the two).
 """
 
+from functools import lru_cache
 from html import escape
 
 from django import template
@@ -18,6 +19,10 @@ from octopods.html import csrf_input, url_for_pk
 from workspaces.models import Status
 
 register = template.Library()
+
+# Values with few distinct forms (a provider's or a status's label, a teammate's name)
+# are escaped once, not once a row.
+_escaped = lru_cache(maxsize=1024)(escape)
 
 
 @register.simple_tag(takes_context=True)
@@ -48,10 +53,10 @@ def workspace_rows(context, workspaces):
         rows.append(
             "<tr>\n"
             f'<td><a href="{detail_url(workspace.pk)}">{name}</a></td>\n'
-            f"<td>{escape(workspace.get_provider_display())}</td>\n"
-            f"<td>{escape(added_by) if added_by else '—'}</td>\n"
-            f'<td><span class="badge status-{escape(status)}">'
-            f"{escape(workspace.get_status_display())}</span>\n"
+            f"<td>{_escaped(workspace.get_provider_display())}</td>\n"
+            f"<td>{_escaped(added_by) if added_by else '—'}</td>\n"
+            f'<td><span class="badge status-{_escaped(status)}">'
+            f"{_escaped(workspace.get_status_display())}</span>\n"
             f"{form}</td>\n"
             f"<td>{timestamp_html(workspace.updated_at, zone=zone)}</td>\n"
             "</tr>\n"
