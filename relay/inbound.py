@@ -101,13 +101,9 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
                 record(lease, message, attempts=F("attempts") - 1, next_attempt_at=None)
                 result.waiting = True
                 return
-            if error.permanent or not postpone(lease, message, error):
+            if _gave_up(lease, message, error, result, backlog):
                 logger.warning("message %s not relayed: %s", message.pk, error.message)
-                fail(lease, message, error)
-                result.failed += 1
-                backlog.done(Direction.INBOUND)
                 continue
-            result.waiting = True
             return
         except DatabaseError:
             if not called:
@@ -123,12 +119,8 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
                 permanent=False,
                 code="internal",
             )
-            if not postpone(lease, message, error):
-                fail(lease, message, error)
-                result.failed += 1
-                backlog.done(Direction.INBOUND)
+            if _gave_up(lease, message, error, result, backlog):
                 continue
-            result.waiting = True
             return
         if first_time is None and channel.welcome_enabled:
             first_time = not Message.objects.filter(
@@ -142,6 +134,18 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
         if automations(contact, conversation, message, first_time=first_time):
             backlog.forget(Direction.OUTBOUND)  # replies of its own to send
     result.more = True
+
+
+def _gave_up(lease: Lease, message: Message, error: ProviderError, result, backlog) -> bool:
+    """After a failed attempt: back off (False: the contact waits), or fail the message
+    when the error is permanent or it has had its attempts (True: the next one goes)."""
+    if not error.permanent and postpone(lease, message, error):
+        result.waiting = True
+        return False
+    fail(lease, message, error)
+    result.failed += 1
+    backlog.done(Direction.INBOUND)
+    return True
 
 
 def inbox_delivery(
