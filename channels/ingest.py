@@ -13,6 +13,7 @@ channels/services.py; both give the same rows, as the tests check.
 """
 
 from django.db import connections
+from django.utils import timezone
 
 from octopods.prepared import Prepared
 
@@ -28,15 +29,22 @@ def webhook_channel(kind: str, key: str) -> Channel | None:
     return _channel_by_webhook.first(kind, key)
 
 
-def _columns(model, instance, connection, *, skip=()) -> tuple[list[str], list]:
-    """Every concrete column but the primary key, with the value Django would insert
-    (defaults and auto_now times applied, values prepared for the database)."""
+def _columns(model, given: dict, connection, now, *, skip=()) -> tuple[list[str], list]:
+    """Every concrete column but the primary key, with the value Django would insert:
+    ``given`` values (by attname), auto_now times set to ``now``, every other column's
+    default — each prepared for the database by its field, without making an instance."""
     names, values = [], []
     for field in model._meta.concrete_fields:
         if field.primary_key or field.attname in skip:
             continue
+        if field.attname in given:
+            value = given[field.attname]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        else:
+            value = field.get_default()
         names.append(field.column)
-        values.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
+        values.append(field.get_db_prep_save(value, connection))
     return names, values
 
 
@@ -86,26 +94,30 @@ RETURNING {contact_column}
 _statements: dict[tuple[str, tuple, tuple], str] = {}
 
 
-def store_message(*, channel: Channel, contact: Contact, message: Message) -> int:
-    """Store ``message`` from ``contact`` (both unsaved, values already fitted to their
-    columns) in one statement: the contact is created on first sight and its name,
-    username and phone refreshed when they changed; the message is inserted unless the
-    channel has it already. Returns the contact's id."""
+def store_message(*, channel: Channel, contact: dict, message: dict) -> int:
+    """Store ``message`` from ``contact`` (their fields by attname, values already fitted
+    to their columns) in one statement: the contact is created on first sight and its
+    name, username and phone refreshed when they changed; the message is inserted unless
+    the channel has it already. Returns the contact's id."""
     connection = connections[Message.objects.db]
-    contact_columns, contact_values = _columns(Contact, contact, connection)
-    message_columns, message_values = _columns(Message, message, connection, skip={"contact_id"})
+    now = timezone.now()
+    contact_columns, contact_values = _columns(Contact, contact, connection, now)
+    message_columns, message_values = _columns(
+        Message, message, connection, now, skip={"contact_id"}
+    )
     key = (connection.alias, tuple(contact_columns), tuple(message_columns))
     sql = _statements.get(key)
     if sql is None:
         sql = _statements.setdefault(key, _sql(connection, contact_columns, message_columns))
+    updated_at = Contact._meta.get_field("updated_at")
     params = [
         channel.pk,
-        contact.external_id,
+        contact["external_id"],
         *contact_values,
-        contact.name,
-        contact.username,
-        contact.phone_e164,
-        contact_values[contact_columns.index(Contact._meta.get_field("updated_at").column)],
+        contact["name"],
+        contact["username"],
+        contact["phone_e164"],
+        updated_at.get_db_prep_save(now, connection),
         *message_values,
     ]
     with connection.cursor() as cursor:
@@ -114,6 +126,6 @@ def store_message(*, channel: Channel, contact: Contact, message: Message) -> in
         if row is not None:
             return row[0]
     # The message was there already (a retry): the contact is the one it belongs to.
-    return Contact.objects.filter(channel=channel, external_id=contact.external_id).values_list(
+    return Contact.objects.filter(channel=channel, external_id=contact["external_id"]).values_list(
         "pk", flat=True
     )[0]

@@ -203,25 +203,26 @@ def _store_message(channel: Channel, message: InboundMessage) -> int:
     data = _message_data(message)
     if fit.uncut:
         data["uncut"] = fit.uncut
-    row = Message(
-        channel=channel,
-        direction=Direction.INBOUND,
-        provider_message_id=provider_message_id,
-        type=str(message.type),
-        text=message.text,
-        data=data,
-        status=MessageStatus.RECEIVED,
-        sent_at=message.sent_at,
-    )
+    fields = {
+        "channel_id": channel.pk,
+        "direction": Direction.INBOUND,
+        "provider_message_id": provider_message_id,
+        "type": str(message.type),
+        "text": message.text,
+        "data": data,
+        "status": MessageStatus.RECEIVED,
+        "sent_at": message.sent_at,
+    }
     if _one_statement():
-        contact = Contact(
-            channel=channel,
-            external_id=sender.external_id,
-            phone_e164=phone_to_e164(sender.phone) if sender.phone else "",
-            name=sender.name,
-            username=sender.username,
-        )
-        return ingest.store_message(channel=channel, contact=contact, message=row)
+        contact = {
+            "channel_id": channel.pk,
+            "external_id": sender.external_id,
+            "phone_e164": phone_to_e164(sender.phone) if sender.phone else "",
+            "name": sender.name,
+            "username": sender.username,
+        }
+        return ingest.store_message(channel=channel, contact=contact, message=fields)
+    row = Message(**fields)
     row.contact = contact_upsert(channel=channel, sender=sender)
     # ON CONFLICT DO NOTHING: a provider's retry — even one racing this request — is a
     # no-op, decided by the unique constraint.
