@@ -40,7 +40,6 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._taker: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self.relayed = 0  # contacts handled (for tests and logs)
 
     @property
     def running(self) -> bool:
@@ -71,6 +70,7 @@ class Dispatcher:
             try:
                 client = wake_redis()
                 taken = client.bzpopmin(WAKE_KEY, timeout=POP_SECONDS) if client else None
+                contact_id = int(taken[1]) if taken else None
             except (redis.RedisError, OSError) as error:
                 self._free.release()
                 logger.warning(
@@ -81,22 +81,26 @@ class Dispatcher:
                 self._stopping.wait(wait)
                 wait = min(wait * 2, RETRY_CAP)
                 continue
+            except Exception:
+                # Anything else (an entry that is not a contact id, say) must not end
+                # the only thread that takes wake-ups.
+                self._free.release()
+                logger.exception("relay dispatcher: a wake-up could not be taken")
+                continue
             wait = RETRY_FIRST
-            if taken is None:
+            if contact_id is None:
                 self._free.release()
                 if client is None:
                     self._stopping.wait(POP_SECONDS)  # no Redis configured (yet)
                 continue
-            _, member, _ = taken
             try:
-                self._pool.submit(self._relay, int(member))
+                self._pool.submit(self._relay, contact_id)
             except RuntimeError:  # shutting down: the sweeper wakes it again
                 self._free.release()
 
     def _relay(self, contact_id: int) -> None:
         try:
             relay_contact_now(contact_id)
-            self.relayed += 1
         except Exception:
             # The contact's rows are as they were (or as far as they got): the sweeper
             # wakes it again.

@@ -154,3 +154,16 @@ def test_a_backlog_costs_two_statements_a_message(conversation, contact, inbox):
     thirty = _statements_to_relay(contact, 30, tag="thirty")
     per_message = (thirty - ten) / 20
     assert per_message <= 2.2, f"{per_message} statements a message"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_that_is_not_a_contact_does_not_stop_the_dispatcher(
+    wake_set, dispatcher, inbox, contact, caplog
+):
+    connection, key = wake_set
+    connection.zadd(key, {"not-a-contact": 0})
+    message = inbound(contact, "Still there?", 1)
+    wakeup.publish([contact.pk])
+    dispatcher()
+    wait_until(lambda: _status(message) == MessageStatus.RELAYED, timeout=WAIT, what="relay")
+    assert "a wake-up could not be taken" in caplog.text
