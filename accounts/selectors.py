@@ -1,5 +1,7 @@
 """Reads for accounts and memberships."""
 
+from octopods.prepared import Prepared
+
 from .models import Invitation, Membership
 
 SESSION_ACCOUNT_KEY = "current_account_id"
@@ -20,10 +22,17 @@ def memberships_for_request(
     return current, memberships
 
 
+# Every signed-in page reads these: prepared once (octopods/prepared.py).
+_memberships = Prepared(
+    lambda user: (
+        Membership.objects.select_related("account").filter(user_id=user).order_by("account__name")
+    ),
+    int,
+)
+
+
 def memberships_for_user(*, user) -> list[Membership]:
-    return list(
-        Membership.objects.select_related("account").filter(user=user).order_by("account__name")
-    )
+    return _memberships.all(user.pk)
 
 
 def members_for_account(*, account) -> list[Membership]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import _get_from_db, get_related_populators
+from django.db.models.query import ModelIterable, _get_from_db, get_related_populators
 
 _STRING = "\x00prepared-{}\x00"
 _INTEGER = 2**62
@@ -53,6 +53,10 @@ class Prepared:
                 "of its placeholders"
             ) from None
         select, klass_info = compiler.select, compiler.klass_info
+        converters = compiler.get_converters([column for column, _, _ in select])
+        if klass_info is None or queryset._iterable_class is not ModelIterable:
+            # values_list(): rows stay tuples
+            return sql, order, compiler, converters, None, None, None, None, None
         fields = klass_info["select_fields"]
         own = slice(fields[0], fields[-1] + 1)
         init = [column.target.attname for column, _, _ in select[own]]
@@ -61,7 +65,7 @@ class Prepared:
             sql,
             order,
             compiler,
-            compiler.get_converters([column for column, _, _ in select]),
+            converters,
             _get_from_db(klass_info["model"], mode),
             own,
             init,
@@ -69,17 +73,29 @@ class Prepared:
             dict(compiler.annotation_col_map or {}),
         )
 
-    def all(self, *values, using: str = "default") -> list[Model]:
+    def _rows(self, values, using: str):
         compiled = self._compiled.get(using)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.setdefault(using, self._compile(using))
-        sql, order, compiler, converters, from_db, own, init, populators, annotations = compiled
+        sql, order, compiler, converters = compiled[:4]
         with connections[using].cursor() as cursor:
             cursor.execute(sql, [values[n] for n in order])
             rows = cursor.fetchall()
         if converters:
             rows = compiler.apply_converters(rows, converters)
+        return compiled, rows
+
+    def values(self, *values, using: str = "default") -> list[tuple]:
+        """The rows of a values_list() query, as tuples."""
+        _, rows = self._rows(values, using)
+        return [tuple(row) for row in rows]
+
+    def all(self, *values, using: str = "default") -> list[Model]:
+        compiled, rows = self._rows(values, using)
+        *_, from_db, own, init, populators, annotations = compiled
+        if from_db is None:
+            raise TypeError("a values_list() query: use values()")
         found = []
         for row in rows:
             obj = from_db(using, init, row[own])

@@ -78,3 +78,25 @@ def test_related_objects_and_annotations_come_as_the_orm_gives_them(cast):
     assert prepared.channel.workspace.name == "W"
     assert prepared.channel.workspace.access_token == orm.channel.workspace.access_token
     assert Prepared(build, int).first(contact.pk + 1000) is None
+
+
+def test_values_list_rows_come_as_the_orm_gives_them(cast):
+    from workspaces.models import Provider, Workspace
+
+    for n in (2, 1, 3):
+        Workspace.objects.create(
+            account=cast.account, provider=Provider.HUBSPOT, external_id=f"h{n}", name=f"W{n}"
+        )
+
+    def build(account):
+        return (
+            Workspace.objects.filter(account_id=account)
+            .order_by("name", "pk")
+            .values_list("pk", "name", "updated_at", "connected_by__email")
+        )
+
+    prepared = Prepared(build, int)
+    assert prepared.values(cast.account.pk) == list(build(cast.account.pk))
+    assert [name for _, name, _, _ in prepared.values(cast.account.pk)] == ["W1", "W2", "W3"]
+    with pytest.raises(TypeError, match="values"):
+        prepared.all(cast.account.pk)

@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import NamedTuple
 
+from octopods.prepared import Prepared
+
 from .models import Provider, Status, Workspace
 
 
@@ -29,14 +31,20 @@ _PROVIDERS = {value: str(label) for value, label in Provider.choices}
 _STATUSES = {value: str(label) for value, label in Status.choices}
 
 
+_rows = Prepared(
+    lambda account: (
+        Workspace.objects.filter(account_id=account)
+        .order_by("name", "pk")
+        .values_list("pk", "name", "provider", "status", "updated_at", "connected_by__email")
+    ),
+    int,
+)
+
+
 def workspace_rows_for_account(*, account) -> list[WorkspaceRow]:
     """The account's workspaces as Connected Workspaces lists them, by name (one
     query)."""
-    values = (
-        Workspace.objects.for_account(account)
-        .order_by("name", "pk")
-        .values_list("pk", "name", "provider", "status", "updated_at", "connected_by__email")
-    )
+    values = _rows.values(account.pk)
     return [
         WorkspaceRow(pk, name, provider, status, updated_at, added_by or "")
         for pk, name, provider, status, updated_at, added_by in values
