@@ -8,7 +8,6 @@ import threading
 import time
 from contextlib import nullcontext
 from datetime import timedelta
-from functools import cache
 
 from django.db import (
     InterfaceError,
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from channels.models import Contact, Direction, Message, MessageStatus
 from integrations.base import ProviderError
+from octopods import prepared
 
 from .lease import Lease, LeaseLost, keeper, lease_end
 
@@ -54,17 +54,24 @@ def start_attempt(lease: Lease, message: Message) -> bool:
     be recorded by this claim. One UPDATE, fenced by the lease's token (the keeper
     renews the lease meanwhile); raises LeaseLost if the lease is gone, False if the
     message changed meanwhile (read it again)."""
-    started = run_statement(
+    held = message.attempt_lease is not None
+    started = prepared.write(
         _START,
-        message.pk,
-        lease.contact_id,
-        message.status,
-        message.attempt_lease,
-        lease.token,
-        attempt_lease=lease.token,
-        next_attempt_at=lease_end(),
-        unknown_outcomes=message.unknown_outcomes,
-        updated_at=timezone.now(),
+        [
+            prepared.value(Message, "attempt_lease", lease.token),
+            prepared.value(Message, "next_attempt_at", lease_end()),
+            message.unknown_outcomes,
+            prepared.value(Message, "updated_at", timezone.now()),
+            message.pk,
+            lease.contact_id,
+            message.status,
+            *([prepared.value(Message, "attempt_lease", message.attempt_lease)] if held else []),
+            lease.contact_id,
+            prepared.value(Contact, "relay_lease_token", lease.token),
+        ],
+        m=Message,
+        c=Contact,
+        in_flight="= %s" if held else "IS NULL",
     )
     if not started and not _still_held(lease):
         raise LeaseLost
@@ -98,75 +105,14 @@ def _still_held(lease: Lease) -> bool:
     return Contact.objects.filter(pk=lease.contact_id, relay_lease_token=lease.token).exists()
 
 
-# The relay's two statements per message, written out once rather than built by the
-# ORM for every message (building them cost more CPU than PostgreSQL spends running
-# them). Values go through each field's own preparation, so they hold on any database.
+# An attempt's start, written out once rather than built by the ORM for every message
+# (octopods/prepared.py: building it cost more CPU than PostgreSQL spends running it).
 _START = """
-UPDATE {message} SET {attempts} = {attempts} + 1, {attempt_lease} = %s,
-    {next_attempt_at} = %s, {unknown_outcomes} = %s, {updated_at} = %s
-WHERE {id} = %s AND {contact_id} = %s AND {status} = %s AND {attempt_lease} {is_lease}
-  AND EXISTS (SELECT 1 FROM {contact} WHERE {contact}.{contact_pk} = %s
-              AND {contact}.{relay_lease_token} = %s)
+UPDATE {m} SET {m.attempts} = {m.attempts} + 1, {m.attempt_lease} = %s,
+    {m.next_attempt_at} = %s, {m.unknown_outcomes} = %s, {m.updated_at} = %s
+WHERE {m.pk} = %s AND {m.contact_id} = %s AND {m.status} = %s AND {m.attempt_lease} {in_flight}
+  AND EXISTS (SELECT 1 FROM {c} WHERE {c}.{c.pk} = %s AND {c}.{c.relay_lease_token} = %s)
 """
-RELAYED = """
-UPDATE {message} SET {status} = %s, {conversation_id} = %s, {inbox_part_id} = %s,
-    {next_attempt_at} = NULL, {error_code} = '', {error_text} = '', {attempt_lease} = NULL,
-    {updated_at} = %s
-WHERE {id} = %s AND {attempt_lease} = %s
-"""
-
-
-@cache
-def _statement(template: str, vendor: str, held: bool) -> str:
-    q = connection.ops.quote_name
-    names = {f.attname: q(f.column) for f in Message._meta.concrete_fields}
-    return " ".join(template.split()).format(
-        message=q(Message._meta.db_table),
-        contact=q(Contact._meta.db_table),
-        contact_pk=q(Contact._meta.pk.column),
-        relay_lease_token=q(Contact._meta.get_field("relay_lease_token").column),
-        is_lease="= %s" if held else "IS NULL",
-        **names,
-    )
-
-
-def _prepared(name: str, value):
-    return Message._meta.get_field(name).get_db_prep_value(value, connection)
-
-
-def run_statement(template: str, *where, **values) -> bool:
-    """Run one of the statements above; True if it changed the message. ``where`` are
-    the WHERE clause's values in order, ``values`` the SET clause's (by field)."""
-    if template is _START:
-        pk, contact_id, status, in_flight, token = where
-        held = in_flight is not None
-        params = [
-            _prepared("attempt_lease", values["attempt_lease"]),
-            _prepared("next_attempt_at", values["next_attempt_at"]),
-            values["unknown_outcomes"],
-            _prepared("updated_at", values["updated_at"]),
-            pk,
-            contact_id,
-            status,
-            *([_prepared("attempt_lease", in_flight)] if held else []),
-            contact_id,
-            Contact._meta.get_field("relay_lease_token").get_db_prep_value(token, connection),
-        ]
-    else:
-        pk, token = where
-        held = True
-        params = [
-            values["status"],
-            values["conversation_id"],
-            values["inbox_part_id"],
-            _prepared("updated_at", values["updated_at"]),
-            pk,
-            _prepared("attempt_lease", token),
-        ]
-    sql = _statement(template, connection.vendor, held)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
 
 
 def one_statement():

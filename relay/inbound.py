@@ -15,11 +15,11 @@ from django.utils import timezone
 from channels.automations import channel_is_open
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from integrations.base import InboxCustomer, InboxDelivery, ProviderError
+from octopods import prepared
 from octopods.prepared import Prepared
 from workspaces.models import Status
 
 from .attempts import (
-    RELAYED,
     fail,
     fail_unstarted,
     found_unknown,
@@ -28,7 +28,6 @@ from .attempts import (
     record,
     refused,
     retrying,
-    run_statement,
     start_attempt,
     take_back_later,
 )
@@ -259,17 +258,29 @@ def record_delivery(
     return conversation
 
 
+# The delivery's record, written out once (octopods/prepared.py).
+_RELAYED = """
+UPDATE {m} SET {m.status} = %s, {m.conversation_id} = %s, {m.inbox_part_id} = %s,
+    {m.next_attempt_at} = NULL, {m.error_code} = '', {m.error_text} = '',
+    {m.attempt_lease} = NULL, {m.updated_at} = %s
+WHERE {m.pk} = %s AND {m.attempt_lease} = %s
+"""
+
+
 def _relayed(message: Message, lease: Lease, conversation: Conversation, refs):
     """Mark this claim's attempt on ``message`` relayed; the conversation, or None if
     the attempt is no longer this claim's."""
-    recorded = run_statement(
-        RELAYED,
-        message.pk,
-        lease.token,
-        status=MessageStatus.RELAYED,
-        conversation_id=conversation.pk,
-        inbox_part_id=refs.part_id,
-        updated_at=timezone.now(),
+    recorded = prepared.write(
+        _RELAYED,
+        [
+            MessageStatus.RELAYED,
+            conversation.pk,
+            refs.part_id,
+            prepared.value(Message, "updated_at", timezone.now()),
+            message.pk,
+            prepared.value(Message, "attempt_lease", lease.token),
+        ],
+        m=Message,
     )
     return conversation if recorded else None
 

@@ -19,14 +19,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from channels.models import Contact, Message
+from octopods import prepared
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,13 @@ def claim(contact_id: int) -> Lease | None:
     """Take the contact if nobody holds it (or a holder's lease ran out): one UPDATE,
     which succeeds for one worker only, with a token of this claim alone."""
     token = uuid.uuid4()
-    if not _write(_CLAIM, lease_end(), token, contact_id, timezone.now()):
+    until = partial(prepared.value, Contact, "relay_lease_until")
+    claimed = prepared.write(
+        _CLAIM,
+        [until(lease_end()), _token(token), contact_id, until(timezone.now())],
+        c=Contact,
+    )
+    if not claimed:
         return None
     # Work for a quarter of the lease, then hand the contact back (and wake it again):
     # a batch never outlives the lease, however slow the providers are.
@@ -101,48 +108,23 @@ def release(lease: Lease) -> None:
 
 
 def _give_back(lease: Lease) -> None:
-    _write(_GIVE_BACK, lease.contact_id, lease.token)
+    prepared.write(_GIVE_BACK, [lease.contact_id, _token(lease.token)], c=Contact)
+
+
+def _token(token: uuid.UUID):
+    return prepared.value(Contact, "relay_lease_token", token)
 
 
 # The claim and the give-back, once per contact a worker takes: written out once
-# rather than built by the ORM each time (see relay/attempts.py).
+# rather than built by the ORM each time (octopods/prepared.py).
 _CLAIM = """
-UPDATE {contact} SET {until} = %s, {token} = %s
-WHERE {id} = %s AND ({until} IS NULL OR {until} < %s)
+UPDATE {c} SET {c.relay_lease_until} = %s, {c.relay_lease_token} = %s
+WHERE {c.pk} = %s AND ({c.relay_lease_until} IS NULL OR {c.relay_lease_until} < %s)
 """
 _GIVE_BACK = """
-UPDATE {contact} SET {until} = NULL, {token} = NULL WHERE {id} = %s AND {token} = %s
+UPDATE {c} SET {c.relay_lease_until} = NULL, {c.relay_lease_token} = NULL
+WHERE {c.pk} = %s AND {c.relay_lease_token} = %s
 """
-
-
-@cache
-def _statement(template: str, vendor: str) -> str:
-    q = connection.ops.quote_name
-    meta = Contact._meta
-    return " ".join(template.split()).format(
-        contact=q(meta.db_table),
-        id=q(meta.pk.column),
-        until=q(meta.get_field("relay_lease_until").column),
-        token=q(meta.get_field("relay_lease_token").column),
-    )
-
-
-def _write(template: str, *values) -> bool:
-    """Run the statement with ``values`` (datetimes and tokens prepared as their
-    fields prepare them); True if it changed the contact."""
-    until = Contact._meta.get_field("relay_lease_until")
-    token = Contact._meta.get_field("relay_lease_token")
-    params = [
-        until.get_db_prep_value(value, connection)
-        if isinstance(value, datetime)
-        else token.get_db_prep_value(value, connection)
-        if isinstance(value, uuid.UUID)
-        else value
-        for value in values
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(template, connection.vendor), params)
-        return cursor.rowcount == 1
 
 
 class Keeper:
