@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from channels.models import Contact, Message, MessageStatus
 from octopods.prepared import Prepared
-from workspaces.models import InboxAdmin, Status
+from workspaces.models import Status
 
 from .backlog import Backlog, RelayResult, arrived_meanwhile
 from .inbound import relay_inbound
+from .inbox import admins_first_to_last
 from .lease import LeaseLost, claim, release
 from .outbound import relay_outbound
 from .wakeup import publish
@@ -40,9 +41,7 @@ _contact_with_channel = Prepared(
         Contact.objects.select_related("channel__workspace")
         .annotate(
             default_admin_id=Subquery(
-                InboxAdmin.objects.filter(workspace=OuterRef("channel__workspace"))
-                .order_by("pk")
-                .values("external_id")[:1]
+                admins_first_to_last(OuterRef("channel__workspace")).values("external_id")[:1]
             )
         )
         .filter(pk=pk)

@@ -51,7 +51,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
     # went to), the workspace's default admin, whether the customer is new.
     conversation: Conversation | None = None
     looked_up = False
-    admin_id: str | None = None
+    admin_id = contact.default_admin_id or ""  # read with the contact (relay/engine.py)
     first_time: bool | None = None
     for _ in range(BATCH):
         if lease.out_of_time():
@@ -77,11 +77,6 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
             continue
         if not looked_up:
             conversation, looked_up = current_conversation(contact), True
-        if admin_id is None:
-            if "default_admin_id" in vars(contact):  # read with the contact
-                admin_id = contact.default_admin_id or ""
-            else:
-                admin_id = default_admin_id(workspace)
         # Any earlier attempt may have landed: the inbox looks before posting again.
         earlier_attempt = message.attempts > 0
         if not start_attempt(lease, message):

@@ -12,9 +12,15 @@ from integrations.services import inbox_call, workspace_tokens
 from workspaces.models import InboxAdmin, Workspace
 
 
+def admins_first_to_last(workspace):
+    """The workspace's admins, the one the relay acts as first (``workspace`` may be an
+    OuterRef: the relay reads the first one with its contact)."""
+    return InboxAdmin.objects.filter(workspace=workspace).order_by("pk")
+
+
 def default_admin_id(workspace: Workspace) -> str:
     """The teammate the relay acts as where the inbox needs one (the first admin)."""
-    admin = InboxAdmin.objects.filter(workspace=workspace).order_by("pk").first()
+    admin = admins_first_to_last(workspace).first()
     return admin.external_id if admin else ""
 
 
