@@ -18,13 +18,18 @@ from integrations.channel import InboundMessage, Sender
 
 pytestmark = pytest.mark.django_db
 
+# SQLite on a laptop only: CI runs the suite on PostgreSQL (tests/conftest.py).
+ON_POSTGRESQL = connection.vendor == "postgresql"
+POSTGRESQL_ONLY = "the one-statement way is PostgreSQL's"
+postgresql_only = pytest.mark.skipif(not ON_POSTGRESQL, reason=POSTGRESQL_ONLY)
+
 WAIT = 20
 
 
 @pytest.fixture(params=["one statement", "orm"])
 def way(request, monkeypatch):
-    if request.param == "one statement" and connection.vendor != "postgresql":
-        pytest.skip("the one-statement way is PostgreSQL's")
+    if request.param == "one statement" and not ON_POSTGRESQL:
+        pytest.skip(POSTGRESQL_ONLY)
     monkeypatch.setattr(services, "ONE_STATEMENT", request.param == "one statement")
     return request.param
 
@@ -71,9 +76,8 @@ def test_a_first_message_stores_its_contact_and_itself(way, channel):
     assert message.data == {} and message.attempts == 0 and message.attempt_lease is None
 
 
+@postgresql_only
 def test_both_ways_store_the_same_rows(channel, workspace, monkeypatch):
-    if connection.vendor != "postgresql":
-        pytest.skip("the one-statement way is PostgreSQL's")
     other = Channel.objects.create(workspace=workspace, kind="telegram", name="Other", identity="9")
     events = [
         text(1, username="jane"),
@@ -114,9 +118,8 @@ def test_a_contact_is_kept_fresh_but_never_blanked(way, channel):
     assert set(Message.objects.values_list("contact", flat=True)) == {contact.pk}
 
 
+@postgresql_only
 def test_a_known_customer_costs_one_statement(channel):
-    if connection.vendor != "postgresql":
-        pytest.skip("the one-statement way is PostgreSQL's")
     store(channel, text(1))
     with CaptureQueriesContext(connection) as queries:
         store(channel, text(2))
@@ -176,12 +179,11 @@ def test_the_webhook_channel_comes_with_its_secrets_decrypted(channel):
     assert ingest.webhook_channel("telegram", channel.webhook_key + "x") is None
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_two_first_messages_of_a_new_customer_at_once_make_one_contact(channel):
     """The second waits on the first's uncommitted contact, then uses it: held here
     until PostgreSQL shows it waiting on the lock, so the race is run, not hoped for."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the one-statement way is PostgreSQL's")
     first_stored = threading.Event()
     commit = threading.Event()
     second_pid = []

@@ -22,7 +22,11 @@ WAKE_TIMEOUT = 10
 @pytest.fixture
 def whatsapp(cast):
     workspace = Workspace.objects.create(
-        account=cast.account, provider=Provider.INTERCOM, external_id="acme", name="Acme"
+        account=cast.account,
+        provider=Provider.INTERCOM,
+        external_id="acme",
+        name="Acme",
+        access_token="tok",
     )
     return make_channel(
         workspace,
@@ -197,7 +201,7 @@ def test_without_redis_a_wake_up_is_a_celery_task(settings, monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_without_a_broker_the_relay_runs_beside_the_web_process(
-    client, cast, settings, monkeypatch
+    client, whatsapp, settings, monkeypatch
 ):
     """RELAY_IN_PROCESS (a laptop on embedded defaults): the waker's thread relays the
     contact itself, after the request that stored the message has answered."""
@@ -208,28 +212,9 @@ def test_without_a_broker_the_relay_runs_beside_the_web_process(
     inbox = FakeInbox()
     monkeypatch.setattr(workspace_inbox, "inbox_adapter", lambda provider: inbox)
     settings.RELAY_IN_PROCESS = True
-    workspace = Workspace.objects.create(
-        account=cast.account,
-        provider=Provider.INTERCOM,
-        external_id="acme",
-        name="Acme",
-        access_token="tok",
-    )
-    channel = make_channel(
-        workspace,
-        "whatsapp",
-        {
-            "phone_number_id": "PNID",
-            "waba_id": "WABA",
-            "access_token": "wa-token",
-            "app_secret": "wa-app-secret",
-            "verify_token": "verify-me",
-        },
-        "PNID",
-    )
     waker = wakeup.Waker()
     monkeypatch.setattr(wakeup, "waker", waker)
-    assert post_whatsapp(client, channel, wa_text()).status_code == 200
+    assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
     assert waker.flush(WAKE_TIMEOUT)
     assert Message.objects.get().status == "relayed"
     assert [d.body for d in inbox.deliveries] == ["hi"]
