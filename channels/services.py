@@ -213,7 +213,7 @@ def _store_message(channel: Channel, message: InboundMessage) -> int:
         "status": MessageStatus.RECEIVED,
         "sent_at": message.sent_at,
     }
-    if _one_statement():
+    if _stored_in_one_statement():
         contact = {
             "channel_id": channel.pk,
             "external_id": sender.external_id,
@@ -235,7 +235,7 @@ def _store_message(channel: Channel, message: InboundMessage) -> int:
 ONE_STATEMENT = True
 
 
-def _one_statement() -> bool:
+def _stored_in_one_statement() -> bool:
     return ONE_STATEMENT and connection.vendor == "postgresql"
 
 
@@ -290,7 +290,9 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     contact_ids: dict[int, None] = {}
     # A customer's message alone is one statement on PostgreSQL, atomic on its own;
     # anything more shares a transaction.
-    alone = len(events) == 1 and isinstance(events[0], InboundMessage) and _one_statement()
+    alone = (
+        len(events) == 1 and isinstance(events[0], InboundMessage) and _stored_in_one_statement()
+    )
     with nullcontext() if alone else transaction.atomic():
         for event in events:
             if isinstance(event, InboundMessage):
