@@ -1,16 +1,21 @@
 """Best-effort wake-ups for the relay, sent after the webhook's transaction commits.
 
 PostgreSQL is the record of what still has to be relayed; a wake-up only saves the
-relay the wait for its next sweep. So the webhook view never waits on Redis: it drops
-contact ids into an in-process queue and returns, and one daemon thread per process
-publishes them — every id it finds waiting in one round trip — into a Redis sorted set
-of contacts to relay (``WAKE_KEY``, contact id → when it was first woken). The relay's
-dispatcher in each worker (relay/dispatch.py) takes them out oldest first. A contact
-woken again before a worker took it stays one entry, in its place: a burst from one
-customer is one wake-up, not one task per message. Redis can hang for as long as it is
-unreachable; here that only stalls the thread, whose queue is bounded — when it is
-full, ids are dropped with a log line and the sweeper finds their messages. Without a
-Redis (a broker of another kind), the wake-up is a Celery task instead.
+relay the wait for its next sweep. The contacts to relay wait in a Redis sorted set
+(``WAKE_KEY``, contact id → when it was first woken); the relay's dispatcher in each
+worker (relay/dispatch.py) takes them out oldest first. A contact woken again before a
+worker took it stays one entry, in its place: a burst from one customer is one
+wake-up, not one task per message.
+
+The webhook's process adds its contacts itself, in one ZADD on a connection with a
+short timeout (``DIRECT_TIMEOUT``): a tenth of a millisecond on loopback, and no thread
+to hand over to. Should that fail or time out, the process stops trying it for
+``DIRECT_PAUSE_SECONDS`` and hands wake-ups to one daemon thread instead, which
+publishes every id it finds waiting in one round trip and may hang for as long as Redis
+does: a request waits on a sick Redis at most once per pause, never for longer than
+the short timeout. The thread's queue is bounded — when it is full, ids are dropped
+with a log line and the sweeper finds their messages. Without a Redis (a broker of
+another kind), the wake-up is a Celery task sent from that thread.
 
 With RELAY_IN_PROCESS (the default without a broker: a laptop on embedded defaults)
 the same thread runs the relay itself, outside the request that stored the messages.
@@ -25,6 +30,8 @@ from collections.abc import Iterable
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +43,10 @@ PUBLISH_BATCH = 500
 # Redis answers on loopback in well under a millisecond; these only bound a hang.
 REDIS_CONNECT_TIMEOUT = 5
 REDIS_TIMEOUT = 10
+# A webhook adds its wake-ups itself, waiting this long for Redis at most; after a
+# failure the thread carries them for a while.
+DIRECT_TIMEOUT = 0.25
+DIRECT_PAUSE_SECONDS = 5
 # Enough for a burst far beyond what one web process takes in while Redis restarts.
 QUEUE_SIZE = 10_000
 # With RELAY_IN_PROCESS, how often the thread looks for retries that came due.
@@ -43,16 +54,22 @@ IN_PROCESS_SWEEP_SECONDS = 15
 
 
 class Waker:
-    def __init__(self, *, maxsize: int = QUEUE_SIZE):
+    def __init__(self, *, maxsize: int = QUEUE_SIZE, direct: bool = True):
         self._maxsize = maxsize
+        self._direct = direct
+        self._direct_paused_until = 0.0
         self._lock = threading.Lock()
         self._queue: queue.Queue[int] | None = None
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
     def wake(self, contact_ids: Iterable[int]) -> None:
-        """Ask the relay to look at these contacts soon. Never raises, never blocks."""
+        """Ask the relay to look at these contacts soon. Never raises; waits on Redis
+        for DIRECT_TIMEOUT at most."""
         if not (settings.RELAY_IN_PROCESS or _broker_configured()):
+            return
+        contact_ids = list(contact_ids)
+        if contact_ids and self._published_now(contact_ids):
             return
         try:
             work = self._started()
@@ -62,6 +79,29 @@ class Waker:
             logger.warning("relay wake-up queue is full; the sweeper will pick the rest up")
         except Exception:
             logger.exception("relay wake-up could not be queued")
+
+    def _published_now(self, contact_ids: list[int]) -> bool:
+        """Add the contacts to the wake-up set from this thread; False when the thread
+        has to carry them (in-process relay, no Redis, or Redis failed lately)."""
+        if not self._direct or settings.RELAY_IN_PROCESS:
+            return False
+        if time.monotonic() < self._direct_paused_until:
+            return False
+        client = wake_redis(timeout=DIRECT_TIMEOUT)
+        if client is None:
+            return False
+        try:
+            client.zadd(WAKE_KEY, dict.fromkeys(contact_ids, time.time()), nx=True)
+        except Exception as error:
+            self._direct_paused_until = time.monotonic() + DIRECT_PAUSE_SECONDS
+            logger.warning(
+                "relay wake-up not sent at once (%s); the wake-up thread carries them for "
+                "the next %s s",
+                type(error).__name__,
+                DIRECT_PAUSE_SECONDS,
+            )
+            return False
+        return True
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued wake-up has been handled (published or logged as
@@ -141,7 +181,7 @@ def _contacts(ids) -> str:
     return f"contact {ids[0]}" if len(ids) == 1 else f"{len(ids)} contacts"
 
 
-_clients: dict[tuple[int, str], redis.Redis] = {}
+_clients: dict[tuple[int, str, float | None], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
@@ -155,22 +195,26 @@ def wake_redis_url() -> str:
     return settings.REDIS_URL or ""
 
 
-def wake_redis() -> redis.Redis | None:
+def wake_redis(*, timeout: float | None = None) -> redis.Redis | None:
     """This process's client for the wake-up set (thread-safe: redis-py pools its
-    connections), or None without a Redis."""
+    connections), or None without a Redis. ``timeout`` bounds both the connect and
+    every answer, with no retry (the webhook's own wake-ups: one try, then the thread);
+    the default is the thread's, with redis-py's retries."""
     url = wake_redis_url()
     if not url:
         return None
-    key = (os.getpid(), url)
+    key = (os.getpid(), url, timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
+            once = {"retry": Retry(NoBackoff(), 0)} if timeout else {}
             client = redis.Redis.from_url(
                 url,
-                socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=timeout or REDIS_CONNECT_TIMEOUT,
+                socket_timeout=timeout or REDIS_TIMEOUT,
                 socket_keepalive=True,
                 health_check_interval=30,
+                **once,
             )
             _clients[key] = client
         return client

@@ -1,7 +1,8 @@
-"""The relay wake-up: a hint sent after the webhook commits, never waited on."""
+"""The relay wake-up: a hint sent after the webhook commits, waited on briefly at most."""
 
 import json
 import os
+import socket
 import threading
 
 import pytest
@@ -9,6 +10,7 @@ import redis
 
 from channels import services
 from channels.models import Contact, Message
+from harness.services import free_port
 from octopods.celery import app as celery_app
 from relay import wakeup
 from tests.channels.test_webhook_view import make_channel, post_whatsapp, wa_text
@@ -100,47 +102,95 @@ def test_without_a_broker_nothing_is_queued(settings, monkeypatch):
     assert sent == []
 
 
-def test_the_webhook_answers_while_redis_hangs(
-    client, whatsapp, broker_on, monkeypatch, django_capture_on_commit_callbacks
+@pytest.fixture
+def silent_redis():
+    """A Redis address that accepts connections and never answers: the kernel completes
+    the handshake into the listen backlog, so connecting works and every read waits."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+@pytest.fixture
+def fresh_waker(monkeypatch):
+    waker = wakeup.Waker()
+    monkeypatch.setattr(wakeup, "waker", waker)
+    return waker
+
+
+def test_a_webhook_adds_its_wake_up_itself(
+    client, whatsapp, broker_on, wake_set, fresh_waker, django_capture_on_commit_callbacks
 ):
-    release = threading.Event()
-    publishing = threading.Event()
+    """One ZADD from the request's own thread: nothing handed over, no thread started."""
+    connection, key = wake_set
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
+    assert [int(member) for member in connection.zrange(key, 0, -1)] == [Contact.objects.get().pk]
+    assert fresh_waker._thread is None
 
-    def hanging_publish(contact_ids):
-        publishing.set()
-        release.wait(WAKE_TIMEOUT)
 
-    monkeypatch.setattr(wakeup, "publish", hanging_publish)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            first = post_whatsapp(client, whatsapp, wa_text("wamid.1"))
-        assert publishing.wait(WAKE_TIMEOUT)  # the waker is stuck on Redis now
-        with django_capture_on_commit_callbacks(execute=True):
-            second = post_whatsapp(client, whatsapp, wa_text("wamid.2"))
-        assert (first.status_code, second.status_code) == (200, 200)
-        assert Message.objects.count() == 2
-    finally:
-        release.set()
+def test_a_hanging_redis_holds_one_webhook_for_the_short_timeout_then_the_thread_carries_wake_ups(
+    client,
+    whatsapp,
+    settings,
+    silent_redis,
+    fresh_waker,
+    monkeypatch,
+    caplog,
+    django_capture_on_commit_callbacks,
+):
+    settings.CELERY_BROKER_URL = silent_redis
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    tried = []
+    real_client = wakeup.wake_redis
+    monkeypatch.setattr(
+        wakeup, "wake_redis", lambda **kwargs: tried.append(kwargs) or real_client(**kwargs)
+    )
+    handed = []
+    monkeypatch.setattr(wakeup, "publish", handed.append)  # the thread's way to Redis
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_whatsapp(client, whatsapp, wa_text("wamid.1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        second = post_whatsapp(client, whatsapp, wa_text("wamid.2"))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert Message.objects.count() == 2
+    # The first webhook waited on Redis once; the second did not try it at all.
+    assert tried == [{"timeout": wakeup.DIRECT_TIMEOUT}]
+    assert any("not sent at once (TimeoutError)" in r.getMessage() for r in caplog.records)
+    assert fresh_waker.flush(WAKE_TIMEOUT)
+    assert {contact_id for batch in handed for contact_id in batch} == {Contact.objects.get().pk}
 
 
 def test_a_redis_outage_is_logged_not_raised(
-    client, whatsapp, broker_on, monkeypatch, caplog, django_capture_on_commit_callbacks
+    client,
+    whatsapp,
+    broker_on,
+    settings,
+    fresh_waker,
+    monkeypatch,
+    caplog,
+    django_capture_on_commit_callbacks,
 ):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+
     def refused(contact_ids):
         raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(wakeup, "publish", refused)
     with django_capture_on_commit_callbacks(execute=True):
         assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
-    assert wakeup.waker.flush(WAKE_TIMEOUT)
+    assert fresh_waker.flush(WAKE_TIMEOUT)
     assert Message.objects.count() == 1
-    assert any("not sent (ConnectionError)" in record.getMessage() for record in caplog.records)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("not sent at once (ConnectionError)" in message for message in messages)
+    assert any("not sent (ConnectionError)" in message for message in messages)
 
 
 def test_a_full_queue_drops_hints_with_a_log_line(broker_on, monkeypatch, caplog):
     release = threading.Event()
     monkeypatch.setattr(wakeup, "publish", lambda ids: release.wait(WAKE_TIMEOUT))
-    waker = wakeup.Waker(maxsize=2)
+    waker = wakeup.Waker(maxsize=2, direct=False)
     try:
         waker.wake(range(10))  # never blocks, whatever the queue holds
         assert any("queue is full" in record.getMessage() for record in caplog.records)
@@ -160,7 +210,7 @@ def test_what_queued_up_meanwhile_goes_in_one_round_trip(broker_on, monkeypatch)
         release.wait(WAKE_TIMEOUT)
 
     monkeypatch.setattr(wakeup, "publish", publish)
-    waker = wakeup.Waker()
+    waker = wakeup.Waker(direct=False)
     waker.wake([1])
     assert first_taken.wait(WAKE_TIMEOUT)  # the thread is busy with contact 1
     waker.wake([2, 3, 2, 4])
