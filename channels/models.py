@@ -109,7 +109,10 @@ class Channel(models.Model):
 class Contact(models.Model):
     """A customer as one channel knows them."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="contacts")
+    # Indexed by contact_unique_per_channel, which starts with it.
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     # WhatsApp wa_id, Messenger PSID, Telegram user id, or the E.164 number for SMS.
     external_id = models.CharField(max_length=128)
     phone_e164 = models.CharField(max_length=20, blank=True, default="")
@@ -191,8 +194,14 @@ class MessageStatus(models.TextChoices):
 
 
 class Message(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="messages")
+    # Both indexed by composite indexes that start with them (Meta.indexes): every
+    # index is one more write for each stored message.
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     direction = models.CharField(max_length=3, choices=Direction.choices)
     # Empty until an outbound message has been accepted by the provider.
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
