@@ -6,6 +6,8 @@ import json
 from harness.data import SECRET, telegram_update
 
 TARGET = {}  # filled in before the load generator forks
+# The reference row's table (bench/floor.py, made by bench/__main__.py).
+STORED_TABLE = "bench_floor_stored"
 
 
 def webhook_post(slot: int, thread: int, n: int):
