@@ -449,7 +449,7 @@ def http_rows(stack, data, floor_port, groups, *, repeat, cap, roots) -> list[Li
             ),
         ]
     for index, (row, concurrency, candidate, floor_side) in enumerate(rows):
-        _check(stack.web_port, candidate)
+        _check(candidate)
         measure(
             row,
             candidate=candidate,
@@ -718,12 +718,12 @@ def _roots(stack: Stack) -> set[int]:
     return {p.popen.pid for p in stack.processes if p.popen} | _postmaster(stack)
 
 
-def _check(port: int, side):
+def _check(side):
     """One request first: a row that only measures errors (a 403, a redirect to the
     sign-in page) is a broken benchmark, not a slow product."""
     import http.client
 
-    _, path, make, extra = side
+    port, path, make, extra = side
     TARGET.clear()
     TARGET.update(path=path, update_base=0, **extra)
     method, path, body, headers = make(9, 0, 0)
