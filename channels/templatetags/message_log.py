@@ -16,7 +16,7 @@ from django.utils.text import Truncator
 
 from accounts.templatetags.timestamps import timestamp_html
 from channels.models import MessageStatus
-from octopods.html import csrf_input, url_for_pk
+from octopods.html import CSRF_SLOT, csrf_input, kept_rows, url_for_pk
 
 register = template.Library()
 
@@ -35,9 +35,19 @@ def message_log_rows(context, channel, messages):
     """``messages``: MessageLogRow (channels/selectors.py)."""
     membership = context.get("current_membership")
     admin = membership is not None and membership.is_admin
-    csrf = csrf_input(context) if admin else ""
-    retry_url = url_for_pk("channels:message_retry", channel.pk)
-    zone = timezone.get_current_timezone()
+    html = rendered_rows(
+        channel.pk,
+        timezone.get_current_timezone(),
+        admin,
+        tuple(messages),
+        csrf=csrf_input(context) if admin else "",
+    )
+    return mark_safe(html)  # noqa: S308 - every value is escaped in rendered_rows
+
+
+@kept_rows
+def rendered_rows(channel_pk: int, zone, admin: bool, messages: tuple) -> str:
+    retry_url = url_for_pk("channels:message_retry", channel_pk)
     rows = []
     for message in messages:
         kind = message.type
@@ -58,7 +68,7 @@ def message_log_rows(context, channel, messages):
             if status == MessageStatus.FAILED:
                 retry = (
                     f'\n<form method="post" action="{retry_url(message.pk)}" class="inline">\n'
-                    f"{csrf}\n"
+                    f"{CSRF_SLOT}\n"
                     f'<button type="submit" class="small">Retry<span class="visually-hidden">'
                     f" message {message.pk}</span></button>\n</form>\n"
                 )
@@ -75,4 +85,4 @@ def message_log_rows(context, channel, messages):
             f"{actions}"
             "</tr>\n"
         )
-    return mark_safe("".join(rows))  # noqa: S308 - every value is escaped above
+    return "".join(rows)

@@ -238,3 +238,68 @@ def test_admins_choose_which_matching_contact_gets_messages(cast):
     assert workspace.contact_match == "lead"
     member_page = cast.member_client.get(reverse("workspaces:detail", args=[workspace.pk]))
     assert "a lead before a user when several contacts" in member_page.content.decode()
+
+
+def render_rows(cast, role, token, zone="UTC"):
+    context = {
+        "workspaces": workspace_rows_for_account(account=cast.account),
+        "current_membership": Membership.objects.get(
+            account=cast.account, user__email__startswith=role
+        ),
+        "csrf_token": token,
+    }
+    with timezone.override(ZoneInfo(zone)):
+        return Template("{% load workspace_rows %}{% workspace_rows workspaces %}").render(
+            Context(context)
+        )
+
+
+def test_rows_that_did_not_change_are_built_once_and_carry_each_requests_token(cast):
+    """The rows are kept by what they are made of (octopods.html.kept_rows); the CSRF
+    input is the request's own every time."""
+    from workspaces.templatetags.workspace_rows import rendered_rows
+
+    add_workspaces(cast, 3, status=Status.NEEDS_RECONNECT)
+    rendered_rows.cache_clear()
+    first = render_rows(cast, "admin", "token-one")
+    second = render_rows(cast, "admin", "token-two")
+    assert rendered_rows.cache_info().hits == 1
+    assert first.count('value="token-one"') == 3 and "token-two" not in first
+    assert second.count('value="token-two"') == 3 and "token-one" not in second
+    assert second.replace("token-two", "token-one") == first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cast: Workspace.objects.filter(name="Workspace 001").update(status=Status.ACTIVE),
+        lambda cast: Workspace.objects.filter(name="Workspace 001").update(name="Renamed"),
+        lambda cast: Workspace.objects.filter(name="Workspace 001").update(
+            updated_at=datetime(2030, 1, 1, tzinfo=UTC)
+        ),
+        lambda cast: Workspace.objects.create(
+            account=cast.account, provider=Provider.INTERCOM, external_id="new", name="New"
+        ),
+    ],
+    ids=["status", "name", "updated", "added"],
+)
+def test_any_change_to_the_rows_builds_them_again(cast, change):
+    from workspaces.templatetags.workspace_rows import rendered_rows
+
+    add_workspaces(cast, 3, status=Status.NEEDS_RECONNECT)
+    rendered_rows.cache_clear()
+    before = render_rows(cast, "admin", "t")
+    change(cast)
+    after = render_rows(cast, "admin", "t")
+    assert rendered_rows.cache_info().misses == 2
+    assert after != before
+
+
+def test_the_viewers_zone_and_role_are_part_of_what_is_kept(cast):
+    add_workspaces(cast, 2, status=Status.NEEDS_RECONNECT)
+    admin_utc = render_rows(cast, "admin", "t")
+    member_utc = render_rows(cast, "member", "t")
+    admin_newfoundland = render_rows(cast, "admin", "t", zone="America/St_Johns")
+    assert "Reconnect" in admin_utc and "Reconnect" not in member_utc
+    assert "UTC" in admin_utc
+    assert "NST" in admin_newfoundland or "NDT" in admin_newfoundland

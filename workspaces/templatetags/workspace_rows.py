@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from accounts.templatetags.timestamps import timestamp_html
-from octopods.html import csrf_input, url_for_pk
+from octopods.html import CSRF_SLOT, csrf_input, kept_rows, url_for_pk
 from workspaces.models import Status
 
 register = template.Library()
@@ -30,10 +30,19 @@ def workspace_rows(context, workspaces):
     """``workspaces``: WorkspaceRow (workspaces/selectors.py)."""
     membership = context.get("current_membership")
     reconnect = membership is not None and membership.is_admin
-    csrf = csrf_input(context) if reconnect else ""
+    html = rendered_rows(
+        timezone.get_current_timezone(),
+        reconnect,
+        tuple(workspaces),
+        csrf=csrf_input(context) if reconnect else "",
+    )
+    return mark_safe(html)  # noqa: S308 - every value is escaped in rendered_rows
+
+
+@kept_rows
+def rendered_rows(zone, reconnect: bool, workspaces: tuple) -> str:
     detail_url = url_for_pk("workspaces:detail")
     connect_urls = {}
-    zone = timezone.get_current_timezone()
     rows = []
     for workspace in workspaces:
         name = escape(workspace.name)
@@ -46,7 +55,7 @@ def workspace_rows(context, workspaces):
                 connect_urls[provider] = escape(reverse("integrations:connect", args=[provider]))
             form = (
                 f'\n<form method="post" action="{connect_urls[provider]}" class="inline">\n'
-                f"{csrf}\n"
+                f"{CSRF_SLOT}\n"
                 f'<button type="submit" class="small">Reconnect<span class="visually-hidden">'
                 f" {name}</span></button>\n</form>\n"
             )
@@ -61,4 +70,4 @@ def workspace_rows(context, workspaces):
             f"<td>{timestamp_html(workspace.updated_at, zone=zone)}</td>\n"
             "</tr>\n"
         )
-    return mark_safe("".join(rows))  # noqa: S308 - every value is escaped above
+    return "".join(rows)
