@@ -8,6 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Subquery
 
 from integrations.registry import channel_adapter
+from octopods.prepared import Prepared
 
 from .automations import SCHEDULE_PREFETCH
 from .models import Channel, Direction, Message, MessageStatus
@@ -54,18 +55,56 @@ _LOG_VALUES = (
 )
 
 
+def _account_channels(account):
+    return Channel.objects.for_account(account).select_related("workspace", "added_by")
+
+
+# The channel page's read, compiled once (octopods/prepared.py).
+_account_channel = Prepared(
+    lambda account, pk: _account_channels(account).filter(pk=pk).order_by(), int, int
+)
+
+
 def channel_for_account(*, account, pk: int, with_settings: bool = False) -> Channel:
     """The account's channel ``pk``; another account's channel does not exist here.
     ``with_settings`` loads its schedule and templates too (one query per kind of row,
     however many there are)."""
-    channels = Channel.objects.for_account(account).select_related("workspace", "added_by")
     if with_settings:
-        channels = channels.prefetch_related(*SCHEDULE_PREFETCH, "templates")
-    return channels.get(pk=pk)
+        channels = _account_channels(account).prefetch_related(*SCHEDULE_PREFETCH, "templates")
+        return channels.get(pk=pk)
+    channel = _account_channel.first(account.pk, _db_int(pk))
+    if channel is None:
+        raise Channel.DoesNotExist("No such channel.")
+    return channel
+
+
+def _db_int(pk) -> int:
+    """``pk`` as the ORM would look it up (a str from a URL, say), or -1 when no row can
+    have it: the prepared query takes it as it is."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        return -1
+    return pk if -(2**63) <= pk < 2**63 else -1
 
 
 def channels_for_workspace(*, workspace) -> list[Channel]:
     return list(workspace.channels.all())
+
+
+def _newest_first(channel):
+    return Message.objects.filter(channel=channel).order_by("-created_at", "-pk")
+
+
+def _with_count(channel):
+    """The log's rows with the channel's message count riding along (a subquery)."""
+    messages = Message.objects.filter(channel=channel)
+    count = Subquery(messages.values("channel").annotate(n=Count("pk")).values("n"))
+    return _newest_first(channel).values_list(*_LOG_VALUES, count)
+
+
+# The first page — what the channel page shows unless asked for another — compiled once.
+_first_page = Prepared(lambda channel: _with_count(channel)[:MESSAGES_PER_PAGE], int)
 
 
 def channel_message_page(*, channel: Channel, number) -> Page:
@@ -73,15 +112,14 @@ def channel_message_page(*, channel: Channel, number) -> Page:
     joined in, as ``Paginator.get_page(number)`` gives it: in one query whatever the page
     holds (the channel's count rides along in a subquery); a number past the last page
     costs two more (the count, then the last page)."""
-    messages = Message.objects.filter(channel=channel)
-    newest_first = messages.order_by("-created_at", "-pk")
+    newest_first = _newest_first(channel)
     wanted = _page_number(number)
     if wanted >= 1:
-        count = Subquery(messages.values("channel").annotate(n=Count("pk")).values("n"))
-        bottom = (wanted - 1) * MESSAGES_PER_PAGE
-        values = list(
-            newest_first.values_list(*_LOG_VALUES, count)[bottom : bottom + MESSAGES_PER_PAGE]
-        )
+        if wanted == 1:
+            values = _first_page.values(channel.pk)
+        else:
+            bottom = (wanted - 1) * MESSAGES_PER_PAGE
+            values = list(_with_count(channel)[bottom : bottom + MESSAGES_PER_PAGE])
         if values or wanted == 1:
             paginator = Paginator(newest_first, MESSAGES_PER_PAGE)
             paginator.count = values[0][-1] if values else 0

@@ -400,6 +400,26 @@ def test_a_log_row_is_the_markup_the_template_printed(cast, channel, role, zone)
     assert after.count(">Retry<") == (4 if role == "admin" else 0)
 
 
+def test_a_log_that_did_not_change_is_built_once_and_a_status_change_shows_at_once(cast, channel):
+    """The log's rows are kept by what they are made of (octopods.html.kept_rows): the
+    same page again is not rebuilt, a message whose status changed is, and each request's
+    retry forms carry its own CSRF token."""
+    from channels.templatetags.message_log import rendered_rows
+
+    client = cast.admin_client
+    url = reverse("channels:detail", args=[channel.pk])
+    log(channel, 3)
+    rendered_rows.cache_clear()
+    first, again = client.get(url), client.get(url)
+    assert rendered_rows.cache_info().hits == 1
+    token = again.context["csrf_token"]
+    assert f'value="{token}"' in again.content.decode()
+    Message.objects.filter(provider_message_id="m0").update(status=MessageStatus.RELAYED)
+    after = client.get(url).content.decode()
+    assert rendered_rows.cache_info().misses == 2
+    assert ">Retry<" in first.content.decode() and ">Retry<" not in after
+
+
 def test_the_channel_page_costs_the_same_queries_for_3_or_120_messages(cast, channel):
     client = cast.admin_client
     url = reverse("channels:detail", args=[channel.pk])
@@ -484,3 +504,8 @@ def test_a_channel_is_removed_even_when_the_provider_cannot_be_reached(cast, cha
         mocked.add(method, f"{TELEGRAM}/deleteWebhook", status=502, body="Bad Gateway")
     assert cast.admin_client.post(reverse("channels:remove", args=[channel.pk])).status_code == 302
     assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize("pk", [2**63, 2**64 + 7, 0])
+def test_a_channel_id_no_row_can_have_is_a_404(cast, channel, pk):
+    assert cast.admin_client.get(f"/channels/{pk}/").status_code == 404
