@@ -7,6 +7,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
+from octopods.prepared import Prepared
+
 INVITATION_LIFETIME = timedelta(days=7)
 
 
@@ -30,6 +32,26 @@ class UserManager(BaseUserManager):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
+
+    def get(self, *args, **kwargs):
+        """``get(pk=<int>)`` runs a query compiled once (octopods/prepared.py): Django's
+        auth backends look the signed-in user up so on every request
+        (ModelBackend.get_user), and building that query was a tenth of a page's CPU.
+        Every other lookup, and the historical models of migrations, take the ORM's way;
+        both give the same user (tests/accounts/test_models.py)."""
+        pk = kwargs.get("pk")
+        if (
+            not args
+            and len(kwargs) == 1
+            and type(pk) is int
+            and -(2**63) <= pk < 2**63
+            and self.model is User
+        ):
+            user = _user_by_pk.first(pk, using=self.db)
+            if user is None:
+                raise User.DoesNotExist("User matching query does not exist.")
+            return user
+        return super().get(*args, **kwargs)
 
 
 class User(AbstractUser):
@@ -150,3 +172,6 @@ class Invitation(models.Model):
     @property
     def is_used(self):
         return self.accepted_at is not None
+
+
+_user_by_pk = Prepared(lambda pk: User.objects.filter(pk=pk).order_by(), int)
