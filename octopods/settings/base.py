@@ -79,7 +79,11 @@ TEMPLATES = [
                 "accounts.context_processors.current_account",
             ],
             # {% timestamp %} on every page without a {% load %}.
-            "builtins": ["accounts.templatetags.timestamps"],
+            "builtins": [
+                "accounts.templatetags.timestamps",
+                # {% url %} reversing each distinct link once per process.
+                "octopods.templatetags.kept_urls",
+            ],
         },
     },
 ]
