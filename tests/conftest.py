@@ -16,7 +16,7 @@ PASSWORD = "correct-horse-battery-9"
 # In CI every test runs against the real services; nothing may silently fall back.
 if os.environ.get("CI"):
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if engine != "octopods.postgresql":
         raise RuntimeError(f"CI must run the tests on PostgreSQL (DATABASE_URL); got {engine}")
     if not os.environ.get("REDIS_URL"):
         raise RuntimeError("CI must run the tests with REDIS_URL set")

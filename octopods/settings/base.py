@@ -114,12 +114,17 @@ def postgres_options(*, statement_timeout: int, url_options: dict) -> dict:
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if POSTGRESQL:
+    # Django's backend with a health check that asks the socket before it sends
+    # SELECT 1 (octopods/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "octopods.postgresql"
     # Persistent connections: without them every request pays a PostgreSQL fork and
     # authentication (a third of the webhook throughput on this hardware).
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     # A kept connection is checked before its first query after a request or task
-    # (close_old_connections), so a restarted PostgreSQL costs one reconnect.
+    # (close_old_connections), so a restarted PostgreSQL costs one reconnect, not a
+    # failed request.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = postgres_options(
         statement_timeout=env.int("DB_STATEMENT_TIMEOUT", default=3),

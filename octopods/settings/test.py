@@ -8,6 +8,7 @@ from .base import *  # noqa: F403
 from .base import (
     DATABASES,
     INSTALLED_APPS,
+    POSTGRESQL,
     PUBLIC_BASE_URL,
     env,
     postgres_options,
@@ -25,7 +26,7 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # threads share this process's memory, so a local-memory cache is one cache here.
 SESSION_ENGINE = "accounts.sessions"
 CELERY_TASK_ALWAYS_EAGER = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if POSTGRESQL:
     # No statement timeout unless asked for: the suite creates, migrates and empties its
     # databases on a busy machine. The tests of a slow database set one themselves.
     DATABASES["default"]["OPTIONS"] = postgres_options(
