@@ -5,12 +5,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Subquery
+from django.db.models import Count, F, Subquery
 
 from integrations.registry import channel_adapter
 
 from .automations import SCHEDULE_PREFETCH
-from .models import Channel, Direction, Message, MessageStatus
+from .models import Channel, Direction, Message, MessageStatus, WhatsAppTemplate
 
 MESSAGES_PER_PAGE = 50
 
@@ -122,3 +122,21 @@ def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]
         label = labels.get(field.name) or field.name.replace("_", " ").capitalize()
         shown.append((label, value))
     return shown
+
+
+def channel_whatsapp_templates(*, channel: Channel) -> list[WhatsAppTemplate]:
+    """The channel's synced templates for its page, by name then language, in one
+    query (their components are left out: the page does not show them)."""
+    if not channel_adapter(channel.kind).approved_templates:
+        return []
+    return list(WhatsAppTemplate.objects.filter(channel=channel).defer("components", "channel"))
+
+
+def whatsapp_templates_sendable(*, channel: Channel) -> list[WhatsAppTemplate]:
+    """The templates an agent may send on the channel: approved ones only (paused,
+    rejected, pending and disabled ones would only be refused), recently used first."""
+    return list(
+        WhatsAppTemplate.objects.filter(channel=channel, status="APPROVED").order_by(
+            F("last_used_at").desc(nulls_last=True), "name", "language"
+        )
+    )
