@@ -406,7 +406,26 @@ def test_it_closes_the_whatsapp_window_25_hours_later(client, mocked):
     refused = whatsapp_reply(client, chat)
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == 131047
-    template = {"type": "template", "template": {"name": "follow_up", "language": {"code": "en"}}}
+    template = {
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "header",
+                    "parameters": [{"type": "image", "image": {"link": "https://x.example/a.jpg"}}],
+                },
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Kerry"},
+                        {"type": "text", "text": "#7"},
+                    ],
+                },
+            ],
+        },
+    }
     assert whatsapp_reply(client, chat, template).status_code == 200
     say(client, chat, what="text", text="I'm back")
     assert whatsapp_reply(client, chat).status_code == 200
