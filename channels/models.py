@@ -312,15 +312,15 @@ class Holiday(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """A message with numbered variables ({{1}}, {{2}}…) agents send to start or resume
-    a conversation; on WhatsApp, outside the 24-hour window, only Meta-approved
-    templates can be sent, so those name the template as approved at Meta."""
+    """A saved text with numbered variables ({{1}}, {{2}}…) agents send to start or
+    resume a conversation (SMS, Telegram, and any channel inside its customer-service
+    window). WhatsApp's templates for after the 24-hour window are Meta's own, synced
+    as WhatsAppTemplate."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
     name = models.CharField(max_length=100)
     language = models.CharField(max_length=16)  # en, en_US, pt_BR: Meta's codes
     body = models.TextField()
-    meta_name = models.CharField(max_length=512, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -549,7 +549,7 @@ def _make_cast() -> Cast:
         workspace=hubspot, contact=hubspot_contact, inbox_conversation_id="7770"
     )
     template = MessageTemplate.objects.create(
-        channel=channels["whatsapp"], name="Hello", language="en", body="Hi {{1}}", meta_name="hi"
+        channel=channels["whatsapp"], name="Hello", language="en", body="Hi {{1}}"
     )
     admin_client, member_client = (
         Client(raise_request_exception=False),
@@ -900,13 +900,12 @@ class Generator:
                     "name": f"T{rng.randrange(10**9)}",
                     "language": "en",
                     "body": "Hi {{1}}",
-                    "meta_name": "t",
                 },
                 ("admin", "member"),
             ),
             "template-edit": (
                 f"/channels/{whatsapp}/templates/{cast.template_pk}/",
-                {"name": "Hello", "language": "en", "body": "Hi {{1}}", "meta_name": "hi"},
+                {"name": "Hello", "language": "en", "body": "Hi {{1}}"},
                 ("admin", "member"),
             ),
         }
