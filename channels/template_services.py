@@ -152,9 +152,12 @@ def whatsapp_template_message(
     *, template: WhatsAppTemplate, values: dict[str, str]
 ) -> TemplateMessage:
     """The message to send ``template`` with ``values`` (keyed as
-    ``whatsapp_template_variables`` names them). TemplateValuesInvalid, in words for
-    the agent, when a value is missing or unusable; ValueError when the template is
-    not approved (a paused or rejected one is never offered)."""
+    ``integrations.whatsapp.templates.template_variables`` names them).
+    TemplateValuesInvalid, in words for the agent, when a value is missing or unusable;
+    ValueError when the template is not approved (a paused or rejected one is never
+    offered). To send it through the relay, store an outbound Message with
+    ``type="template"`` and ``data["template"] = message.as_data()`` (its ``text`` the
+    preview, ``render(...).as_text()``, for the log)."""
     if not template.sendable:
         raise ValueError(f"template {template.pk} is {template.status}, not approved")
     definition = whatsapp_template_definition(template)

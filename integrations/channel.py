@@ -181,6 +181,27 @@ class TemplateMessage:
     components: tuple[dict, ...] = ()
     values: tuple[tuple[str, str], ...] = ()
 
+    def as_data(self) -> dict:
+        """As JSON, to keep with a queued message (a snapshot: a later sync changing
+        the template does not change what this message sends)."""
+        return {
+            "name": self.name,
+            "language": self.language,
+            "parameter_format": self.parameter_format,
+            "components": list(self.components),
+            "values": dict(self.values),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "TemplateMessage":
+        return cls(
+            name=data["name"],
+            language=data["language"],
+            parameter_format=data["parameter_format"],
+            components=tuple(data["components"]),
+            values=tuple(sorted(data["values"].items())),
+        )
+
 
 @dataclass(frozen=True)
 class OutboundMessage:

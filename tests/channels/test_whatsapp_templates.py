@@ -485,6 +485,8 @@ def test_a_template_message_is_built_from_the_synced_row(synced):
         "NAMED",
     )
     assert dict(message.values) == values
+    # Kept with a queued message as JSON and read back by the relay unchanged.
+    assert type(message).from_data(json.loads(json.dumps(message.as_data()))) == message
     with pytest.raises(templates.TemplateValuesInvalid, match="needs a value"):
         whatsapp_template_message(template=template, values={})
     paused = WhatsAppTemplate.objects.get(name="winback_offer")
