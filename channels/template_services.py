@@ -68,8 +68,8 @@ def whatsapp_templates_sync(*, channel: Channel) -> TemplateSync:
         Channel.objects.filter(pk=channel.pk).update(templates_sync_error=error.message[:500])
         raise
     with transaction.atomic():
-        # One sync writes a channel's templates at a time; a slower one that fetched
-        # earlier than the last write drops its older listing.
+        # One sync writes a channel's templates at a time; one that asked Meta before
+        # the last written sync did drops its older listing.
         locked = Channel.objects.select_for_update().filter(pk=channel.pk).first()
         if locked is None:  # the channel was removed meanwhile
             return TemplateSync(0, 0, 0, listing.complete, stale=True)
@@ -82,8 +82,9 @@ def whatsapp_templates_sync(*, channel: Channel) -> TemplateSync:
             removed, _ = WhatsAppTemplate.objects.filter(
                 channel=channel, synced_at__lt=now
             ).delete()
+        # As of when Meta was asked: a sync that asked earlier and writes later is older.
         Channel.objects.filter(pk=channel.pk).update(
-            templates_synced_at=now, templates_sync_error=""
+            templates_synced_at=started, templates_sync_error=""
         )
     result = TemplateSync(
         synced=len(listing.templates),

@@ -5,6 +5,7 @@ level (payload shapes: tests/integrations/whatsapp/fixtures/templates/)."""
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,19 @@ def test_a_listing_cut_short_removes_nothing(channel, mocked, monkeypatch):
     assert result.complete is False
     assert len(stored(channel)) == 4
     assert "none was removed" in result.summary()
+
+
+def test_a_sync_that_asked_meta_before_the_last_written_one_changes_nothing(channel, mocked):
+    both_pages(mocked)
+    whatsapp_templates_sync(channel=channel)
+    later = timezone.now() + timedelta(minutes=5)
+    Channel.objects.filter(pk=channel.pk).update(templates_synced_at=later)
+    mocked.replace(responses.GET, LISTING, json={"data": []})
+
+    result = whatsapp_templates_sync(channel=channel)
+
+    assert result.stale and len(stored(channel)) == 4
+    assert result.summary() == "A newer sync finished first; the list below is its result."
 
 
 def test_a_failed_sync_keeps_the_templates_and_records_why(channel, mocked):
