@@ -129,7 +129,7 @@ def channel_whatsapp_templates(*, channel: Channel) -> list[WhatsAppTemplate]:
     query (their components are left out: the page does not show them)."""
     if not channel_adapter(channel.kind).approved_templates:
         return []
-    return list(WhatsAppTemplate.objects.filter(channel=channel).defer("components", "channel"))
+    return list(WhatsAppTemplate.objects.filter(channel=channel).defer("components"))
 
 
 def whatsapp_templates_sendable(*, channel: Channel) -> list[WhatsAppTemplate]:

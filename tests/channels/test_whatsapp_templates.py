@@ -21,6 +21,7 @@ from channels.models import Channel, WhatsAppTemplate
 from channels.selectors import whatsapp_templates_sendable
 from channels.template_services import (
     whatsapp_template_message,
+    whatsapp_template_used,
     whatsapp_templates_sync,
 )
 from integrations.base import ProviderError
@@ -512,3 +513,12 @@ def test_only_approved_templates_are_offered_recently_used_first(synced):
     WhatsAppTemplate.objects.filter(name="spring_sale").update(last_used_at=timezone.now())
     names = [t.name for t in whatsapp_templates_sendable(channel=synced)]
     assert names == ["spring_sale", "order_shipped"]
+
+
+def test_a_sent_template_is_noted_as_used(synced):
+    template = WhatsAppTemplate.objects.get(name="order_shipped")
+    assert template.last_used_at is None
+    whatsapp_template_used(template=template)
+    template.refresh_from_db()
+    assert template.last_used_at is not None
+    assert whatsapp_templates_sendable(channel=synced)[0].name == "order_shipped"
