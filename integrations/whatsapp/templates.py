@@ -75,7 +75,8 @@ def template_from_meta(raw: object) -> ProviderTemplate:
     language = _required_str(raw, "language", MAX_LANGUAGE)
     if not _LANGUAGE.fullmatch(language):
         raise TemplateUnreadable(f"language {language[:20]!r} is not a language code")
-    template_id = str(raw.get("id") or "")
+    template_id = raw.get("id")
+    template_id = str(template_id) if isinstance(template_id, str | int) else ""
     if not template_id or len(template_id) > MAX_ID:
         raise TemplateUnreadable("no usable id")
     status = str(raw.get("status") or "").upper()
@@ -163,7 +164,8 @@ class TemplateDefinition:
             elif kind == "FOOTER":
                 self.footer = _str(component.get("text"))
             elif kind == "BUTTONS":
-                for raw in component.get("buttons") or []:
+                listed = component.get("buttons")
+                for raw in listed if isinstance(listed, list) else []:
                     if not isinstance(raw, dict):
                         continue
                     buttons.append(

@@ -185,6 +185,29 @@ def test_unreadable_templates_are_left_out_and_named(mocked):
     assert "name longer than 512" in listing.skipped[1]
 
 
+@pytest.mark.parametrize(
+    "components",
+    [
+        [{"type": "BUTTONS", "buttons": 7}],
+        [{"type": "BUTTONS", "buttons": ["not an object"]}],
+        [{"type": 7, "text": {"x": 1}}],
+        [{"type": "HEADER", "format": ["IMAGE"]}],
+    ],
+)
+def test_odd_component_shapes_are_read_without_failing(components):
+    raw = {**listed("spring_sale"), "components": components}
+    template = templates.template_from_meta(raw)
+    definition = templates.TemplateDefinition(
+        parameter_format=template.parameter_format, components=template.components
+    )
+    assert templates.render(definition, {}).body == ""
+
+
+def test_a_template_id_that_is_not_a_string_or_number_is_unreadable():
+    with pytest.raises(templates.TemplateUnreadable, match="no usable id"):
+        templates.template_from_meta({**listed("spring_sale"), "id": {"x": 1}})
+
+
 def test_a_nul_byte_in_a_template_is_made_storable():
     raw = {**listed("spring_sale")}
     raw["components"] = [{"type": "BODY", "text": "Hi\x00 {{first_name}}"}]
