@@ -440,6 +440,32 @@ def test_a_status_for_an_unknown_template_is_acknowledged(client, synced, mocked
     assert not mocked.calls  # without a broker, left to the next sync
 
 
+def test_with_a_broker_a_status_for_an_unknown_template_enqueues_a_sync(
+    client, synced, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued = []
+    monkeypatch.setattr(tasks.sync_whatsapp_templates, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_signed(client, synced, status_update("APPROVED", template_id="555"))
+    assert response.status_code == 200
+    assert queued == [synced.pk]
+
+
+def test_a_broker_that_refuses_the_sync_does_not_fail_the_webhook(
+    client, synced, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    def down(channel_id):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.sync_whatsapp_templates, "delay", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_signed(client, synced, status_update("APPROVED", template_id="555"))
+    assert response.status_code == 200
+
+
 def test_an_unsigned_status_update_is_refused(client, synced):
     response = client.post(
         f"/hooks/whatsapp/{synced.webhook_key}/",
