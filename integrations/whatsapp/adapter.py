@@ -131,11 +131,12 @@ class WhatsAppAdapter(ChannelAdapter):
             # A (name, language) Meta lists twice (a cursor that went back): the first.
             kept.setdefault((template.name, template.language), template)
         if skipped:
+            # %r: names are the provider's text, and a log line is ours.
             logger.warning(
-                "WABA %s: %d templates not kept: %s",
+                "WABA %s: %d templates not kept: %r",
                 credentials.waba_id,
                 len(skipped),
-                "; ".join(skipped[:5]),
+                skipped[:5],
             )
         return TemplateListing(tuple(kept.values()), complete, tuple(skipped))
 
