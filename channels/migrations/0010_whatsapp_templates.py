@@ -5,42 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('octopods_channels', '0009_drop_indexes_covered_by_composites'),
+        ("octopods_channels", "0009_drop_indexes_covered_by_composites"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='templates_sync_error',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="channel",
+            name="templates_sync_error",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='templates_synced_at',
+            model_name="channel",
+            name="templates_synced_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='WhatsAppTemplate',
+            name="WhatsAppTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('meta_id', models.CharField(max_length=64)),
-                ('name', models.CharField(max_length=512)),
-                ('language', models.CharField(max_length=16)),
-                ('status', models.CharField(max_length=32)),
-                ('category', models.CharField(blank=True, default='', max_length=32)),
-                ('parameter_format', models.CharField(default='POSITIONAL', max_length=16)),
-                ('components', models.JSONField(blank=True, default=list)),
-                ('status_reason', models.CharField(blank=True, default='', max_length=200)),
-                ('synced_at', models.DateTimeField()),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='whatsapp_templates', to='octopods_channels.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("meta_id", models.CharField(max_length=64)),
+                ("name", models.CharField(max_length=512)),
+                ("language", models.CharField(max_length=16)),
+                ("status", models.CharField(max_length=32)),
+                ("category", models.CharField(blank=True, default="", max_length=32)),
+                ("parameter_format", models.CharField(default="POSITIONAL", max_length=16)),
+                ("components", models.JSONField(blank=True, default=list)),
+                ("status_reason", models.CharField(blank=True, default="", max_length=200)),
+                ("synced_at", models.DateTimeField()),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="whatsapp_templates",
+                        to="octopods_channels.channel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'language'],
-                'indexes': [models.Index(fields=['meta_id'], name='whatsapp_template_meta_id')],
-                'constraints': [models.UniqueConstraint(fields=('channel', 'name', 'language'), name='whatsapp_template_unique')],
+                "ordering": ["name", "language"],
+                "indexes": [models.Index(fields=["meta_id"], name="whatsapp_template_meta_id")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("channel", "name", "language"), name="whatsapp_template_unique"
+                    )
+                ],
             },
         ),
     ]
