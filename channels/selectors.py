@@ -13,6 +13,7 @@ from .automations import SCHEDULE_PREFETCH
 from .models import Channel, Direction, Message, MessageStatus, WhatsAppTemplate
 
 MESSAGES_PER_PAGE = 50
+MAX_PAGE_NUMBER = 10**12
 
 
 class MessageLogRow(NamedTuple):
@@ -76,7 +77,9 @@ def channel_message_page(*, channel: Channel, number) -> Page:
     messages = Message.objects.filter(channel=channel)
     newest_first = messages.order_by("-created_at", "-pk")
     wanted = _page_number(number)
-    if wanted >= 1:
+    # Beyond this the OFFSET would not fit PostgreSQL's bigint; no log is that long, so
+    # such a number is past the last page, which Paginator finds.
+    if 1 <= wanted <= MAX_PAGE_NUMBER:
         count = Subquery(messages.values("channel").annotate(n=Count("pk")).values("n"))
         bottom = (wanted - 1) * MESSAGES_PER_PAGE
         values = list(
