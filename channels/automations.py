@@ -326,7 +326,6 @@ _VARIABLE = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
 _SINGLE_BRACE_NUMBER = re.compile(r"(?<!\{)\{\s*[0-9]+\s*\}(?!\})")
 _VARIABLES_LISTED = 5
 _LANGUAGE = re.compile(r"([a-z]{2,3})(?:_([a-z]{2}))?")
-_META_NAME = re.compile(r"[a-z0-9_]+")
 
 
 class TemplateVariablesError(ValueError):
@@ -398,14 +397,6 @@ def language_normalize(text: str) -> str:
         raise ValidationError(f"“{raw}” is not a language code: use one like en, en_US or pt_BR.")
     language, region = match.groups()
     return f"{language}_{region.upper()}" if region else language
-
-
-def meta_name_check(text: str) -> None:
-    if not _META_NAME.fullmatch(text):
-        raise ValidationError(
-            "Use the template's name exactly as approved at Meta: lowercase letters, "
-            "digits and underscores, e.g. order_update."
-        )
 
 
 def template_render(*, template, variables: list[str]) -> str:

@@ -3,8 +3,6 @@ each form's ``from_channel`` fills it with what is saved."""
 
 from django import forms
 
-from integrations.registry import channel_adapter
-
 from .automations import (
     AWAY_MAX_LENGTH,
     HOLIDAYS_MAX_LENGTH,
@@ -17,7 +15,6 @@ from .automations import (
     hours_format,
     hours_parse,
     language_normalize,
-    meta_name_check,
     signature_check,
     template_variable_count,
     time_zone_check,
@@ -225,11 +222,6 @@ class TemplateForm(SettingsForm):
         help_text="Variables are numbered in double braces from {{1}}: "
         "Hi {{1}}, your order {{2}} has shipped.",
     )
-    meta_name = forms.CharField(
-        label="Template name at Meta",
-        max_length=512,
-        help_text="Exactly as approved in WhatsApp Manager, e.g. order_update.",
-    )
 
     def __init__(self, *args, channel: Channel, template: MessageTemplate | None = None, **kw):
         if template is not None:
@@ -239,13 +231,10 @@ class TemplateForm(SettingsForm):
                     "name": template.name,
                     "language": template.language,
                     "body": template.body,
-                    "meta_name": template.meta_name,
                 },
             )
         super().__init__(*args, **kw)
         self.channel, self.template = channel, template
-        if not channel_adapter(channel.kind).approved_templates:
-            del self.fields["meta_name"]
 
     def clean_language(self):
         return language_normalize(self.cleaned_data["language"])
@@ -254,11 +243,6 @@ class TemplateForm(SettingsForm):
         body = self.cleaned_data["body"]
         template_variable_count(body)
         return body
-
-    def clean_meta_name(self):
-        meta_name = self.cleaned_data["meta_name"]
-        meta_name_check(meta_name)
-        return meta_name
 
     def clean(self):
         cleaned = super().clean()

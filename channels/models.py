@@ -64,6 +64,10 @@ class Channel(models.Model):
     new_conversation_after = models.DurationField(default=timedelta(hours=24))
     # The inbox's own id for this channel where it keeps one (HubSpot's channel account).
     inbox_channel_id = models.CharField(max_length=64, blank=True, default="")
+    # The provider's approved templates (WhatsApp): when they were last read in full,
+    # and why the last try failed ("" when it did not).
+    templates_synced_at = models.DateTimeField(null=True, blank=True)
+    templates_sync_error = models.CharField(max_length=500, blank=True, default="")
 
     objects = ChannelQuerySet.as_manager()
 
@@ -308,15 +312,15 @@ class Holiday(models.Model):
 
 
 class MessageTemplate(models.Model):
-    """A message with numbered variables ({{1}}, {{2}}…) agents send to start or resume
-    a conversation; on WhatsApp, outside the 24-hour window, only Meta-approved
-    templates can be sent, so those name the template as approved at Meta."""
+    """A saved text with numbered variables ({{1}}, {{2}}…) agents send to start or
+    resume a conversation (SMS, Telegram, and any channel inside its customer-service
+    window). WhatsApp's templates for after the 24-hour window are Meta's own, synced
+    as WhatsAppTemplate."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
     name = models.CharField(max_length=100)
     language = models.CharField(max_length=16)  # en, en_US, pt_BR: Meta's codes
     body = models.TextField()
-    meta_name = models.CharField(max_length=512, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -330,3 +334,70 @@ class MessageTemplate(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.language})"
+
+
+class TemplateStatus(models.TextChoices):
+    """Meta's review states of a template (others Meta adds are stored as it names
+    them)."""
+
+    APPROVED = "APPROVED", "Approved"
+    PENDING = "PENDING", "Pending review"
+    REJECTED = "REJECTED", "Rejected"
+    PAUSED = "PAUSED", "Paused"
+    DISABLED = "DISABLED", "Disabled"
+    FLAGGED = "FLAGGED", "Flagged"
+    IN_APPEAL = "IN_APPEAL", "In appeal"
+    PENDING_DELETION = "PENDING_DELETION", "Being deleted"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED", "Limit exceeded"
+    ARCHIVED = "ARCHIVED", "Archived"
+
+
+class WhatsAppTemplate(models.Model):
+    """A template of the WhatsApp number's Business Account, as Meta last told us
+    (synced: channels/template_services.py). ``components`` is Meta's JSON (HEADER,
+    BODY, FOOTER, BUTTONS); integrations/whatsapp/templates.py reads it."""
+
+    # Indexed by whatsapp_template_unique, which starts with it.
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="whatsapp_templates", db_index=False
+    )
+    meta_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    status = models.CharField(max_length=32)
+    category = models.CharField(max_length=32, blank=True, default="")
+    parameter_format = models.CharField(max_length=16, default="POSITIONAL")
+    components = models.JSONField(default=list, blank=True)
+    # Meta's reason for a rejection or a pause, when it gives one.
+    status_reason = models.CharField(max_length=200, blank=True, default="")
+    synced_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "name", "language"], name="whatsapp_template_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["meta_id"], name="whatsapp_template_meta_id")]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"
+
+    @property
+    def sendable(self) -> bool:
+        return self.status == TemplateStatus.APPROVED
+
+    def get_status_display(self) -> str:
+        return TemplateStatus(self.status).label if self.status in TemplateStatus else self.status
+
+    @property
+    def status_class(self) -> str:
+        """The badge a status wears on the pages: approved green, waiting or paused
+        amber, anything that cannot be sent grey."""
+        if self.status == TemplateStatus.APPROVED:
+            return "status-active"
+        if self.status in (TemplateStatus.PENDING, TemplateStatus.PAUSED, TemplateStatus.FLAGGED):
+            return "status-needs_reconnect"
+        return "status-disconnected"

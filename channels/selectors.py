@@ -5,15 +5,16 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Subquery
+from django.db.models import Count, F, Subquery
 
 from integrations.registry import channel_adapter
 from octopods.prepared import Prepared
 
 from .automations import SCHEDULE_PREFETCH
-from .models import Channel, Direction, Message, MessageStatus
+from .models import Channel, Direction, Message, MessageStatus, WhatsAppTemplate
 
 MESSAGES_PER_PAGE = 50
+MAX_PAGE_NUMBER = 10**12
 
 
 class MessageLogRow(NamedTuple):
@@ -114,7 +115,9 @@ def channel_message_page(*, channel: Channel, number) -> Page:
     costs two more (the count, then the last page)."""
     newest_first = _newest_first(channel)
     wanted = _page_number(number)
-    if wanted >= 1:
+    # Beyond this the OFFSET would not fit PostgreSQL's bigint; no log is that long, so
+    # such a number is past the last page, which Paginator finds.
+    if 1 <= wanted <= MAX_PAGE_NUMBER:
         if wanted == 1:
             values = _first_page.values(channel.pk)
         else:
@@ -160,3 +163,21 @@ def channel_credentials_shown(*, kind: str, data: dict) -> list[tuple[str, str]]
         label = labels.get(field.name) or field.name.replace("_", " ").capitalize()
         shown.append((label, value))
     return shown
+
+
+def channel_whatsapp_templates(*, channel: Channel) -> list[WhatsAppTemplate]:
+    """The channel's synced templates for its page, by name then language, in one
+    query (their components are left out: the page does not show them)."""
+    if not channel_adapter(channel.kind).approved_templates:
+        return []
+    return list(WhatsAppTemplate.objects.filter(channel=channel).defer("components"))
+
+
+def whatsapp_templates_sendable(*, channel: Channel) -> list[WhatsAppTemplate]:
+    """The templates an agent may send on the channel: approved ones only (paused,
+    rejected, pending and disabled ones would only be refused), recently used first."""
+    return list(
+        WhatsAppTemplate.objects.filter(channel=channel, status="APPROVED").order_by(
+            F("last_used_at").desc(nulls_last=True), "name", "language"
+        )
+    )

@@ -25,6 +25,7 @@ from integrations.channel import (
     InboundEvent,
     InboundMessage,
     Sender,
+    TemplateStatusUpdate,
 )
 from integrations.payload import text_safe
 from integrations.registry import channel_adapter, inbox_adapter
@@ -42,6 +43,7 @@ from .models import (
     MessageStatus,
     Origin,
 )
+from .template_services import whatsapp_template_status_apply, whatsapp_templates_sync
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +290,7 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     contacts that wrote (a hint: a provider's retry wakes it again, harmlessly).
     """
     contact_ids: dict[int, None] = {}
+    templates_unknown = False
     # A customer's message alone is one statement on PostgreSQL, atomic on its own;
     # anything more shares a transaction.
     alone = (
@@ -297,12 +300,33 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
         for event in events:
             if isinstance(event, InboundMessage):
                 contact_ids[_store_message(channel, event)] = None
+            elif isinstance(event, TemplateStatusUpdate):
+                update = _made_safe(event)
+                if not whatsapp_template_status_apply(channel=channel, update=update):
+                    templates_unknown = True
             else:
                 _apply_status(channel, event)
         if contact_ids:
             transaction.on_commit(lambda: relay_wake(list(contact_ids)))
+        if templates_unknown:
+            transaction.on_commit(lambda: _templates_sync_later(channel))
     if contact_ids:
         _received(channel)
+
+
+def _templates_sync_later(channel: Channel) -> None:
+    """A status for a template we do not have (made since the last sync): fetch the
+    list in a worker. The webhook never waits on Meta, so without a broker (tasks run
+    in-process) this is left to the next scheduled sync or Sync now."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        logger.info("channel %s: a new template waits for the next sync", channel.pk)
+        return
+    from .tasks import sync_whatsapp_templates
+
+    try:
+        sync_whatsapp_templates.delay(channel.pk)
+    except Exception:  # a hint only: the 3-hourly sync finds it anyway
+        logger.warning("channel %s: template sync not enqueued", channel.pk, exc_info=True)
 
 
 # How stale the "last message received" a channel shows may be: a webhook writes the
@@ -439,6 +463,12 @@ def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel
         raise
     channel.save(update_fields=["webhook_registered_at", "inbox_channel_id", "updated_at"])
     logger.info("channel %s (%s) added to workspace %s", channel.pk, kind, workspace.pk)
+    if adapter.approved_templates:
+        try:
+            whatsapp_templates_sync(channel=channel)
+        except ProviderError as error:
+            # The channel works without them; its page says why and offers Sync now.
+            logger.warning("channel %s: templates not synced: %s", channel.pk, error.message)
     return channel
 
 

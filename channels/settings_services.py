@@ -5,8 +5,6 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 
-from integrations.registry import channel_adapter
-
 from .automations import Block, HolidayEntry
 from .models import Channel, Holiday, MessageTemplate, OpeningHours
 
@@ -65,8 +63,6 @@ def channel_signature_update(*, channel: Channel, signature: str) -> Channel:
 
 
 def _template_save(template: MessageTemplate) -> MessageTemplate:
-    if not channel_adapter(template.channel.kind).approved_templates:
-        template.meta_name = ""
     try:
         with transaction.atomic():
             template.save()
@@ -78,21 +74,14 @@ def _template_save(template: MessageTemplate) -> MessageTemplate:
     return template
 
 
-def template_create(
-    *, channel: Channel, name: str, language: str, body: str, meta_name: str = ""
-) -> MessageTemplate:
-    return _template_save(
-        MessageTemplate(
-            channel=channel, name=name, language=language, body=body, meta_name=meta_name
-        )
-    )
+def template_create(*, channel: Channel, name: str, language: str, body: str) -> MessageTemplate:
+    return _template_save(MessageTemplate(channel=channel, name=name, language=language, body=body))
 
 
 def template_update(
-    *, template: MessageTemplate, name: str, language: str, body: str, meta_name: str = ""
+    *, template: MessageTemplate, name: str, language: str, body: str
 ) -> MessageTemplate:
     template.name, template.language, template.body = name, language, body
-    template.meta_name = meta_name
     return _template_save(template)
 
 

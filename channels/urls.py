@@ -18,6 +18,7 @@ urlpatterns = [
     path("channels/<int:pk>/", views.detail, name="detail"),
     path("channels/<int:pk>/remove/", views.remove, name="remove"),
     path("channels/<int:pk>/round-trip/", views.round_trip, name="round_trip"),
+    path("channels/<int:pk>/templates/sync/", views.templates_sync, name="templates_sync"),
     path(
         "channels/<int:pk>/messages/<int:message_pk>/retry/",
         views.message_retry,

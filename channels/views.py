@@ -27,7 +27,12 @@ from workspaces.models import Workspace
 from .ingest import webhook_channel
 from .models import Channel, Message
 from .roundtrip import channel_round_trip
-from .selectors import channel_credentials_shown, channel_for_account, channel_message_page
+from .selectors import (
+    channel_credentials_shown,
+    channel_for_account,
+    channel_message_page,
+    channel_whatsapp_templates,
+)
 from .services import (
     ChannelConflict,
     channel_add,
@@ -40,6 +45,7 @@ from .services import (
     inbox_events_store,
     messages_requeue,
 )
+from .template_services import whatsapp_templates_sync
 
 logger = logging.getLogger(__name__)
 
@@ -212,8 +218,26 @@ def detail(request, pk):
             "verify_token": credentials.get("verify_token", ""),
             "credentials": channel_credentials_shown(kind=channel.kind, data=credentials),
             "page": channel_message_page(channel=channel, number=request.GET.get("page")),
+            "templates": channel_whatsapp_templates(channel=channel),
         },
     )
+
+
+@require_POST
+@account_role("admin")
+def templates_sync(request, pk):
+    """Sync now: read the channel's templates from Meta again."""
+    channel = channel_or_404(request, pk)
+    adapter = channel_adapter(channel.kind)
+    if not adapter.approved_templates:
+        raise Http404(f"{adapter.label} channels have no templates to sync.")
+    try:
+        result = whatsapp_templates_sync(channel=channel)
+    except ProviderError as error:
+        messages.error(request, f"The templates could not be synced: {error.message}")
+    else:
+        messages.success(request, result.summary())
+    return redirect("channels:detail", channel.pk)
 
 
 @require_POST

@@ -40,6 +40,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 WEBHOOK_TARGETS = (
     "whatsapp",
@@ -246,7 +247,29 @@ def whatsapp_payloads() -> list[dict]:
     metadata = {"display_phone_number": "15550001111", "phone_number_id": "HPNID"}
     contacts = [{"profile": {"name": "Jane"}, "wa_id": "15551234567"}]
     message = {"from": "15551234567", "id": "wamid.H1", "timestamp": "1749416383"}
+    template_status = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "WABA",
+                "time": 1751234563,
+                "changes": [
+                    {
+                        "field": "message_template_status_update",
+                        "value": {
+                            "event": "PAUSED",
+                            "message_template_id": 1387562738432187,
+                            "message_template_name": "order_shipped",
+                            "message_template_language": "en_US",
+                            "reason": "FIRST_PAUSE",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     return [
+        template_status,
         envelope(
             {
                 "messaging_product": "whatsapp",
@@ -473,7 +496,13 @@ class Cast:
 
 def _make_cast() -> Cast:
     from accounts.models import Account, Membership, Role, User
-    from channels.models import Channel, Contact, Conversation, MessageTemplate
+    from channels.models import (
+        Channel,
+        Contact,
+        Conversation,
+        MessageTemplate,
+        WhatsAppTemplate,
+    )
     from workspaces.models import Provider, Workspace
 
     account = Account.objects.create(name="Hostile Inputs Ltd")
@@ -549,7 +578,16 @@ def _make_cast() -> Cast:
         workspace=hubspot, contact=hubspot_contact, inbox_conversation_id="7770"
     )
     template = MessageTemplate.objects.create(
-        channel=channels["whatsapp"], name="Hello", language="en", body="Hi {{1}}", meta_name="hi"
+        channel=channels["whatsapp"], name="Hello", language="en", body="Hi {{1}}"
+    )
+    # What Meta's signed template status updates change.
+    WhatsAppTemplate.objects.create(
+        channel=channels["whatsapp"],
+        meta_id="1387562738432187",
+        name="order_shipped",
+        language="en_US",
+        status="APPROVED",
+        synced_at=timezone.now(),
     )
     admin_client, member_client = (
         Client(raise_request_exception=False),
@@ -900,13 +938,12 @@ class Generator:
                     "name": f"T{rng.randrange(10**9)}",
                     "language": "en",
                     "body": "Hi {{1}}",
-                    "meta_name": "t",
                 },
                 ("admin", "member"),
             ),
             "template-edit": (
                 f"/channels/{whatsapp}/templates/{cast.template_pk}/",
-                {"name": "Hello", "language": "en", "body": "Hi {{1}}", "meta_name": "hi"},
+                {"name": "Hello", "language": "en", "body": "Hi {{1}}"},
                 ("admin", "member"),
             ),
         }
@@ -1022,6 +1059,7 @@ def _snapshot_sql() -> str:
         Message,
         MessageTemplate,
         OpeningHours,
+        WhatsAppTemplate,
     )
     from workspaces.models import Workspace
 
@@ -1048,6 +1086,10 @@ def _snapshot_sql() -> str:
     conversation = connection.ops.quote_name(Conversation._meta.db_table)
     parts.append(f"(SELECT count(*) FROM {conversation} WHERE open)")
     parts.append(f"(SELECT max(closed_at) FROM {conversation})")
+    template = connection.ops.quote_name(WhatsAppTemplate._meta.db_table)
+    parts.append(f"(SELECT count(*) FROM {template})")
+    parts.append(f"(SELECT count(*) FROM {template} WHERE status <> 'APPROVED')")
+    parts.append(f"(SELECT sum(length(status) + length(status_reason)) FROM {template})")
     workspace = connection.ops.quote_name(Workspace._meta.db_table)
     parts.append(f"(SELECT count(*) FROM {workspace} WHERE status = 'active')")
     return "SELECT " + ", ".join(parts)

@@ -142,7 +142,20 @@ class DeliveryStatus:
     error_text: str = ""
 
 
-InboundEvent = InboundMessage | DeliveryStatus
+@dataclass(frozen=True)
+class TemplateStatusUpdate:
+    """The provider changed the review status of one of the channel's approved
+    templates (Meta's ``message_template_status_update``): ``status`` is the new one
+    (APPROVED, REJECTED, PAUSED, DISABLED, …), ``reason`` Meta's word for why."""
+
+    template_id: str
+    name: str
+    language: str
+    status: str
+    reason: str = ""
+
+
+InboundEvent = InboundMessage | DeliveryStatus | TemplateStatusUpdate
 
 
 @dataclass(frozen=True)
@@ -156,12 +169,38 @@ class OutboundMedia:
 
 @dataclass(frozen=True)
 class TemplateMessage:
-    """An approved template (WhatsApp): its name at the provider, language code and the
-    values of its numbered variables in order."""
+    """A template the provider approved (WhatsApp): its name and language there, its
+    ``parameter_format`` and ``components`` as the provider defined them (synced), and
+    the values the agent gave, keyed as ``integrations.whatsapp.templates`` names a
+    template's variables (``body.1``, ``body.first_name``, ``header.media``,
+    ``button.0``)."""
 
     name: str
     language: str
-    variables: tuple[str, ...] = ()
+    parameter_format: str = "POSITIONAL"
+    components: tuple[dict, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
+
+    def as_data(self) -> dict:
+        """As JSON, to keep with a queued message (a snapshot: a later sync changing
+        the template does not change what this message sends)."""
+        return {
+            "name": self.name,
+            "language": self.language,
+            "parameter_format": self.parameter_format,
+            "components": list(self.components),
+            "values": dict(self.values),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "TemplateMessage":
+        return cls(
+            name=data["name"],
+            language=data["language"],
+            parameter_format=data["parameter_format"],
+            components=tuple(data["components"]),
+            values=tuple(sorted(data["values"].items())),
+        )
 
 
 @dataclass(frozen=True)
@@ -246,8 +285,8 @@ class ChannelAdapter:
     #: The provider reports delivery (sent → delivered → read) by webhook. Where it does
     #: not (Telegram), a message the API accepted is in the customer's chat: delivered.
     delivery_receipts: bool = True
-    #: Business-initiated messages go out as templates the provider approved, named as
-    #: the provider knows them (WhatsApp); a channel's templates then carry that name.
+    #: Business-initiated messages go out as templates the provider approved, synced
+    #: from the provider with ``fetch_templates`` (WhatsApp).
     approved_templates: bool = False
 
     def credentials(self, data: dict):
@@ -302,4 +341,10 @@ class ChannelAdapter:
         raise NotImplementedError
 
     def fetch_media(self, *, credentials, media: Media, max_bytes: int) -> FetchedMedia:
+        raise NotImplementedError
+
+    # ``fetch_templates`` lists the templates the provider holds for the channel
+    # (where ``approved_templates``): a ``TemplateListing``, or ProviderError.
+
+    def fetch_templates(self, *, credentials):
         raise NotImplementedError

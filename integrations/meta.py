@@ -4,6 +4,7 @@ mapping (§3.8, §6.3), and the App secret field of their set-up forms."""
 
 import hashlib
 import hmac
+import json
 import re
 from dataclasses import dataclass
 
@@ -182,13 +183,36 @@ def graph_session(access_token: str) -> ProviderSession:
 
 
 def graph_request(
-    session: ProviderSession, method: str, path: str, *, describe=describe_graph_error, **kwargs
+    session: ProviderSession,
+    method: str,
+    path: str,
+    *,
+    describe=describe_graph_error,
+    max_bytes: int | None = None,
+    **kwargs,
 ) -> dict:
-    """One Graph call (``path`` relative to META_GRAPH_API_URL) → its JSON object."""
+    """One Graph call (``path`` relative to META_GRAPH_API_URL) → its JSON object.
+    ``max_bytes`` bounds the answer's body: a longer one is refused unread."""
     with provider_call(GRAPH_LABEL, describe):
-        response = session.request(method, f"{settings.META_GRAPH_API_URL}{path}", **kwargs)
-        response.raise_for_status()
-        body = response.json()
+        url = f"{settings.META_GRAPH_API_URL}{path}"
+        if max_bytes is None:
+            response = session.request(method, url, **kwargs)
+            response.raise_for_status()
+            body = response.json()
+        else:
+            with session.request(method, url, stream=True, **kwargs) as response:
+                if not response.ok:
+                    # Read while the connection is open, for the error mapping.
+                    _ = response.content
+                response.raise_for_status()
+                content = response.raw.read(max_bytes + 1, decode_content=True)
+                if len(content) > max_bytes:
+                    raise ProviderError(
+                        f"{GRAPH_LABEL} sent an answer longer than {max_bytes // 1024} KB; "
+                        "it was not read",
+                        permanent=False,
+                    )
+                body = json.loads(content)
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body

@@ -16,7 +16,7 @@ from channels.automations import signature_render
 from channels.models import Contact, Direction, Message, MessageStatus, Origin
 from channels.services import channel_webhook_url
 from integrations.base import ProviderError
-from integrations.channel import OutboundMedia, OutboundMessage
+from integrations.channel import OutboundMedia, OutboundMessage, TemplateMessage
 from integrations.registry import channel_adapter
 
 from .attempts import (
@@ -169,10 +169,13 @@ def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
             mime_type=attachment.get("content_type", ""),
             filename=attachment.get("name", ""),
         )
+    # A template (WhatsApp) as it was chosen and filled in when the send was queued.
+    template = TemplateMessage.from_data(data["template"]) if data.get("template") else None
     return OutboundMessage(
         to=contact.external_id,
         text=text,
         media=media,
+        template=template,
         status_callback=channel_webhook_url(channel=channel),
     )
 

@@ -12,6 +12,7 @@ import json
 import secrets
 import string
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import delivery, media, tokens
+from . import delivery, media, tokens, whatsapp_templates
 from .directory import (
     MESSENGER_PAGES,
     META_APP,
@@ -246,7 +247,8 @@ def node(request, version, node_id):
 
 @csrf_exempt
 def edge(request, version, node_id, edge_name):
-    """/{id}/phone_numbers, /{id}/subscribed_apps, /{id}/messages."""
+    """/{id}/phone_numbers, /{id}/subscribed_apps, /{id}/messages,
+    /{id}/message_templates."""
     authenticated, error = _authenticated(request)
     if error is not None:
         return error
@@ -516,7 +518,34 @@ def _messages(request, params, caller: Caller, node_id: str):
     return _unsupported(request.method, node_id)
 
 
+def _message_templates(request, params, caller: Caller, waba_id: str):
+    """The WABA's templates, a page at a time (``limit``, ``after``; ``paging.next``
+    while more follow, as Graph pages every edge)."""
+    if request.method != "GET" or caller.number is None or caller.number.waba_id != waba_id:
+        return _unsupported(request.method, waba_id)
+
+    def next_url(after: str) -> str:
+        query = {"limit": params.get("limit") or whatsapp_templates.DEFAULT_PAGE_SIZE}
+        if params.get("fields"):
+            query["fields"] = params["fields"]
+        query["after"] = after
+        return f"{settings.PUBLIC_BASE_URL}{request.path}?{urlencode(query)}"
+
+    try:
+        page = whatsapp_templates.listing(
+            waba_id,
+            limit=params.get("limit"),
+            after=params.get("after"),
+            fields=_fields(params),
+            next_url=next_url,
+        )
+    except whatsapp_templates.BadListing as bad:
+        return graph_error(400, 100, str(bad))
+    return JsonResponse(page)
+
+
 EDGES = {
+    "message_templates": _message_templates,
     "phone_numbers": _phone_numbers,
     "subscribed_apps": _subscribed_apps,
     "messages": _messages,
@@ -572,6 +601,13 @@ def _whatsapp_send(params: dict, number: WhatsAppNumber):
             "(#131047) Re-engagement message",
             details=RE_ENGAGEMENT_DETAILS,
         )
+    detail = {key: params[key] for key in (message_type, "context") if key in params}
+    text = _whatsapp_text(message_type, content)
+    if message_type == "template":
+        checked = whatsapp_templates.send_template(number.waba_id, content)
+        if isinstance(checked, whatsapp_templates.Refusal):
+            return graph_error(400, checked.code, checked.message, details=checked.details)
+        text, detail["rendered"] = checked.as_text(), checked.as_detail()
     if conversation is None:
         conversation = Conversation.objects.create(
             kind=Kind.WHATSAPP, endpoint=number.phone_number_id, customer_id=wa_id
@@ -582,8 +618,8 @@ def _whatsapp_send(params: dict, number: WhatsAppNumber):
         direction=Message.Direction.OUT,
         provider_message_id=wamid,
         content_type=message_type,
-        text=_whatsapp_text(message_type, content),
-        detail={key: params[key] for key in (message_type, "context") if key in params},
+        text=text,
+        detail=detail,
         status="accepted",
     )
     response = {

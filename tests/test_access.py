@@ -34,6 +34,7 @@ VIEWS = {
     "channels:detail": ("get", "member", "channel"),
     "channels:remove": ("post", "admin", "channel"),
     "channels:round_trip": ("post", "admin", "channel"),
+    "channels:templates_sync": ("post", "admin", "channel"),
     "channels:message_retry": ("post", "admin", "channel_message"),
     "channels:settings": ("get", "member", "channel"),
     "channels:settings_welcome": ("post", "admin", "channel"),

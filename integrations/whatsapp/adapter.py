@@ -1,4 +1,6 @@
+import logging
 import secrets
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -13,10 +15,23 @@ from ..channel import (
 )
 from ..formatting import WHATSAPP, html_to_text
 from ..media import file_too_large, safe_filename
-from . import webhooks
+from . import templates, webhooks
 from .client import WhatsAppClient
 from .credentials import Credentials
 from .forms import WhatsAppForm
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TemplateListing:
+    """What ``fetch_templates`` found: the templates we can keep, whether Meta's listing
+    was complete (a listing cut short says nothing about templates it did not reach),
+    and the ones left out, as "name: why"."""
+
+    templates: tuple[templates.ProviderTemplate, ...]
+    complete: bool
+    skipped: tuple[str, ...] = ()
 
 
 class WhatsAppAdapter(ChannelAdapter):
@@ -99,6 +114,32 @@ class WhatsAppAdapter(ChannelAdapter):
             credentials.phone_number_id, {"to": message.to, **_content(message)}
         )
 
+    def fetch_templates(self, *, credentials: Credentials) -> TemplateListing:
+        raw, complete = WhatsAppClient(credentials.access_token).message_templates(
+            credentials.waba_id
+        )
+        kept: dict[tuple[str, str], templates.ProviderTemplate] = {}
+        skipped: list[str] = []
+        for item in raw:
+            try:
+                template = templates.template_from_meta(item)
+            except templates.TemplateUnreadable as why:
+                name = item.get("name") if isinstance(item, dict) else None
+                label = name[:60] if isinstance(name, str) and name else "a template"
+                skipped.append(f"{label}: {why}")
+                continue
+            # A (name, language) Meta lists twice (a cursor that went back): the first.
+            kept.setdefault((template.name, template.language), template)
+        if skipped:
+            # %r: names are the provider's text, and a log line is ours.
+            logger.warning(
+                "WABA %s: %d templates not kept: %r",
+                credentials.waba_id,
+                len(skipped),
+                skipped[:5],
+            )
+        return TemplateListing(tuple(kept.values()), complete, tuple(skipped))
+
     def fetch_media(
         self, *, credentials: Credentials, media: Media, max_bytes: int
     ) -> FetchedMedia:
@@ -123,10 +164,19 @@ def _content(message: OutboundMessage) -> dict:
     """The ``type`` and its object for one OutboundMessage (PROVIDERS.md §3.5)."""
     if message.template is not None:
         template = message.template
+        definition = templates.TemplateDefinition(
+            parameter_format=template.parameter_format, components=list(template.components)
+        )
+        try:
+            components = templates.send_components(definition, dict(template.values))
+        except templates.TemplateValuesInvalid as invalid:
+            # Caught before the call; Meta would answer 131008 or 131009.
+            raise ProviderError(
+                f"The template “{template.name}” was not sent: {invalid}", permanent=True
+            ) from None
         content: dict = {"name": template.name, "language": {"code": template.language}}
-        if template.variables:
-            parameters = [{"type": "text", "text": value} for value in template.variables]
-            content["components"] = [{"type": "body", "parameters": parameters}]
+        if components:
+            content["components"] = components
         return {"type": "template", "template": content}
     if message.media is not None:
         kind = _media_type(message.media)

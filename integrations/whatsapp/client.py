@@ -22,6 +22,13 @@ REQUIRED_PERMISSIONS = ("whatsapp_business_messaging", "whatsapp_business_manage
 _CALLBACK_VERIFICATION_FAILED = 2200
 # The WABA may own more numbers than one page holds; this bounds a misbehaving cursor.
 _MAX_PAGES = 20
+# Templates: Meta allows a WABA up to 6000 (250 unverified); 100 a page, so 60 pages
+# hold them all and a cursor that never ends stops there.
+TEMPLATES_PAGE_SIZE = 100
+TEMPLATES_MAX_PAGES = 60
+# One page's body: a hundred templates of Meta's size fit in well under this.
+TEMPLATES_PAGE_MAX_BYTES = 4 * 1024 * 1024
+_TEMPLATE_FIELDS = "id,name,language,status,category,parameter_format,components,rejected_reason"
 
 
 def describe_error(response, *, id_field: str = "", id_label: str = "") -> ProviderError:
@@ -86,11 +93,33 @@ _MEDIA_PROBLEM = (
     "5 MB, MP4 or 3GP videos and AAC, MP3, M4A, AMR or OGG audio up to 16 MB, and "
     "documents up to 100 MB; send the file in one of those forms."
 )
-_TEMPLATE_PROBLEM = (
-    "WhatsApp refused the template{said}. Check in WhatsApp Manager that it is approved "
-    "and active in this language, and that the channel's template gives it the same "
-    "number of variables."
-)
+# Template refusals (codes and meanings: Meta's "WhatsApp error codes" page; pywa
+# ``pywa/errors.py`` TemplateParamCountMismatch … TemplateDisabled), worded for the agent
+# who picked the template and filled its variables.
+_RESYNC = " If it was changed in WhatsApp Manager, use Sync now on the channel's page."
+_TEMPLATE_VALUE_ERRORS = {
+    131008: "WhatsApp needs a value for every variable of this template, and one was "
+    "missing{said}. Fill in each variable and send again.",
+    131009: "WhatsApp did not accept one of the values{said}. A text value cannot hold a new "
+    "line, a tab or more than four spaces in a row, and a header image, video or document "
+    "must be a public https link.",
+}
+# Codes only a template send gets, so worded for it whatever was sent.
+_TEMPLATE_ERRORS = {
+    132000: "The template has a different number of variables than were filled in{said}." + _RESYNC,
+    132001: "WhatsApp has no approved template of this name in this language{said}: it may "
+    "have been deleted, renamed or not approved yet." + _RESYNC,
+    132005: "With these values the template's text is longer than WhatsApp allows{said}. "
+    "Use shorter values.",
+    132007: "WhatsApp refused the template's content under its policies{said}. Choose "
+    "another template.",
+    132012: "The values are not in the form this template expects{said} (numbered or named "
+    "variables, or the header's kind)." + _RESYNC,
+    132015: "WhatsApp has paused this template because customers reacted badly to it{said}. "
+    "Choose another template, or edit it in WhatsApp Manager.",
+    132016: "WhatsApp has disabled this template for good after it was paused too often"
+    "{said}. Choose another template.",
+}
 # Codes after which the same message can never go out as it is, worded for the agent.
 _MESSAGE_ERRORS = {
     131047: "WhatsApp only delivers free-form replies within 24 hours of the customer's "
@@ -108,13 +137,7 @@ _MESSAGE_ERRORS = {
     "account's status in WhatsApp Manager.",
     368: "WhatsApp has temporarily blocked this number from sending for violating its "
     "policies{said}. Check the number's status in WhatsApp Manager.",
-    132000: _TEMPLATE_PROBLEM,
-    132001: _TEMPLATE_PROBLEM,
-    132005: _TEMPLATE_PROBLEM,
-    132007: _TEMPLATE_PROBLEM,
-    132012: _TEMPLATE_PROBLEM,
-    132015: _TEMPLATE_PROBLEM,
-    132016: _TEMPLATE_PROBLEM,
+    **_TEMPLATE_ERRORS,
 }
 
 
@@ -148,6 +171,21 @@ def describe_message_error(response) -> ProviderError:
             f"WhatsApp could not be reached (HTTP {error.status}); Octopods tries again shortly."
         )
     return error.provider_error(f"WhatsApp refused the message{said}.")
+
+
+def describe_template_error(response) -> ProviderError:
+    """As ``describe_message_error``, for a template send: a missing or refused value
+    (131008, 131009) is then one of the template's variables."""
+    error = graph_error(response)
+    if error.code in _TEMPLATE_VALUE_ERRORS:
+        details = graph_error_detail(response).details or error.message
+        return ProviderError(
+            _TEMPLATE_VALUE_ERRORS[error.code].format(said=f" ({details})" if details else ""),
+            permanent=True,
+            status=error.status,
+            code=str(error.code),
+        )
+    return describe_message_error(response)
 
 
 def _describe_media_lookup_error(response) -> ProviderError:
@@ -208,6 +246,36 @@ class WhatsAppClient:
             params = {"fields": "id", "after": after}
         return ids
 
+    def message_templates(self, waba_id: str) -> tuple[list, bool]:
+        """Every template of the WABA as Meta lists it (``GET /{waba-id}/message_templates``,
+        paged by ``paging.cursors.after`` while ``paging.next`` is there), and whether
+        the listing is complete: False when the pages ran past TEMPLATES_MAX_PAGES, so
+        the caller does not take a template on a later page for deleted."""
+        found: list = []
+        params: dict = {"fields": _TEMPLATE_FIELDS, "limit": TEMPLATES_PAGE_SIZE}
+        for _ in range(TEMPLATES_MAX_PAGES):
+            body = graph_request(
+                self.session,
+                "GET",
+                f"/{waba_id}/message_templates",
+                params=params,
+                describe=_about_waba,
+                max_bytes=TEMPLATES_PAGE_MAX_BYTES,
+            )
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise ProviderError(
+                    f"{GRAPH_LABEL} sent a template list we could not read", permanent=False
+                )
+            found.extend(data)
+            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
+            cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+            after = cursors.get("after")
+            if not paging.get("next") or not isinstance(after, str) or not after:
+                return found, True
+            params = {**params, "after": after}
+        return found, False
+
     def subscribe_app(self, waba_id: str) -> None:
         """Subscribe our app to the WABA's webhooks (Meta's prerequisite for overrides)."""
         body = graph_request(
@@ -240,12 +308,13 @@ class WhatsAppClient:
     def send_message(self, phone_number_id: str, payload: dict) -> str:
         """Send one message (``to``, ``type`` and its content) from the number; the
         answer's ``messages[0].id`` (wamid) is returned."""
+        template = payload.get("type") == "template"
         body = graph_request(
             self.session,
             "POST",
             f"/{phone_number_id}/messages",
             json={"messaging_product": "whatsapp", "recipient_type": "individual", **payload},
-            describe=describe_message_error,
+            describe=describe_template_error if template else describe_message_error,
         )
         messages = body.get("messages")
         message_id = messages[0].get("id") if isinstance(messages, list) and messages else None

@@ -17,6 +17,7 @@ from ..channel import (
     MalformedPayload,
     Media,
     Sender,
+    TemplateStatusUpdate,
     WebhookRequest,
 )
 from ..payload import load_json
@@ -56,11 +57,11 @@ def parse(*, request: WebhookRequest) -> list[InboundEvent]:
     events: list[InboundEvent] = []
     for entry in _items(body, "entry"):
         for change in _items(entry, "changes"):
-            if _get(change, "field", str) != "messages":
-                # Template, quality, account and other management updates: not
-                # conversation traffic.
+            handler = CHANGE_HANDLERS.get(_get(change, "field", str))
+            if handler is None:
+                # Quality, account and other management updates: nothing we keep.
                 continue
-            events.extend(_parse_value(_get(change, "value", dict)))
+            events.extend(handler(_get(change, "value", dict)))
     return events
 
 
@@ -80,6 +81,36 @@ def _parse_value(value: dict) -> list[InboundEvent]:
     # value.errors alone (no messages/statuses) reports a problem on Meta's side with no
     # message of the customer's to keep; a message it concerns arrives as UNSUPPORTED.
     return events
+
+
+# --- parsing: template status ------------------------------------------------------------
+
+# Meta's events that are not a status of their own: a reinstated template is approved
+# again. FLAGGED (quality dropped, not yet paused) and the rest are kept as Meta says.
+_TEMPLATE_EVENT_STATUS = {"REINSTATED": "APPROVED"}
+_TEMPLATE_TEXT_MAX = 512
+
+
+def _parse_template_status(value: dict) -> list[InboundEvent]:
+    """``message_template_status_update``: ``{event, message_template_id,
+    message_template_name, message_template_language, reason}`` (Meta's webhook
+    reference "message_template_status_update"). The same field also carries quality
+    changes (``new_quality_score``, no ``event``): nothing to apply."""
+    event = _get(value, "event", str, "")
+    if not event:
+        return []
+    template_id = _get(value, "message_template_id", (int, str))
+    reason = _get(value, "reason", str, "")
+    status = event.strip().upper()[:32]
+    return [
+        TemplateStatusUpdate(
+            template_id=str(template_id)[:64],
+            name=_get(value, "message_template_name", str, "")[:_TEMPLATE_TEXT_MAX],
+            language=_get(value, "message_template_language", str, "")[:16],
+            status=_TEMPLATE_EVENT_STATUS.get(status, status),
+            reason="" if reason.upper() == "NONE" else reason[:200],
+        )
+    ]
 
 
 # --- parsing: messages ------------------------------------------------------------------
@@ -219,6 +250,12 @@ MESSAGE_HANDLERS: dict[str, Callable[[dict], dict]] = {
     "interactive": _interactive,
     "button": _button,
     "reaction": _reaction,
+}
+
+
+CHANGE_HANDLERS: dict[str, Callable[[dict], list[InboundEvent]]] = {
+    "messages": _parse_value,
+    "message_template_status_update": _parse_template_status,
 }
 
 

@@ -196,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.check_connections",
         "schedule": 6 * 60 * 60,
     },
+    # WhatsApp templates as Meta has them (status updates also arrive by webhook).
+    "sync-whatsapp-templates": {
+        "task": "channels.sync_all_templates",
+        "schedule": 3 * 60 * 60,
+    },
     # Re-wakes whatever is due and not in flight: a lost wake-up costs this much delay.
     "relay-sweep": {
         "task": "channels.sweep",

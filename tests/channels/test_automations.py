@@ -18,7 +18,6 @@ from channels.automations import (
     hours_format,
     hours_parse,
     language_normalize,
-    meta_name_check,
     signature_check,
     signature_render,
     template_render,
@@ -418,12 +417,6 @@ def test_language_codes_take_metas_form():
     for wrong in ("english", "e", "en_USA", "en US"):
         with pytest.raises(ValidationError, match="is not a language code"):
             language_normalize(wrong)
-
-
-def test_meta_names_are_lowercase_with_underscores():
-    meta_name_check("order_update_2")
-    with pytest.raises(ValidationError, match="lowercase letters, digits and underscores"):
-        meta_name_check("Order Update")
 
 
 def template(body, name="Order update", language="en"):

@@ -86,7 +86,7 @@ def test_members_read_the_settings_without_forms(cast, channel):
     OpeningHours.objects.create(channel=channel, weekday=0, opens=13 * 60, closes=24 * 60)
     Holiday.objects.create(channel=channel, date=date(2025, 12, 25), name="Christmas Day")
     MessageTemplate.objects.create(
-        channel=channel, name="Order update", language="pt_BR", body="Oi {{1}}", meta_name="ou"
+        channel=channel, name="Order update", language="pt_BR", body="Oi {{1}}"
     )
     response = cast.member_client.get(settings_url(channel))
     assert response.status_code == 200
@@ -363,48 +363,38 @@ def template_data(**changes):
         "name": "Order update",
         "language": "en-us",
         "body": "Hi {{1}}, order {{2}} has shipped.",
-        "meta_name": "order_update",
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_admins_add_a_whatsapp_template(cast, channel):
+def test_admins_add_a_saved_text_to_a_whatsapp_channel(cast, channel):
     client = cast.admin_client
     add = reverse("channels:template_add", args=[channel.pk])
-    form = page(client.get(add))
-    assert 'name="meta_name"' in form
     response = client.post(add, template_data())
     assert response.status_code == 302
     assert response["Location"] == settings_url(channel) + "#templates"
     template = channel.templates.get()
-    assert (template.name, template.language, template.meta_name) == (
-        "Order update",
-        "en_US",
-        "order_update",
-    )
+    assert (template.name, template.language) == ("Order update", "en_US")
     html = page(client.get(response["Location"]))
     assert "Template “Order update (en_US)” added." in html
     assert reverse("channels:template_edit", args=[channel.pk, template.pk]) in html
     assert reverse("channels:template_delete", args=[channel.pk, template.pk]) in html
 
 
-def test_whatsapp_templates_need_the_name_at_meta(cast, channel):
-    add = reverse("channels:template_add", args=[channel.pk])
-    response = cast.admin_client.post(add, template_data(meta_name=""))
-    assert response.status_code == 400
-    assert "This field is required." in page(response)
-    assert not channel.templates.exists()
+def test_a_whatsapp_settings_page_points_at_the_templates_synced_from_meta(cast, channel):
+    html = page(cast.admin_client.get(settings_url(channel)))
+    assert "Templates Meta approved" in html
+    assert reverse("channels:detail", args=[channel.pk]) + "#templates-heading" in html
 
 
-def test_other_kinds_have_no_name_at_meta(cast, workspace):
+def test_other_kinds_keep_their_saved_texts_alone(cast, workspace):
     telegram = make_channel(workspace, kind="telegram", name="Acme bot")
     add = reverse("channels:template_add", args=[telegram.pk])
-    assert 'name="meta_name"' not in page(cast.admin_client.get(add))
-    response = cast.admin_client.post(add, template_data(meta_name="ignored"))
+    response = cast.admin_client.post(add, template_data())
     assert response.status_code == 302
-    assert telegram.templates.get().meta_name == ""
-    assert "Name at Meta" not in page(cast.admin_client.get(settings_url(telegram)))
+    assert telegram.templates.get().body == "Hi {{1}}, order {{2}} has shipped."
+    assert "Templates Meta approved" not in page(cast.admin_client.get(settings_url(telegram)))
 
 
 def test_a_template_with_a_gap_in_its_variables_says_which_is_missing(cast, channel):
@@ -464,9 +454,7 @@ def test_a_bad_language_code_is_refused(cast, channel):
 
 
 def test_name_and_language_are_unique_per_channel(cast, channel, workspace):
-    MessageTemplate.objects.create(
-        channel=channel, name="Order update", language="en_US", body="x", meta_name="a"
-    )
+    MessageTemplate.objects.create(channel=channel, name="Order update", language="en_US", body="x")
     add = reverse("channels:template_add", args=[channel.pk])
     response = cast.admin_client.post(add, template_data())
     assert response.status_code == 400
@@ -480,7 +468,7 @@ def test_name_and_language_are_unique_per_channel(cast, channel, workspace):
 
 def test_admins_edit_a_template(cast, channel):
     template = MessageTemplate.objects.create(
-        channel=channel, name="Order update", language="en", body="Hi {{1}}", meta_name="a"
+        channel=channel, name="Order update", language="en", body="Hi {{1}}"
     )
     edit = reverse("channels:template_edit", args=[channel.pk, template.pk])
     form = page(cast.admin_client.get(edit))
@@ -500,7 +488,7 @@ def test_admins_edit_a_template(cast, channel):
 
 def test_admins_delete_a_template(cast, channel):
     template = MessageTemplate.objects.create(
-        channel=channel, name="Order update", language="en", body="Hi", meta_name="a"
+        channel=channel, name="Order update", language="en", body="Hi"
     )
     response = cast.admin_client.post(
         reverse("channels:template_delete", args=[channel.pk, template.pk])
@@ -515,9 +503,7 @@ def test_admins_delete_a_template(cast, channel):
 
 def test_a_template_of_another_channel_is_a_404(cast, channel, workspace):
     other = make_channel(workspace, name="Second number")
-    theirs = MessageTemplate.objects.create(
-        channel=other, name="Hi", language="en", body="Hi", meta_name="hi"
-    )
+    theirs = MessageTemplate.objects.create(channel=other, name="Hi", language="en", body="Hi")
     for name in ("channels:template_edit", "channels:template_delete"):
         url = reverse(name, args=[channel.pk, theirs.pk])
         assert cast.admin_client.post(url, template_data()).status_code == 404
@@ -561,9 +547,7 @@ def test_a_post_to_the_settings_page_is_403_for_members_and_405_for_admins(cast,
 
 
 def test_members_cannot_add_edit_or_delete_templates(cast, channel):
-    template = MessageTemplate.objects.create(
-        channel=channel, name="Hi", language="en", body="Hi", meta_name="hi"
-    )
+    template = MessageTemplate.objects.create(channel=channel, name="Hi", language="en", body="Hi")
     add = reverse("channels:template_add", args=[channel.pk])
     edit = reverse("channels:template_edit", args=[channel.pk, template.pk])
     delete = reverse("channels:template_delete", args=[channel.pk, template.pk])
@@ -591,9 +575,9 @@ def test_outsiders_cannot_read_or_change_our_channel(cast, channel):
 
 
 def test_a_duplicate_that_slips_past_the_form_is_refused_by_the_database(channel):
-    template_create(channel=channel, name="Hi", language="en", body="Hi", meta_name="hi")
+    template_create(channel=channel, name="Hi", language="en", body="Hi")
     with pytest.raises(TemplateNameTaken, match="already has a template named “Hi” in en"):
-        template_create(channel=channel, name="Hi", language="en", body="Hi", meta_name="hi")
+        template_create(channel=channel, name="Hi", language="en", body="Hi")
     assert channel.templates.count() == 1
 
 

@@ -170,3 +170,64 @@ def test_a_bad_token_is_explained_and_nothing_is_added(page: Page, sandbox, work
     )
     expect(page.get_by_text("Telegram did not accept this bot token")).to_be_visible()
     assert not Channel.objects.exists()
+
+
+def test_a_whatsapp_channels_templates_come_from_meta_and_a_sent_one_shows_rendered(
+    page: Page, sandbox, workspace, console_errors
+):
+    number = WHATSAPP_NUMBERS[0]
+    sign_in(page, sandbox, "admin@acme.test")
+    add_channel(
+        page,
+        sandbox,
+        workspace,
+        "WhatsApp",
+        {
+            "Phone number ID": number.phone_number_id,
+            "WhatsApp Business Account ID": number.waba_id,
+            "Access token": number.access_token,
+            "App secret": META_APP_SECRET,
+        },
+    )
+    expect(page.get_by_text(f"WhatsApp channel “{number.verified_name}” added.")).to_be_visible()
+    # Synced while it was added, from the sandbox's Graph API.
+    listed = page.locator("table.templates")
+    expect(listed.get_by_role("row")).to_have_count(5)
+    shipped = listed.get_by_role("row").filter(has_text="order_shipped")
+    expect(shipped).to_contain_text("Utility")
+    expect(shipped).to_contain_text("Approved")
+    expect(listed.get_by_role("row").filter(has_text="winback_offer")).to_contain_text("Paused")
+    expect(listed.get_by_role("row").filter(has_text="miracle_cure")).to_contain_text("Rejected")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_text("4 WhatsApp templates synced from Meta.")).to_be_visible()
+
+    # Sent the way the inbox app will send it: the synced row, filled in, through the
+    # real adapter to the sandbox's Graph API.
+    from channels.models import WhatsAppTemplate
+    from channels.template_services import whatsapp_template_message
+    from integrations.channel import OutboundMessage
+    from integrations.registry import channel_adapter
+
+    channel = Channel.objects.get(kind="whatsapp")
+    template = WhatsAppTemplate.objects.get(channel=channel, name="order_shipped")
+    message = whatsapp_template_message(
+        template=template,
+        values={
+            "header.media": "https://cdn.example.com/box.jpg",
+            "body.1": "Kerry",
+            "body.2": "#1042",
+        },
+    )
+    adapter = channel_adapter("whatsapp")
+    adapter.send(
+        credentials=adapter.credentials(channel.credentials_data),
+        message=OutboundMessage(to="15551234567", template=message),
+    )
+    page.goto(f"{sandbox}/sandbox/phone/")
+    page.get_by_role("link", name="15551234567").first.click()
+    bubble = page.locator("li.bubble.out").last
+    expect(bubble).to_contain_text("Hi Kerry, your order #1042 is on its way.")
+    expect(bubble).to_contain_text("Acme Support")
+    expect(bubble).to_contain_text("Where is it?")
+    expect(bubble.get_by_role("img")).to_be_visible()
+    assert_no_csp_violations(console_errors)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from channels.services import inbox_events_store
 from integrations.base import ConversationState, InboxAttachment, ProviderError
-from integrations.channel import FetchedMedia
+from integrations.channel import FetchedMedia, TemplateMessage
 from relay import attempts, engine, outbound
 from relay import inbound as relay_inbound
 from relay import lease as leases
@@ -284,6 +284,31 @@ def test_an_agent_reply_is_stored_once_and_sent_with_the_signature(
     assert [m.provider_message_id for m in rows.all()] == ["sent-1", "sent-2"]
     # The inbox hears once that the reply went out (HubSpot marks its message SENT).
     assert inbox.outcomes == [("conv-1", "p-100", False)]
+
+
+def test_a_queued_template_goes_out_as_it_was_filled_in(conversation, contact, channel, phone):
+    template = TemplateMessage(
+        name="order_shipped",
+        language="en_US",
+        parameter_format="POSITIONAL",
+        components=({"type": "BODY", "text": "Hi {{1}}"},),
+        values=(("body.1", "Jane"),),
+    )
+    Message.objects.create(
+        channel=channel,
+        contact=contact,
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        origin=Origin.AGENT,
+        status=MessageStatus.PENDING,
+        type="template",
+        text="Hi Jane",
+        data={"template": template.as_data(), "admin_name": "Ann"},
+    )
+    run(contact)
+    [sent] = phone.sent
+    assert sent.template == template
+    assert sent.to == "555"
 
 
 def test_replies_in_conversations_we_did_not_open_are_ignored(workspace, inbox, phone):

@@ -190,7 +190,25 @@ TEXT = {"to": "15551234567", "type": "text", "text": {"body": "Hi Kerry", "previ
 TEMPLATE = {
     "to": "+1 555 123 4567",
     "type": "template",
-    "template": {"name": "order_update", "language": {"code": "en_US"}},
+    "template": {
+        "name": "spring_sale",
+        "language": {"code": "en"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "text": "Kerry", "parameter_name": "first_name"},
+                    {"type": "text", "text": "15%", "parameter_name": "discount"},
+                ],
+            },
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": "kerry"}],
+            },
+        ],
+    },
 }
 
 

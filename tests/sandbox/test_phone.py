@@ -394,6 +394,44 @@ def test_it_posts_whatsapp_delivered_and_read_statuses_for_the_replies(client, m
     assert "No replies are waiting to be marked read" in receipts(client, chat, "read")
 
 
+def test_a_template_is_delivered_then_read_like_a_text(client, mocked):
+    register_whatsapp(client, mocked)
+    hook(mocked, "whatsapp")
+    chat = open_chat(client, "whatsapp")
+    template = {
+        "type": "template",
+        "template": {
+            "name": "spring_sale",
+            "language": {"code": "en"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Kerry", "parameter_name": "first_name"},
+                        {"type": "text", "text": "15%", "parameter_name": "discount"},
+                    ],
+                },
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": "kerry"}],
+                },
+            ],
+        },
+    }
+    wamid = whatsapp_reply(client, chat, template).json()["messages"][0]["id"]
+    mocked.calls.reset()
+    receipts(client, chat, "delivered")
+    [status] = whatsapp_events(mocked)
+    assert (status.provider_message_id, status.state) == (wamid, DeliveryState.DELIVERED)
+    mocked.calls.reset()
+    receipts(client, chat, "read")
+    [status] = whatsapp_events(mocked)
+    assert (status.provider_message_id, status.state) == (wamid, DeliveryState.READ)
+    assert Message.objects.get(provider_message_id=wamid).status == "read"
+
+
 def test_it_closes_the_whatsapp_window_25_hours_later(client, mocked):
     register_whatsapp(client, mocked)
     hook(mocked, "whatsapp")
@@ -406,7 +444,26 @@ def test_it_closes_the_whatsapp_window_25_hours_later(client, mocked):
     refused = whatsapp_reply(client, chat)
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == 131047
-    template = {"type": "template", "template": {"name": "follow_up", "language": {"code": "en"}}}
+    template = {
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "header",
+                    "parameters": [{"type": "image", "image": {"link": "https://x.example/a.jpg"}}],
+                },
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Kerry"},
+                        {"type": "text", "text": "#7"},
+                    ],
+                },
+            ],
+        },
+    }
     assert whatsapp_reply(client, chat, template).status_code == 200
     say(client, chat, what="text", text="I'm back")
     assert whatsapp_reply(client, chat).status_code == 200

@@ -192,35 +192,11 @@ def test_it_says_which_files_take_a_caption():
     assert not adapter.takes_caption(OutboundMedia(url="https://x/a", mime_type="audio/mpeg"))
 
 
-def test_it_sends_an_approved_template_with_its_variables(mocked):
-    accepted(mocked)
-    template = TemplateMessage(name="order_update", language="en_US", variables=("Jane", "#123"))
-
-    send(template=template)
-
-    assert sent_body(mocked) == {
-        **ENVELOPE,
-        "type": "template",
-        "template": {
-            "name": "order_update",
-            "language": {"code": "en_US"},
-            "components": [
-                {
-                    "type": "body",
-                    "parameters": [
-                        {"type": "text", "text": "Jane"},
-                        {"type": "text", "text": "#123"},
-                    ],
-                }
-            ],
-        },
-    }
-
-
 def test_it_sends_a_template_without_variables_without_components(mocked):
     accepted(mocked)
 
-    send(template=TemplateMessage(name="hello_world", language="en"))
+    body = ({"type": "BODY", "text": "Hello from Acme"},)
+    send(template=TemplateMessage(name="hello_world", language="en", components=body))
 
     assert sent_body(mocked)["template"] == {"name": "hello_world", "language": {"code": "en"}}
 
@@ -317,8 +293,8 @@ def test_it_asks_to_reconnect_when_the_token_lost_its_messaging_permission(mocke
         (131026, "Reach the customer another way"),
         (131030, "allowed recipients"),
         (131053, "send the file in one of those forms"),
-        (132001, "Check in WhatsApp Manager"),
-        (132000, "same number of variables"),
+        (132001, "no approved template of this name in this language"),
+        (132000, "different number of variables"),
         (368, "temporarily blocked"),
     ],
 )

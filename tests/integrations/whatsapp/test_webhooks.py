@@ -16,6 +16,7 @@ from integrations.channel import (
     MalformedPayload,
     Media,
     Sender,
+    TemplateStatusUpdate,
     WebhookRejected,
     WebhookRequest,
 )
@@ -406,8 +407,64 @@ def test_it_parses_a_played_voice_note_as_read():
     ]
 
 
-def test_it_returns_nothing_for_a_change_other_than_messages():
-    assert parsed("template_status_update.json") == []
+def test_it_reads_a_template_status_update():
+    assert parsed("template_status_update.json") == [
+        TemplateStatusUpdate(
+            template_id="1387562738432187",
+            name="order_update",
+            language="en_US",
+            status="APPROVED",
+            reason="",
+        )
+    ]
+
+
+def test_it_reads_a_paused_template_with_its_reason():
+    [update] = parsed("template_status_paused.json")
+    assert (update.template_id, update.status, update.reason) == (
+        "1387562738432187",
+        "PAUSED",
+        "FIRST_PAUSE",
+    )
+
+
+def test_a_reinstated_template_is_approved_again():
+    body = json.loads((FIXTURES / "template_status_paused.json").read_text())
+    body["entry"][0]["changes"][0]["value"]["event"] = "REINSTATED"
+    [update] = webhooks.parse(request=post(json.dumps(body).encode()))
+    assert update.status == "APPROVED"
+
+
+def test_a_template_quality_change_is_not_a_status():
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "message_template_status_update",
+                        "value": {
+                            "previous_quality_score": "GREEN",
+                            "new_quality_score": "YELLOW",
+                            "message_template_id": 1387562738432187,
+                            "message_template_name": "order_update",
+                            "message_template_language": "en_US",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    assert webhooks.parse(request=post(json.dumps(body).encode())) == []
+
+
+def test_it_returns_nothing_for_a_management_change_we_do_not_keep():
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "account_update", "value": {"event": "X"}}]}],
+    }
+    assert webhooks.parse(request=post(json.dumps(body).encode())) == []
 
 
 def test_it_has_a_test_for_every_fixture():

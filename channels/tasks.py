@@ -1,0 +1,34 @@
+"""Periodic upkeep of channels: the WhatsApp templates each number's Business Account
+holds at Meta (the relay's tasks are in relay/tasks.py)."""
+
+import logging
+
+from celery import shared_task
+
+from integrations.base import ProviderError
+from integrations.registry import CHANNELS, channel_adapter
+
+from .models import Channel
+from .template_services import whatsapp_templates_sync
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="channels.sync_all_templates", ignore_result=True)
+def sync_all_templates() -> None:
+    """One sync per channel whose provider keeps approved templates (every 3 hours)."""
+    kinds = [kind for kind in CHANNELS if channel_adapter(kind).approved_templates]
+    for channel_id in Channel.objects.filter(kind__in=kinds).values_list("pk", flat=True):
+        sync_whatsapp_templates.delay(channel_id)
+
+
+@shared_task(name="channels.sync_whatsapp_templates", ignore_result=True)
+def sync_whatsapp_templates(channel_id: int) -> None:
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return
+    try:
+        whatsapp_templates_sync(channel=channel)
+    except ProviderError as error:
+        # Recorded on the channel for its page; the next scheduled sync tries again.
+        logger.info("template sync of channel %s: %s", channel_id, error.message)
