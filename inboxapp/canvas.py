@@ -112,6 +112,7 @@ class SendView:
     error_text: str = ""
     conversation_opened: bool = False
     open_error: str = ""
+    assign_outcome: str = ""
 
 
 @dataclass
@@ -325,6 +326,8 @@ def status(*, recipient: Recipient, send: SendView, recent: list[SendView]) -> d
         screen.text("An Intercom conversation was opened: the answer lands there.", "muted")
     elif send.open_error:
         screen.text(_md(send.open_error), "error")
+    if send.assign_outcome:
+        screen.text(_md(send.assign_outcome), "muted")
     screen.stored.update(recipient=recipient.to_data(), send=send.send_id)
     screen.button("refresh", "Refresh", "secondary")
     screen.button("start", "Send another", "link")

@@ -23,6 +23,7 @@ from .selectors import (
     channel_option,
     channel_options,
     conversation_window,
+    open_conversation_id,
     recent_sends,
     recipient_from_contact,
     recipients_search,
@@ -30,7 +31,7 @@ from .selectors import (
     templates_offered,
     workspace_send,
 )
-from .services import SendRefused, conversation_open, proactive_send
+from .services import SendRefused, answer_assign, conversation_open, proactive_send
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +268,13 @@ def _send(request: CanvasRequest, *, open_conversation: bool) -> dict:
             send=send,
             recipient=recipient,
             customer_text=customer_text,
+        )
+    elif created:
+        # The answer lands in the customer's open conversation, if they have one.
+        answer_assign(
+            workspace=request.workspace,
+            send=send,
+            conversation_id=open_conversation_id(workspace=request.workspace, contact=send.contact),
         )
     return _status_screen(request, send)
 

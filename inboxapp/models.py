@@ -21,6 +21,9 @@ class ProactiveSend(models.Model):
     # be opened when it was asked for and failed.
     inbox_conversation_id = models.CharField(max_length=64, blank=True, default="")
     open_error = models.CharField(max_length=500, blank=True, default="")
+    # What became of assigning the conversation to the sender (the workspace setting),
+    # in a sentence for the status screen; "" when it was not asked for.
+    assign_outcome = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,3 +36,20 @@ class ProactiveSend(models.Model):
 
     def __str__(self):
         return f"{self.admin_name or self.admin_id} → {self.contact}"
+
+
+class InboxAppSettings(models.Model):
+    """The inbox app's settings for one workspace (a row only once an admin saved)."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="inbox_app_settings"
+    )
+    # The conversation a proactive message's answer lands in is assigned to the
+    # teammate who sent it.
+    assign_answer_to_sender = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "inbox app settings"
+
+    def __str__(self):
+        return f"Inbox app settings of {self.workspace}"

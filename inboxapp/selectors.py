@@ -17,7 +17,7 @@ from integrations.services import inbox_call, workspace_tokens
 from workspaces.models import Provider, Status, Workspace
 
 from .canvas import RESULTS_MAX, ChannelOption, Offered, Recipient, SendView, Window
-from .models import ProactiveSend
+from .models import InboxAppSettings, ProactiveSend
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,23 @@ def canvas_workspace(*, workspace_id: str) -> Workspace | None:
 
 def workspace_usable(workspace: Workspace) -> bool:
     return workspace.status == Status.ACTIVE
+
+
+def assigns_answer_to_sender(*, workspace: Workspace) -> bool:
+    return InboxAppSettings.objects.filter(
+        workspace=workspace, assign_answer_to_sender=True
+    ).exists()
+
+
+def open_conversation_id(*, workspace: Workspace, contact: Contact) -> str:
+    """The Intercom conversation the contact's next message is appended to, when there
+    is an open one (the relay's own rule is the latest conversation)."""
+    latest = (
+        Conversation.objects.filter(workspace=workspace, contact=contact)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return latest.inbox_conversation_id if latest is not None and latest.open else ""
 
 
 def templates_offered(channel: Channel, contact: Contact | None) -> list[Offered]:
@@ -231,6 +248,7 @@ def send_view(send: ProactiveSend) -> SendView:
         error_text=message.error_text,
         conversation_opened=bool(send.inbox_conversation_id),
         open_error=send.open_error,
+        assign_outcome=send.assign_outcome,
     )
 
 

@@ -26,8 +26,8 @@ from relay.wakeup import relay_wake
 from workspaces.models import Workspace
 
 from .canvas import ChannelOption, Recipient
-from .models import ProactiveSend
-from .selectors import phone_external_id
+from .models import InboxAppSettings, ProactiveSend
+from .selectors import assigns_answer_to_sender, phone_external_id
 
 logger = logging.getLogger(__name__)
 
@@ -176,3 +176,30 @@ def conversation_open(
         )
         send.inbox_conversation_id = conversation_id
         send.save(update_fields=["inbox_conversation_id"])
+    answer_assign(workspace=workspace, send=send, conversation_id=conversation_id)
+
+
+def answer_assign(*, workspace: Workspace, send: ProactiveSend, conversation_id: str) -> None:
+    """When the workspace says so, assign the conversation the customer's answer will
+    land in to the teammate who sent the message (Intercom's assignment part, made as
+    that teammate). The outcome is kept on the send for the status screen."""
+    if not conversation_id or not assigns_answer_to_sender(workspace=workspace):
+        return
+    try:
+        with inbox_call(workspace):
+            tokens = workspace_tokens(workspace=workspace)
+            IntercomClient(tokens.access_token).assign(
+                conversation_id, admin_id=send.admin_id, assignee_id=send.admin_id
+            )
+    except ProviderError as error:
+        outcome = f"The conversation could not be assigned to you: {error.message}"
+    else:
+        outcome = "The conversation is assigned to you, so the answer comes to you."
+    send.assign_outcome = outcome[:500]
+    send.save(update_fields=["assign_outcome"])
+
+
+def inbox_app_settings_set(*, workspace: Workspace, assign_answer_to_sender: bool) -> None:
+    InboxAppSettings.objects.update_or_create(
+        workspace=workspace, defaults={"assign_answer_to_sender": assign_answer_to_sender}
+    )

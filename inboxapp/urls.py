@@ -9,4 +9,5 @@ app_name = "inboxapp"
 urlpatterns = [
     path("hooks/intercom/canvas/initialize/", views.initialize, name="initialize"),
     path("hooks/intercom/canvas/submit/", views.submit, name="submit"),
+    path("workspaces/<int:pk>/inbox-app/", views.settings_save, name="settings"),
 ]

@@ -9,18 +9,24 @@ import logging
 import re
 from functools import wraps
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import account_role
 from integrations.channel import MalformedPayload
 from integrations.payload import as_dict, load_json
 from integrations.webhook_guard import body_refusal, digests_equal
+from workspaces.models import Provider, Workspace
 
 from . import canvas, flow
 from .flow import CanvasRequest
 from .selectors import canvas_workspace, workspace_usable
+from .services import inbox_app_settings_set
 
 logger = logging.getLogger(__name__)
 
@@ -106,3 +112,26 @@ def initialize(request: CanvasRequest) -> dict:
 @canvas_endpoint
 def submit(request: CanvasRequest) -> dict:
     return flow.submit(request)
+
+
+# --- the workspace page's inbox app settings (a person's page, not a Canvas Kit call) --
+
+
+class SettingsForm(forms.Form):
+    assign_answer_to_sender = forms.BooleanField(required=False)
+
+
+@require_POST
+@account_role("admin")
+def settings_save(request, pk):
+    workspace = get_object_or_404(
+        Workspace.objects.for_account(request.account), pk=pk, provider=Provider.INTERCOM
+    )
+    form = SettingsForm(request.POST)
+    form.is_valid()  # a lone optional checkbox: always valid
+    inbox_app_settings_set(
+        workspace=workspace,
+        assign_answer_to_sender=form.cleaned_data["assign_answer_to_sender"],
+    )
+    messages.success(request, "Inbox app settings saved.")
+    return redirect("workspaces:detail", pk=workspace.pk)

@@ -134,6 +134,17 @@ class IntercomClient:
         Intercom opens its conversation at once and answers with its ``conversation_id``."""
         return self._post("/messages", body)
 
+    def assign(self, conversation_id: str, *, admin_id: str, assignee_id: str) -> dict:
+        return self._post(
+            f"/conversations/{_segment(conversation_id)}/parts",
+            {
+                "message_type": "assignment",
+                "type": "admin",
+                "admin_id": admin_id,
+                "assignee_id": assignee_id,
+            },
+        )
+
     def reply(self, conversation_id: str, body: dict) -> dict:
         """Add a part; Intercom answers with the whole conversation."""
         return self._post(f"/conversations/{_segment(conversation_id)}/reply", body)
