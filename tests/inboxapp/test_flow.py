@@ -472,3 +472,55 @@ def test_a_request_from_the_other_accounts_workspace_sees_only_its_own(
 
 def test_an_unknown_button_is_refused_in_words(workspace):
     assert "not one Octopods knows" in words(click(initialize(), "launch-missiles"))
+
+
+def test_opening_the_panel_calls_no_provider(mocked, workspace, whatsapp, jane_on_whatsapp):
+    Conversation.objects.create(
+        workspace=workspace, contact=jane_on_whatsapp, inbox_conversation_id="499"
+    )
+
+    initialize()
+
+    assert len(mocked.calls) == 0  # and any call would have failed the request
+
+
+def test_the_customers_answer_lands_in_the_conversation_the_send_opened(
+    mocked, workspace, whatsapp, jane_on_whatsapp
+):
+    wrote(jane_on_whatsapp, hours_ago=1)
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/messages",
+        json={"type": "admin_message", "id": "2001", "conversation_id": "8001"},
+    )
+    graph_accepts(mocked)
+    click(to_preview(whatsapp), "send_open")
+    contact_relay(contact_id=jane_on_whatsapp.pk)  # the proactive message goes out
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/conversations/8001/reply",
+        json={
+            "type": "conversation",
+            "id": "8001",
+            "conversation_parts": {"conversation_parts": []},
+        },
+    )
+    Message.objects.create(
+        channel=whatsapp,
+        contact=jane_on_whatsapp,
+        direction=Direction.INBOUND,
+        provider_message_id="wamid.answer",
+        type="text",
+        text="Thanks, got it!",
+        status=MessageStatus.RECEIVED,
+        sent_at=timezone.now(),
+    )
+
+    contact_relay(contact_id=jane_on_whatsapp.pk)
+
+    reply = mocked.calls[-1].request
+    assert reply.url == f"{settings.INTERCOM_API_URL}/conversations/8001/reply"
+    assert json.loads(reply.body) == {
+        "message_type": "comment",
+        "type": "user",
+        "intercom_user_id": JANE_INTERCOM_ID,
+        "body": "Thanks, got it!",
+    }
