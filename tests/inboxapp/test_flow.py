@@ -524,3 +524,56 @@ def test_the_customers_answer_lands_in_the_conversation_the_send_opened(
         "intercom_user_id": JANE_INTERCOM_ID,
         "body": "Thanks, got it!",
     }
+
+
+def test_a_failure_is_also_noted_in_the_conversation_the_send_opened(
+    mocked, workspace, whatsapp, jane_on_whatsapp
+):
+    wrote(jane_on_whatsapp, hours_ago=1)
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/messages",
+        json={"type": "admin_message", "id": "2001", "conversation_id": "8001"},
+    )
+    mocked.post(
+        GRAPH_SEND,
+        status=400,
+        json={"error": {"message": "(#131026) Message undeliverable", "code": 131026}},
+    )
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/conversations/8001/reply",
+        json={"type": "conversation", "id": "8001"},
+    )
+    click(to_preview(whatsapp), "send_open")
+
+    contact_relay(contact_id=jane_on_whatsapp.pk)
+
+    note = json.loads(mocked.calls[-1].request.body)
+    assert (note["message_type"], note["admin_id"]) == ("note", "991")
+    assert note["body"].startswith(
+        "<p>⚠️ This proactive message was not delivered on WhatsApp (Support number)."
+    )
+
+
+def test_two_submits_racing_past_the_first_check_still_send_once(
+    monkeypatch, workspace, sms, jane_on_whatsapp
+):
+    from inboxapp import services
+
+    preview = to_preview(sms)
+    click(preview, "send")
+    # The second submit's look-up ran before the first committed: the unique key decides.
+    looked_up = []
+    real = services._by_key
+
+    def first_miss(workspace, key):
+        looked_up.append(key)
+        return None if len(looked_up) == 1 else real(workspace, key)
+
+    monkeypatch.setattr(services, "_by_key", first_miss)
+
+    second = click(preview, "send")
+
+    assert len(looked_up) == 2  # missed, then found after the refused insert
+    assert ProactiveSend.objects.count() == 1
+    assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
+    assert second["canvas"]["stored_data"]["send"] == ProactiveSend.objects.get().pk
