@@ -18,7 +18,8 @@ from channels.models import (
 from channels.services import contact_upsert
 from integrations.base import ProviderError
 from integrations.channel import Sender
-from integrations.intercom.client import IntercomClient
+from integrations.errors import provider_call
+from integrations.intercom.client import LABEL, IntercomClient, describe_error
 from integrations.intercom.webhooks import text_to_html
 from integrations.services import inbox_call, workspace_tokens
 from relay.outbound import plain_html
@@ -148,7 +149,8 @@ def conversation_open(
     try:
         with inbox_call(workspace):
             tokens = workspace_tokens(workspace=workspace)
-            answer = IntercomClient(tokens.access_token).create_message(body)
+            api = IntercomClient(tokens.access_token)
+            answer = api.create_message(body)
         conversation_id = str(answer.get("conversation_id") or "")
         if not conversation_id:
             raise ProviderError("Intercom did not say which conversation it opened.")
@@ -176,7 +178,19 @@ def conversation_open(
         )
         send.inbox_conversation_id = conversation_id
         send.save(update_fields=["inbox_conversation_id"])
+    _tag(api, conversation_id, name=send.message.channel.name, admin_id=send.admin_id)
     answer_assign(workspace=workspace, send=send, conversation_id=conversation_id)
+
+
+def _tag(api: IntercomClient, conversation_id: str, *, name: str, admin_id: str) -> None:
+    """Tag the conversation with the channel's name, as the relay tags the ones it
+    opens. The conversation is open already: a tag that fails is only logged."""
+    try:
+        with provider_call(LABEL, describe_error):
+            tag = api.tag(name)
+            api.tag_conversation(conversation_id, tag_id=str(tag["id"]), admin_id=admin_id)
+    except ProviderError as error:
+        logger.warning("Intercom conversation %s not tagged: %s", conversation_id, error.message)
 
 
 def answer_assign(*, workspace: Workspace, send: ProactiveSend, conversation_id: str) -> None:

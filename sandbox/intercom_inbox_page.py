@@ -148,7 +148,8 @@ def _shown(part: IntercomPart) -> Shown:
         kind = "customer"
     elif part.part_type == Part.Type.NOTE:
         kind = "note"
-    elif part.part_type == Part.Type.COMMENT:
+    elif part.part_type in (Part.Type.COMMENT, Part.Type.SOURCE):
+        # SOURCE: a conversation a teammate opened with a message (POST /messages).
         kind = "agent"
     else:
         kind = "event"

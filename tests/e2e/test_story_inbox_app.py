@@ -1,13 +1,13 @@
-"""A teammate writes first from the Octopods panel: a WhatsApp customer's conversation is
-open in the sandbox's Intercom inbox, the teammate opens the Octopods app beside it,
-sees the 24-hour window open, writes, previews exactly what the customer will get,
-sends, and follows the message to Sent on the panel while the customer's phone shows
-it."""
+"""A teammate writes first from the Octopods panel beside a conversation in the sandbox's
+Intercom inbox: on WhatsApp inside the 24-hour window, previewing exactly what the
+customer will get and following the message to Delivered; and by SMS to a customer
+found by e-mail, opening the Intercom conversation their answer then joins."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.directory import META_APP, WHATSAPP_NUMBERS
+from sandbox.directory import META_APP, TWILIO_ACCOUNTS, WHATSAPP_NUMBERS
+from sandbox.models import IntercomContact
 
 from .conftest import (
     add_channel,
@@ -78,4 +78,61 @@ def test_a_teammate_sends_a_proactive_whatsapp_message_from_the_panel(
     page.goto(inbox_url)
     panel.get_by_role("button", name="Refresh").click()
     expect(panel).to_contain_text("Status: Delivered")
+    assert_no_csp_violations(console_errors)
+
+
+def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer_joins(
+    page: Page, sandbox, relay, console_errors
+):
+    account = TWILIO_ACCOUNTS[0]
+    number = account.numbers[0]
+    connected_workspace(page, sandbox)
+    add_channel(
+        page,
+        "SMS",
+        {
+            "Account SID": account.account_sid,
+            "Auth Token": account.auth_token,
+            "Twilio phone number": number.phone_number,
+        },
+    )
+    phone_url = open_phone(
+        page, sandbox, f"Twilio SMS: {number.friendly_name} ({number.phone_number})"
+    )
+    send_from_phone(page, "hello")
+    open_inbox_conversation(page, sandbox, WORKSPACE, "+15551234567", "hello")
+    # Someone on the team filled in who the number belongs to, in Intercom.
+    IntercomContact.objects.filter(workspace="sbx-acme", phone="+15551234567").update(
+        name="Pat Jones", email="pat@example.com"
+    )
+
+    panel = page.get_by_role("region", name="Octopods (inbox app)")
+    panel.get_by_role("button", name="Open the Octopods app").click()
+    panel.get_by_label("Or find a customer").fill("pat@example.com")
+    panel.get_by_role("button", name="Search").click()
+    panel.get_by_role("button", name="Pat Jones (pat@example.com · +15551234567)").click()
+    panel.get_by_role("button", name=f"SMS · {number.friendly_name}").click()
+    panel.get_by_label("Write your message (500 characters at most)").fill(
+        "Your appointment on Monday is confirmed."
+    )
+    panel.get_by_role("button", name="Preview").click()
+    panel.get_by_role("button", name="Send & open conversation").click()
+    expect(panel).to_contain_text("An Intercom conversation was opened")
+
+    page.goto(phone_url)
+    sent = page.get_by_role("listitem").filter(has_text="Your appointment on Monday")
+    reload_until(page, lambda: expect(sent).to_be_visible())
+    send_from_phone(page, "Thanks, see you then!")
+
+    # Two conversations now: the one "hello" opened, and the one the send opened, which
+    # the answer joins.
+    page.goto(f"{sandbox}/sandbox/intercom/inbox/")
+    page.get_by_role("link", name=WORKSPACE, exact=True).click()
+    row = page.get_by_role("row").filter(has_text="Thanks, see you then!")
+    reload_until(page, lambda: expect(row).to_contain_text(number.friendly_name))
+    row.get_by_role("link", name="Pat Jones").click()
+    thread = page.get_by_role("list").filter(has_text="Thanks, see you then!")
+    expect(thread).to_contain_text("Your appointment on Monday is confirmed.")
+    expect(thread).to_contain_text("Ada Admin (teammate)")
+    expect(thread).not_to_contain_text("hello")
     assert_no_csp_violations(console_errors)

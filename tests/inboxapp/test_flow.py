@@ -369,8 +369,17 @@ def test_send_and_open_conversation_opens_it_as_the_teammate(
         },
     )
 
+    mocked.post(f"{settings.INTERCOM_API_URL}/tags", json={"type": "tag", "id": "17"})
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/conversations/8001/tags",
+        json={"type": "tag", "id": "17"},
+    )
+
     status = click(to_preview(whatsapp), "send_open")
 
+    # Tagged with the channel's name, as the conversations the relay opens are.
+    tag, tagging = (json.loads(call.request.body) for call in mocked.calls[1:3])
+    assert (tag, tagging) == ({"name": "Support number"}, {"id": "17", "admin_id": "991"})
     assert json.loads(mocked.calls[0].request.body) == {
         "message_type": "inapp",
         "body": "<p>Your order has shipped.</p>",
