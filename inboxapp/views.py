@@ -89,7 +89,8 @@ def canvas_endpoint(handler):
         workspace_id = payload.get("workspace_id")
         if not isinstance(workspace_id, str) or not workspace_id:
             return _plain(400, "Malformed Canvas Kit request: workspace_id is not a string.")
-        workspace = canvas_workspace(workspace_id=workspace_id[:64])
+        # Never cut to fit: a cut id could be another workspace's.
+        workspace = canvas_workspace(workspace_id=workspace_id) if len(workspace_id) <= 64 else None
         if workspace is None:
             logger.info("canvas request for unknown Intercom workspace %r", workspace_id[:64])
             return JsonResponse(canvas.problem(NOT_CONNECTED))

@@ -104,6 +104,15 @@ def test_it_says_so_when_the_workspace_is_not_connected(workspace):
     assert "stored_data" not in canvas["canvas"]
 
 
+def test_a_longer_id_that_starts_like_a_connected_one_is_not_that_one(workspace):
+    workspace.external_id = "acme-app".ljust(64, "x")
+    workspace.save()
+
+    canvas = initialize(workspace_id=workspace.external_id + "-and-more")
+
+    assert "not connected to Octopods" in words(canvas)
+
+
 def test_it_says_so_when_the_workspace_is_disconnected(workspace, jane_on_whatsapp):
     workspace.status = Status.DISCONNECTED
     workspace.save()
