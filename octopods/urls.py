@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("workspaces.urls")),
     path("", include("integrations.urls")),
     path("", include("channels.urls")),
+    path("", include("inboxapp.urls")),
     path("team/", include("accounts.urls")),
     # Sign-up writes the user, the account and the membership in one transaction.
     path("auth/signup/", account_views.signup, name="account_signup"),

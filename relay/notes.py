@@ -33,7 +33,12 @@ def note(contact: Contact, message: Message, body: str) -> None:
 
 def note_failure(contact: Contact, message: Message, error: ProviderError) -> None:
     label = channel_adapter(contact.channel.kind).label
-    what = "The automatic reply" if message.origin == Origin.AUTOMATION else "This reply"
+    if message.origin == Origin.AUTOMATION:
+        what = "The automatic reply"
+    elif message.data.get("proactive"):  # sent from the Octopods inbox app
+        what = "This proactive message"
+    else:
+        what = "This reply"
     explanation = f"⚠️ {what} was not delivered on {label} ({contact.channel.name}). {error.message}"
     if message.origin == Origin.AGENT:
         reply_outcome(contact, message, error=explanation)

@@ -149,19 +149,31 @@ def record_sent(lease: Lease, message: Message, provider_id: str, *, status: str
     record(lease, message, **fields)
 
 
+def agent_text(adapter, channel, *, body_html: str, admin_name: str) -> str:
+    """An agent's message as the customer gets it: the channel's signature appended and
+    all of it in the channel's own formatting (what the inbox app's preview shows)."""
+    html = body_html
+    signature = signature_render(channel=channel, agent_name=admin_name)
+    if html and signature:
+        html += "<p></p>" + plain_html(signature)
+    # Everything goes through the channel's formatter, our own texts too: a bare "&" or
+    # "<" in a signature would otherwise break Telegram's HTML.
+    return adapter.format_html(html) if html else ""
+
+
 def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
     channel = contact.channel
     data = message.data
     if message.origin == Origin.AGENT:
-        html = data.get("body_html", "")
-        signature = signature_render(channel=channel, agent_name=data.get("admin_name", ""))
-        if html and signature:
-            html += "<p></p>" + _plain_html(signature)
+        text = agent_text(
+            adapter,
+            channel,
+            body_html=data.get("body_html", ""),
+            admin_name=data.get("admin_name", ""),
+        )
     else:
-        html = _plain_html(message.text)
-    # Everything goes through the channel's formatter, our own texts too: a bare "&" or
-    # "<" in a signature would otherwise break Telegram's HTML.
-    text = adapter.format_html(html) if html else ""
+        html = plain_html(message.text)
+        text = adapter.format_html(html) if html else ""
     media = None
     if attachment := data.get("attachment"):
         media = OutboundMedia(
@@ -180,5 +192,5 @@ def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
     )
 
 
-def _plain_html(text: str) -> str:
+def plain_html(text: str) -> str:
     return "".join(f"<p>{escape(line)}</p>" for line in text.splitlines())

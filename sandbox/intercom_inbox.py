@@ -687,6 +687,45 @@ def conversations(request, workspace):
     }
 
 
+@api("POST")
+def admin_messages(request, workspace):
+    """An admin-initiated message (``POST /messages``). Only the in-app kind with
+    ``create_conversation_without_contact_reply`` opens a conversation at once, which
+    is what Octopods' "Send & open conversation" asks for; the answer is the Message,
+    with its ``conversation_id``."""
+    body = _body(request)
+    sender = body.get("from")
+    if not isinstance(sender, dict) or sender.get("type") != "admin":
+        raise _invalid("from must be an object with type admin and an id.")
+    admin = _admin(workspace, {"admin_id": sender.get("id")})
+    recipient = body.get("to")
+    if not isinstance(recipient, dict) or recipient.get("type") not in CONTACT_ROLES:
+        raise _invalid("to must be an object with type user, lead or contact and an id.")
+    contact = _contact_from(workspace, recipient)
+    if body.get("message_type") not in ("inapp", "email"):
+        raise _invalid("message_type must be inapp or email.")
+    content = _content(body)
+    opened = body.get("create_conversation_without_contact_reply") is True
+    answer = {
+        "type": "admin_message",
+        "created_at": ts(timezone.now()),
+        "body": content.body,
+        "message_type": body["message_type"],
+        "owner": {"type": "admin", "id": admin.id, "name": admin.name, "email": admin.email},
+    }
+    if not opened:
+        # Intercom opens the conversation only once the contact replies.
+        return {**answer, "id": f"msg-{contact.intercom_id}-{answer['created_at']}"}
+    with transaction.atomic():
+        conversation = IntercomConversation.objects.create(
+            workspace=workspace.id_code, contact=contact, read=True
+        )
+        source = _add_part(conversation, Part.Type.SOURCE, author=admin, content=content)
+        conversation.created_at = source.created_at
+        conversation.save()
+    return {**answer, "id": str(source.pk), "conversation_id": str(conversation.pk)}
+
+
 @api("GET")
 def conversation(request, workspace, conversation_id):
     return full_conversation_json(_conversation(workspace, conversation_id))

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .directory import INTERCOM_WORKSPACES, IntercomWorkspace, intercom_workspace
 from .intercom_inbox import conversation_json, workspace_admin
+from .intercom_inbox_app import shown_canvas
 from .models import IntercomConversation, IntercomPart
 from .views import problem
 
@@ -147,7 +148,8 @@ def _shown(part: IntercomPart) -> Shown:
         kind = "customer"
     elif part.part_type == Part.Type.NOTE:
         kind = "note"
-    elif part.part_type == Part.Type.COMMENT:
+    elif part.part_type in (Part.Type.COMMENT, Part.Type.SOURCE):
+        # SOURCE: a conversation a teammate opened with a message (POST /messages).
         kind = "agent"
     else:
         kind = "event"
@@ -257,6 +259,7 @@ def conversation(request, id_code, pk):
             "admins": workspace.admins,
             "chosen_admin": request.session.get(_session_key(workspace), ""),
             "webhook_url": webhook_url(),
+            "canvas": shown_canvas(request, workspace, chat),
         },
     )
 

@@ -7,6 +7,7 @@ from . import (
     hubspot_inbox_page,
     intercom,
     intercom_inbox,
+    intercom_inbox_app,
     intercom_inbox_page,
     phone,
     telegram,
@@ -100,6 +101,7 @@ urlpatterns = [
         intercom_inbox.conversations_search,
         name="intercom_conversations_search",
     ),
+    path(f"{INTERCOM_API}/messages", intercom_inbox.admin_messages, name="intercom_messages"),
     path(INTERCOM_CONVERSATION, intercom_inbox.conversation, name="intercom_conversation"),
     path(
         f"{INTERCOM_CONVERSATION}/reply",
@@ -131,6 +133,7 @@ urlpatterns = [
         name="intercom_inbox_conversation",
     ),
     path(f"{INBOX_CONVERSATION}/act", intercom_inbox_page.act, name="intercom_inbox_act"),
+    path(f"{INBOX_CONVERSATION}/app", intercom_inbox_app.app, name="intercom_inbox_app"),
     path(
         f"{INBOX_CONVERSATION}/parts/<int:part_pk>/redeliver",
         intercom_inbox_page.redeliver,

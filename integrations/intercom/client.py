@@ -129,6 +129,22 @@ class IntercomClient:
         ``id`` and the new ``conversation_id``), not the conversation."""
         return self._post("/conversations", body)
 
+    def create_message(self, body: dict) -> dict:
+        """An admin-initiated message; with ``create_conversation_without_contact_reply``
+        Intercom opens its conversation at once and answers with its ``conversation_id``."""
+        return self._post("/messages", body)
+
+    def assign(self, conversation_id: str, *, admin_id: str, assignee_id: str) -> dict:
+        return self._post(
+            f"/conversations/{_segment(conversation_id)}/parts",
+            {
+                "message_type": "assignment",
+                "type": "admin",
+                "admin_id": admin_id,
+                "assignee_id": assignee_id,
+            },
+        )
+
     def reply(self, conversation_id: str, body: dict) -> dict:
         """Add a part; Intercom answers with the whole conversation."""
         return self._post(f"/conversations/{_segment(conversation_id)}/reply", body)

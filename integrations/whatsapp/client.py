@@ -123,7 +123,7 @@ _TEMPLATE_ERRORS = {
 # Codes after which the same message can never go out as it is, worded for the agent.
 _MESSAGE_ERRORS = {
     131047: "WhatsApp only delivers free-form replies within 24 hours of the customer's "
-    "last message. Send an approved template instead.",
+    "last message. Send a template from the Octopods panel in this conversation's details.",
     131026: "WhatsApp could not deliver this message to the customer's number{said}: it "
     "may not be on WhatsApp, or may be on an old version of the app. Reach the customer "
     "another way.",

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "integrations",
     "channels",
     "relay",
+    "inboxapp",
 ]
 
 MIDDLEWARE = [

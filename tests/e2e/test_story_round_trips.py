@@ -131,7 +131,7 @@ def test_a_whatsapp_customer_gets_an_answer_and_a_late_reply_is_explained(
     note = page.get_by_role("listitem").filter(has_text="Internal note by")
     reload_until(page, lambda: expect(note).to_contain_text("was not delivered on WhatsApp"))
     expect(note).to_contain_text("within 24 hours of the customer's last message")
-    expect(note).to_contain_text("Send an approved template instead.")
+    expect(note).to_contain_text("Send a template from the Octopods panel")
 
     page.goto(channel_url)
     failed = log_row(page, "Are you still there?")

@@ -325,7 +325,7 @@ def test_a_reply_that_cannot_be_sent_leaves_a_note_for_the_agent(
     phone.failures = [
         ProviderError(
             "WhatsApp only delivers free-form replies within 24 hours of the customer's last "
-            "message. Send an approved template instead.",
+            "message. Send a template from the Octopods panel in this conversation's details.",
             permanent=True,
             code="131047",
         )
@@ -336,7 +336,7 @@ def test_a_reply_that_cannot_be_sent_leaves_a_note_for_the_agent(
     assert later.status == MessageStatus.DELIVERED and result.sent == 1
     ((conversation_id, admin_id, body),) = inbox.notes
     assert (conversation_id, admin_id) == ("conv-1", "991")  # as the agent who replied
-    assert "was not delivered on Telegram" in body and "approved template" in body
+    assert "was not delivered on Telegram" in body and "Octopods panel" in body
 
 
 def test_a_rate_limited_send_waits_as_long_as_asked(conversation, contact, inbox, phone):

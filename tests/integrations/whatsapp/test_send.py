@@ -235,7 +235,7 @@ def test_it_asks_for_a_template_outside_the_24_hour_window(mocked):
     assert error.code == "131047"
     assert error.message == (
         "WhatsApp only delivers free-form replies within 24 hours of the customer's last "
-        "message. Send an approved template instead."
+        "message. Send a template from the Octopods panel in this conversation's details."
     )
 
 

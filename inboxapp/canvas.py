@@ -1,0 +1,376 @@
+"""The panel's screens as Intercom Canvas Kit canvases: one pure function per screen,
+from plain values to the response Intercom renders. Nothing here reads the database or
+calls a provider, so each screen is tested by what it is given.
+
+Shapes (Intercom's Canvas Kit reference and the official Node SDK's types,
+``intercom-client`` ``InitializeResponse``/``SubmitResponse``/``CanvasObject``): a
+response is ``{"canvas": {"content": {"components": [...]}, "stored_data": {...}}}``;
+``content`` and ``stored_data`` are at most 64 KB each. Components used: ``text``
+(``style`` header/paragraph/muted/error), ``input``, ``textarea`` (``error``),
+``button`` (``action: {"type": "submit"}``, ``style`` primary/secondary/link),
+``divider`` and ``spacer``.
+"""
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+# Intercom's limit on a canvas's content and on its stored data, each.
+CANVAS_MAX_BYTES = 64 * 1024
+# What a teammate may type (the reference product's limit, and well inside every
+# channel's: SMS splits it into a few segments, WhatsApp takes 4096).
+TEXT_MAX = 500
+SEARCH_MAX = 100
+# Every value that comes from a contact or a teammate is cut to this on a screen.
+NAME_MAX = 120
+RESULTS_MAX = 5
+RECENT_MAX = 5
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The customer as the panel knows them: from the request's ``contact`` or a search.
+    ``contact_id`` is one of our Contact rows when the search found the customer there."""
+
+    name: str = ""
+    intercom_id: str = ""
+    role: str = ""
+    phone: str = ""  # E.164, or ""
+    email: str = ""
+    external_id: str = ""  # Intercom's external_id ("whatsapp:15551234567" for ours)
+    contact_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return _cut(self.name or self.email or self.phone or self.external_id or "this customer")
+
+    def to_data(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if value not in ("", None)}
+
+    @classmethod
+    def from_data(cls, data) -> "Recipient":
+        if not isinstance(data, dict):
+            return cls()
+        text = {
+            key: _cut(str(data.get(key) or ""), 200)
+            for key in ("name", "intercom_id", "role", "phone", "email", "external_id")
+        }
+        contact_id = data.get("contact_id")
+        if not isinstance(contact_id, int) or isinstance(contact_id, bool):
+            contact_id = None
+        return cls(**text, contact_id=contact_id)
+
+
+@dataclass(frozen=True)
+class Window:
+    """WhatsApp's and Messenger's customer-service window: open for 24 hours after the
+    customer's last message on the channel. ``until`` is None when they never wrote."""
+
+    open: bool
+    until: datetime | None
+
+
+@dataclass(frozen=True)
+class ChannelOption:
+    channel_id: int
+    kind: str
+    kind_label: str
+    name: str
+    window: Window | None = None  # None: the channel has no such window (SMS, Telegram)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind_label} · {_cut(self.name)}"
+
+    @property
+    def free_text(self) -> bool:
+        """Whether a teammate may write their own text: WhatsApp takes only approved
+        templates outside the window (error 131047)."""
+        return not (self.kind == "whatsapp" and self.window is not None and not self.window.open)
+
+
+@dataclass(frozen=True)
+class Offered:
+    """A template the panel may offer (filled by the WhatsApp templates work)."""
+
+    key: str
+    label: str
+    preview: str = ""
+
+
+@dataclass(frozen=True)
+class SendView:
+    """A proactive message as the status screen shows it."""
+
+    send_id: int
+    status: str  # the outbound Message's status
+    text: str
+    channel_label: str
+    admin_name: str
+    at: datetime
+    error_text: str = ""
+    conversation_opened: bool = False
+    open_error: str = ""
+    assign_outcome: str = ""
+
+
+@dataclass
+class Screen:
+    components: list = field(default_factory=list)
+    stored: dict = field(default_factory=dict)
+
+    def text(self, text: str, style: str = "paragraph") -> "Screen":
+        self.components.append({"type": "text", "text": text, "style": style})
+        return self
+
+    def button(self, id: str, label: str, style: str = "primary") -> "Screen":
+        self.components.append(
+            {
+                "type": "button",
+                "id": id,
+                "label": _cut(label, 80),
+                "style": style,
+                "action": {"type": "submit"},
+            }
+        )
+        return self
+
+    def divider(self) -> "Screen":
+        self.components.append({"type": "divider"})
+        return self
+
+    def response(self) -> dict:
+        canvas = {"content": {"components": self.components}}
+        if self.stored:
+            canvas["stored_data"] = self.stored
+        response = {"canvas": canvas}
+        if _size(canvas["content"]) > CANVAS_MAX_BYTES or _size(self.stored) > CANVAS_MAX_BYTES:
+            # Every value is cut on its way in, so this is our bug; the teammate still
+            # gets a screen that says what happened instead of a broken panel.
+            return problem("This screen came out too large for Intercom to show. Start again.")
+        return response
+
+
+# --- the screens ---------------------------------------------------------------------
+
+
+def problem(reason: str) -> dict:
+    """A screen that only says what is wrong (unknown or disconnected workspace)."""
+    return (
+        Screen()
+        .text("Octopods", "header")
+        .text(_md(reason), "error")
+        .button("start", "Start again", "secondary")
+        .response()
+    )
+
+
+def start(
+    *,
+    recipient: Recipient | None,
+    conversation: tuple[ChannelOption, Window] | None = None,
+    query: str = "",
+    results: list[Recipient] = (),
+    error: str = "",
+    searched: bool = False,
+) -> dict:
+    """First screen: the window of this conversation's channel, then who to write to."""
+    screen = Screen().text("Send a proactive message", "header")
+    if conversation is not None:
+        option, window = conversation
+        screen.text(window_line(option.kind_label, window), "muted")
+    if recipient is not None:
+        screen.button("this_contact", f"Send to {recipient.label}")
+        screen.stored["recipient"] = recipient.to_data()
+    screen.divider()
+    screen.components.append(
+        {
+            "type": "input",
+            "id": "query",
+            "label": "Or find a customer",
+            "placeholder": "E-mail, phone number or user id",
+            "value": _cut(query, SEARCH_MAX),
+        }
+    )
+    if error:
+        screen.text(_md(error), "error")
+    screen.button("search", "Search", "secondary")
+    results = list(results)[:RESULTS_MAX]
+    if results:
+        for number, found in enumerate(results):
+            detail = " · ".join(v for v in (found.email, found.phone) if v)
+            screen.button(f"pick-{number}", f"{found.label}{f' ({detail})' if detail else ''}")
+        screen.stored["results"] = [found.to_data() for found in results]
+    elif searched:
+        screen.text("No customer matches that.", "muted")
+    return screen.response()
+
+
+def channels(*, recipient: Recipient, options: list[ChannelOption]) -> dict:
+    screen = Screen().text(f"Message {_md(recipient.label)}", "header")
+    screen.stored["recipient"] = recipient.to_data()
+    if not options:
+        screen.text(
+            "No channel of this workspace can reach this customer. SMS and WhatsApp need "
+            "their phone number; Telegram and Messenger need the customer to have written "
+            "to that bot or Page first.",
+            "error",
+        )
+    else:
+        screen.text("Choose channel", "muted")
+        for option in options:
+            screen.button(f"channel-{option.channel_id}", option.label, "secondary")
+            if option.window is not None:
+                screen.text(window_line(option.kind_label, option.window), "muted")
+    screen.button("start", "Back", "link")
+    return screen.response()
+
+
+def compose(
+    *,
+    recipient: Recipient,
+    option: ChannelOption,
+    templates: list[Offered],
+    text: str = "",
+    error: str = "",
+) -> dict:
+    screen = Screen().text(f"Message {_md(recipient.label)}", "header")
+    screen.text(f"On {_md(option.label)}", "muted")
+    screen.stored.update(recipient=recipient.to_data(), channel=option.channel_id)
+    if option.window is not None:
+        screen.text(window_line(option.kind_label, option.window), "muted")
+    if option.free_text:
+        screen.components.append(
+            {
+                "type": "textarea",
+                "id": "text",
+                "label": f"Write your message ({TEXT_MAX} characters at most)",
+                "value": _cut(text, TEXT_MAX),
+                "error": bool(error),
+            }
+        )
+        if error:
+            screen.text(_md(error), "error")
+        screen.button("preview", "Preview")
+    else:
+        screen.text(
+            "WhatsApp delivers free text only within 24 hours of the customer's last "
+            "message, so only an approved template can be sent now.",
+            "paragraph",
+        )
+        if templates:
+            screen.text("Approved templates for this number:", "muted")
+            for template in templates[:10]:
+                screen.text(f"**{_md(_cut(template.label))}** {_md(_cut(template.preview))}")
+        else:
+            screen.text(
+                "No approved templates are available for this number yet, so nothing "
+                "can be sent on WhatsApp until the customer writes again.",
+                "error",
+            )
+    screen.button("channels", "Back", "link")
+    return screen.response()
+
+
+def preview(
+    *,
+    recipient: Recipient,
+    option: ChannelOption,
+    text: str,
+    customer_text: str,
+    key: str,
+    can_open: bool,
+) -> dict:
+    """Exactly what the customer will get (the channel's signature and formatting
+    included), and the two ways to send it."""
+    screen = Screen().text("Preview", "header")
+    screen.text(f"To {_md(recipient.label)} on {_md(option.label)}", "muted")
+    screen.text(_md(customer_text))
+    screen.stored.update(
+        recipient=recipient.to_data(), channel=option.channel_id, text=text, key=key
+    )
+    screen.button("send", "Send")
+    if can_open:
+        screen.button("send_open", "Send & open conversation", "secondary")
+    else:
+        screen.text(
+            "This customer has no Intercom contact yet: their answer opens a conversation "
+            "when it arrives.",
+            "muted",
+        )
+    screen.button("edit", "Edit", "link")
+    return screen.response()
+
+
+_STATUS_WORDS = {
+    "pending": "Sending…",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "read": "Read",
+    "failed": "Failed",
+}
+
+
+def status(*, recipient: Recipient, send: SendView, recent: list[SendView]) -> dict:
+    screen = Screen()
+    if send.status == "failed":
+        screen.text("Message not delivered", "header")
+        screen.text(_md(send.error_text or "The channel refused it."), "error")
+    else:
+        screen.text("Message sent!" if send.status != "pending" else "Sending…", "header")
+        screen.text(f"Status: **{_STATUS_WORDS.get(send.status, send.status)}**")
+    screen.text(f"On {_md(send.channel_label)} to {_md(recipient.label)}", "muted")
+    screen.text(_md(_cut(send.text, TEXT_MAX)), "muted")
+    if send.conversation_opened:
+        screen.text("An Intercom conversation was opened: the answer lands there.", "muted")
+    elif send.open_error:
+        screen.text(_md(send.open_error), "error")
+    if send.assign_outcome:
+        screen.text(_md(send.assign_outcome), "muted")
+    screen.stored.update(recipient=recipient.to_data(), send=send.send_id)
+    screen.button("refresh", "Refresh", "secondary")
+    screen.button("start", "Send another", "link")
+    others = [each for each in recent if each.send_id != send.send_id][:RECENT_MAX]
+    if others:
+        screen.divider().text("Recent proactive messages", "muted")
+        for each in others:
+            word = _STATUS_WORDS.get(each.status, each.status)
+            screen.text(
+                f"{_when(each.at)} · {_md(each.channel_label)} · {word} · "
+                f"{_md(_cut(each.admin_name or 'a teammate', 60))}: {_md(_cut(each.text, 80))}",
+                "muted",
+            )
+    return screen.response()
+
+
+def window_line(kind_label: str, window: Window) -> str:
+    if window.open and window.until is not None:
+        return f"{kind_label} window open until {_when(window.until)}."
+    if window.until is None:
+        return f"{kind_label} window closed: the customer has not written on this channel yet."
+    return f"{kind_label} window closed since {_when(window.until)}."
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%a %-d %b, %H:%M UTC")
+
+
+def _cut(value: str, size: int = NAME_MAX) -> str:
+    return value if len(value) <= size else value[: size - 1] + "…"
+
+
+# Canvas Kit renders a text component's text as Markdown: a name or message must never
+# become a link or formatting of ours.
+_MARKDOWN = re.compile(r"([\\`*_\[\]()#<>!|~])")
+
+
+def _md(value: str) -> str:
+    return _MARKDOWN.sub(r"\\\1", value)
+
+
+def _size(value) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())

@@ -1,0 +1,322 @@
+"""The panel's flow: which screen answers an initialize request, and which one each
+button's submit request leads to (one small handler per button, dispatched by its
+component id).
+
+Request shapes (Intercom's Canvas Kit reference; the official Node SDK's
+``InitializeRequest`` and ``SubmitRequest`` types): ``workspace_id``, ``admin``,
+``context``, ``conversation``, ``contact``; a submit adds ``component_id``,
+``input_values`` and ``current_canvas`` (whose ``stored_data`` is what our previous
+screen stored)."""
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from integrations.registry import channel_adapter
+from relay.outbound import agent_text, plain_html
+from workspaces.models import Workspace
+
+from . import canvas
+from .canvas import SEARCH_MAX, TEXT_MAX, Recipient
+from .selectors import (
+    channel_option,
+    channel_options,
+    conversation_window,
+    open_conversation_id,
+    recent_sends,
+    recipient_from_contact,
+    recipients_search,
+    send_view,
+    templates_offered,
+    workspace_send,
+)
+from .services import SendRefused, answer_assign, conversation_open, proactive_send
+
+logger = logging.getLogger(__name__)
+
+KEY_MAX = 64
+
+
+@dataclass(frozen=True)
+class CanvasRequest:
+    workspace: Workspace
+    payload: dict
+    # A teammate's input held a NUL character (made safe on parsing, refused here).
+    nul_in_input: bool = False
+
+    def _dict(self, key: str) -> dict:
+        value = self.payload.get(key)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def admin_id(self) -> str:
+        return str(self._dict("admin").get("id") or "")[:64]
+
+    @property
+    def admin_name(self) -> str:
+        return str(self._dict("admin").get("name") or "")[:200]
+
+    @property
+    def component_id(self) -> str:
+        value = self.payload.get("component_id")
+        return value[:100] if isinstance(value, str) else ""
+
+    @property
+    def inputs(self) -> dict:
+        return self._dict("input_values")
+
+    @property
+    def stored(self) -> dict:
+        current = self._dict("current_canvas")
+        # The SDK types it as a CurrentCanvas wrapping the canvas; requests carry the
+        # canvas itself. Either way the stored data is the canvas's.
+        if "current_canvas" in current and isinstance(current["current_canvas"], dict):
+            current = current["current_canvas"]
+        stored = current.get("stored_data")
+        return stored if isinstance(stored, dict) else {}
+
+    @property
+    def contact(self) -> Recipient | None:
+        return recipient_from_contact(self.payload.get("contact"))
+
+    @property
+    def conversation_id(self) -> str:
+        conversation_id = self._dict("conversation").get("id") or self._dict("context").get(
+            "conversation_id"
+        )
+        return str(conversation_id or "")[:64]
+
+    @property
+    def recipient(self) -> Recipient:
+        return Recipient.from_data(self.stored.get("recipient"))
+
+
+def initialize(request: CanvasRequest) -> dict:
+    """The first screen, from the database alone (no provider call)."""
+    return _start_screen(request)
+
+
+def _start_screen(request: CanvasRequest, **extra) -> dict:
+    return canvas.start(
+        recipient=request.contact,
+        conversation=conversation_window(
+            workspace=request.workspace, conversation_id=request.conversation_id
+        ),
+        **extra,
+    )
+
+
+def _start(request: CanvasRequest) -> dict:
+    return _start_screen(request)
+
+
+def _search(request: CanvasRequest) -> dict:
+    query = request.inputs.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return _start_screen(request, error="Type an e-mail, phone number or user id.")
+    if request.nul_in_input:
+        return _start_screen(request, error="The search holds a NUL character; type it again.")
+    if len(query) > SEARCH_MAX:
+        return _start_screen(
+            request, error=f"Search for at most {SEARCH_MAX} characters.", query=query
+        )
+    results, error = recipients_search(workspace=request.workspace, query=query)
+    return _start_screen(request, query=query, results=results, error=error, searched=True)
+
+
+def _pick(request: CanvasRequest) -> dict:
+    results = request.stored.get("results")
+    try:
+        number = int(request.component_id.removeprefix("pick-"))
+        recipient = Recipient.from_data(results[number])
+    except (ValueError, TypeError, IndexError, KeyError):
+        return canvas.problem("That search result is no longer there. Search again.")
+    return _channels_screen(request, recipient)
+
+
+def _this_contact(request: CanvasRequest) -> dict:
+    recipient = request.contact
+    if recipient is None:
+        return _start_screen(request, error="This conversation has no contact: search for one.")
+    return _channels_screen(request, recipient)
+
+
+def _channels(request: CanvasRequest) -> dict:
+    return _channels_screen(request, request.recipient)
+
+
+def _channels_screen(request: CanvasRequest, recipient: Recipient) -> dict:
+    options = channel_options(workspace=request.workspace, recipient=recipient)
+    return canvas.channels(recipient=recipient, options=[option for option, _ in options])
+
+
+def _resolved(request: CanvasRequest, channel_id):
+    return channel_option(
+        workspace=request.workspace, recipient=request.recipient, channel_id=channel_id
+    )
+
+
+NOT_REACHABLE = (
+    "That channel is not one of this workspace's, or it can no longer reach this customer."
+)
+
+
+def _channel(request: CanvasRequest) -> dict:
+    try:
+        channel_id = int(request.component_id.removeprefix("channel-"))
+    except ValueError:
+        channel_id = None
+    return _compose(request, channel_id)
+
+
+def _compose(request: CanvasRequest, channel_id, *, text: str = "", error: str = "") -> dict:
+    resolved = _resolved(request, channel_id)
+    if resolved is None:
+        return canvas.problem(NOT_REACHABLE)
+    channel, option, contact = resolved
+    return canvas.compose(
+        recipient=request.recipient,
+        option=option,
+        templates=templates_offered(channel, contact) if not option.free_text else [],
+        text=text,
+        error=error,
+    )
+
+
+def _edit(request: CanvasRequest) -> dict:
+    text = request.stored.get("text")
+    return _compose(
+        request, request.stored.get("channel"), text=text if isinstance(text, str) else ""
+    )
+
+
+def _text_problem(request: CanvasRequest, text) -> str:
+    if not isinstance(text, str) or not text.strip():
+        return "Write a message first."
+    if request.nul_in_input:
+        return "The message holds a NUL character, which no channel can carry. Remove it."
+    if len(text) > TEXT_MAX:
+        return f"The message is {len(text)} characters long; at most {TEXT_MAX} can be sent."
+    return ""
+
+
+def _preview(request: CanvasRequest) -> dict:
+    channel_id = request.stored.get("channel")
+    text = request.inputs.get("text")
+    if problem := _text_problem(request, text):
+        shown = text if isinstance(text, str) and not request.nul_in_input else ""
+        return _compose(request, channel_id, text=shown[:TEXT_MAX], error=problem)
+    resolved = _resolved(request, channel_id)
+    if resolved is None:
+        return canvas.problem(NOT_REACHABLE)
+    channel, option, contact = resolved
+    if not option.free_text:
+        return _compose(request, channel_id)
+    text = text.strip()
+    customer_text = agent_text(
+        channel_adapter(channel.kind),
+        channel,
+        body_html=plain_html(text),
+        admin_name=request.admin_name,
+    )
+    return canvas.preview(
+        recipient=request.recipient,
+        option=option,
+        text=text,
+        customer_text=customer_text,
+        key=secrets.token_urlsafe(16),
+        can_open=bool(request.recipient.intercom_id or (contact and contact.inbox_contact_id)),
+    )
+
+
+def _send(request: CanvasRequest, *, open_conversation: bool) -> dict:
+    stored = request.stored
+    text, key = stored.get("text"), stored.get("key")
+    if _text_problem(request, text) or not isinstance(key, str) or not 0 < len(key) <= KEY_MAX:
+        return canvas.problem("This preview is incomplete. Start again.")
+    resolved = _resolved(request, stored.get("channel"))
+    if resolved is None:
+        return canvas.problem(NOT_REACHABLE)
+    channel, option, contact = resolved
+    if not request.admin_id:
+        return canvas.problem("Intercom did not say which teammate is sending. Start again.")
+    recipient = request.recipient
+    try:
+        send, created = proactive_send(
+            workspace=request.workspace,
+            channel=channel,
+            option=option,
+            contact=contact,
+            recipient=recipient,
+            text=text,
+            key=key,
+            admin_id=request.admin_id,
+            admin_name=request.admin_name,
+        )
+    except SendRefused as refusal:
+        return canvas.problem(str(refusal))
+    if created and open_conversation:
+        customer_text = agent_text(
+            channel_adapter(channel.kind),
+            channel,
+            body_html=plain_html(text),
+            admin_name=request.admin_name,
+        )
+        conversation_open(
+            workspace=request.workspace,
+            send=send,
+            recipient=recipient,
+            customer_text=customer_text,
+        )
+    elif created:
+        # The answer lands in the customer's open conversation, if they have one.
+        answer_assign(
+            workspace=request.workspace,
+            send=send,
+            conversation_id=open_conversation_id(workspace=request.workspace, contact=send.contact),
+        )
+    return _status_screen(request, send)
+
+
+def _status_screen(request: CanvasRequest, send) -> dict:
+    return canvas.status(
+        recipient=request.recipient,
+        send=send_view(send),
+        recent=recent_sends(workspace=request.workspace, contact_id=send.contact_id),
+    )
+
+
+def _refresh(request: CanvasRequest) -> dict:
+    send = workspace_send(workspace=request.workspace, send_id=request.stored.get("send"))
+    if send is None:
+        return canvas.problem("That message is not one of this workspace's. Start again.")
+    return _status_screen(request, send)
+
+
+HANDLERS: dict[str, Callable[[CanvasRequest], dict]] = {
+    "start": _start,
+    "search": _search,
+    "this_contact": _this_contact,
+    "channels": _channels,
+    "edit": _edit,
+    "preview": _preview,
+    "send": lambda request: _send(request, open_conversation=False),
+    "send_open": lambda request: _send(request, open_conversation=True),
+    "refresh": _refresh,
+}
+PREFIX_HANDLERS: dict[str, Callable[[CanvasRequest], dict]] = {
+    "pick-": _pick,
+    "channel-": _channel,
+}
+
+
+def submit(request: CanvasRequest) -> dict:
+    component_id = request.component_id
+    handler = HANDLERS.get(component_id) or next(
+        (h for prefix, h in PREFIX_HANDLERS.items() if component_id.startswith(prefix)), None
+    )
+    if handler is None:
+        logger.info("canvas submit from an unknown component %r", component_id)
+        return canvas.problem("That button is not one Octopods knows. Start again.")
+    return handler(request)

@@ -1,0 +1,138 @@
+"""A teammate writes first from the Octopods panel beside a conversation in the sandbox's
+Intercom inbox: on WhatsApp inside the 24-hour window, previewing exactly what the
+customer will get and following the message to Delivered; and by SMS to a customer
+found by e-mail, opening the Intercom conversation their answer then joins."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from sandbox.directory import META_APP, TWILIO_ACCOUNTS, WHATSAPP_NUMBERS
+from sandbox.models import IntercomContact
+
+from .conftest import (
+    add_channel,
+    assert_no_csp_violations,
+    open_inbox_conversation,
+    open_phone,
+    reload_until,
+    send_from_phone,
+    set_signature,
+)
+from .test_story_round_trips import WORKSPACE, connected_workspace
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_teammate_sends_a_proactive_whatsapp_message_from_the_panel(
+    page: Page, sandbox, relay, console_errors
+):
+    number = WHATSAPP_NUMBERS[0]
+    customer = "Kerry Fisher"  # the phone's default WhatsApp customer
+    connected_workspace(page, sandbox)
+    add_channel(
+        page,
+        "WhatsApp",
+        {
+            "Phone number ID": number.phone_number_id,
+            "WhatsApp Business Account ID": number.waba_id,
+            "Access token": number.access_token,
+            "App secret": META_APP.app_secret,
+        },
+    )
+    set_signature(page, "— {agent_name}")
+    phone_url = open_phone(
+        page, sandbox, f"WhatsApp: {number.verified_name} ({number.display_phone_number})"
+    )
+    send_from_phone(page, "hello")
+    open_inbox_conversation(page, sandbox, WORKSPACE, customer, "hello")
+
+    panel = page.get_by_role("region", name="Octopods (inbox app)")
+    panel.get_by_role("button", name="Open the Octopods app").click()
+    expect(panel.get_by_role("heading", name="Send a proactive message")).to_be_visible()
+    expect(panel).to_contain_text("WhatsApp window open until")
+    panel.get_by_role("button", name=f"Send to {customer}").click()
+    panel.get_by_role("button", name=f"WhatsApp · {number.verified_name}").click()
+    panel.get_by_label("Write your message (500 characters at most)").fill(
+        "Your parcel left our warehouse today."
+    )
+    panel.get_by_role("button", name="Preview").click()
+    expect(panel.get_by_role("heading", name="Preview")).to_be_visible()
+    expect(panel).to_contain_text("Your parcel left our warehouse today.")
+    expect(panel).to_contain_text("— Ada Admin")
+    panel.get_by_role("button", name="Send", exact=True).click()
+    expect(panel.get_by_role("heading", name="Sending…")).to_be_visible()
+
+    def sent():
+        panel.get_by_role("button", name="Refresh").click()
+        expect(panel.get_by_role("heading", name="Message sent!")).to_be_visible()
+
+    reload_until(page, sent)
+    inbox_url = page.url
+
+    page.goto(phone_url)
+    message = page.get_by_role("listitem").filter(has_text="Your parcel left")
+    reload_until(page, lambda: expect(message).to_contain_text("— Ada Admin"))
+    page.get_by_role("button", name="Replies delivered").click()
+    expect(page.get_by_role("status")).to_contain_text("Delivered to your webhook (200).")
+
+    page.goto(inbox_url)
+    panel.get_by_role("button", name="Refresh").click()
+    expect(panel).to_contain_text("Status: Delivered")
+    assert_no_csp_violations(console_errors)
+
+
+def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer_joins(
+    page: Page, sandbox, relay, console_errors
+):
+    account = TWILIO_ACCOUNTS[0]
+    number = account.numbers[0]
+    connected_workspace(page, sandbox)
+    add_channel(
+        page,
+        "SMS",
+        {
+            "Account SID": account.account_sid,
+            "Auth Token": account.auth_token,
+            "Twilio phone number": number.phone_number,
+        },
+    )
+    phone_url = open_phone(
+        page, sandbox, f"Twilio SMS: {number.friendly_name} ({number.phone_number})"
+    )
+    send_from_phone(page, "hello")
+    open_inbox_conversation(page, sandbox, WORKSPACE, "+15551234567", "hello")
+    # Someone on the team filled in who the number belongs to, in Intercom.
+    IntercomContact.objects.filter(workspace="sbx-acme", phone="+15551234567").update(
+        name="Pat Jones", email="pat@example.com"
+    )
+
+    panel = page.get_by_role("region", name="Octopods (inbox app)")
+    panel.get_by_role("button", name="Open the Octopods app").click()
+    panel.get_by_label("Or find a customer").fill("pat@example.com")
+    panel.get_by_role("button", name="Search").click()
+    panel.get_by_role("button", name="Pat Jones (pat@example.com · +15551234567)").click()
+    panel.get_by_role("button", name=f"SMS · {number.friendly_name}").click()
+    panel.get_by_label("Write your message (500 characters at most)").fill(
+        "Your appointment on Monday is confirmed."
+    )
+    panel.get_by_role("button", name="Preview").click()
+    panel.get_by_role("button", name="Send & open conversation").click()
+    expect(panel).to_contain_text("An Intercom conversation was opened")
+
+    page.goto(phone_url)
+    sent = page.get_by_role("listitem").filter(has_text="Your appointment on Monday")
+    reload_until(page, lambda: expect(sent).to_be_visible())
+    send_from_phone(page, "Thanks, see you then!")
+
+    # Two conversations now: the one "hello" opened, and the one the send opened, which
+    # the answer joins.
+    page.goto(f"{sandbox}/sandbox/intercom/inbox/")
+    page.get_by_role("link", name=WORKSPACE, exact=True).click()
+    row = page.get_by_role("row").filter(has_text="Thanks, see you then!")
+    reload_until(page, lambda: expect(row).to_contain_text(number.friendly_name))
+    row.get_by_role("link", name="Pat Jones").click()
+    thread = page.get_by_role("list").filter(has_text="Thanks, see you then!")
+    expect(thread).to_contain_text("Your appointment on Monday is confirmed.")
+    expect(thread).to_contain_text("Ada Admin (teammate)")
+    expect(thread).not_to_contain_text("hello")
+    assert_no_csp_violations(console_errors)
