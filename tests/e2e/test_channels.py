@@ -34,6 +34,26 @@ def add_channel(page: Page, base: str, workspace, kind_label: str, fields: dict[
     page.get_by_role("button", name="Check and add").click()
 
 
+def add_whatsapp(page: Page, base: str, workspace):
+    """The admin adds the sandbox's first WhatsApp number; returns it."""
+    number = WHATSAPP_NUMBERS[0]
+    sign_in(page, base, "admin@acme.test")
+    add_channel(
+        page,
+        base,
+        workspace,
+        "WhatsApp",
+        {
+            "Phone number ID": number.phone_number_id,
+            "WhatsApp Business Account ID": number.waba_id,
+            "Access token": number.access_token,
+            "App secret": META_APP_SECRET,
+        },
+    )
+    expect(page.get_by_text(f"WhatsApp channel “{number.verified_name}” added.")).to_be_visible()
+    return number
+
+
 def write_as_customer(page: Page, base: str, endpoint: str, text: str):
     page.goto(f"{base}/sandbox/phone/")
     page.get_by_label("Write to").select_option(label=endpoint)
@@ -70,21 +90,7 @@ def test_an_admin_adds_a_telegram_bot_and_a_customer_message_arrives(
 
 
 def test_whatsapp_is_verified_by_meta_while_it_is_added(page: Page, sandbox, workspace):
-    number = WHATSAPP_NUMBERS[0]
-    sign_in(page, sandbox, "admin@acme.test")
-    add_channel(
-        page,
-        sandbox,
-        workspace,
-        "WhatsApp",
-        {
-            "Phone number ID": number.phone_number_id,
-            "WhatsApp Business Account ID": number.waba_id,
-            "Access token": number.access_token,
-            "App secret": META_APP_SECRET,
-        },
-    )
-    expect(page.get_by_text(f"WhatsApp channel “{number.verified_name}” added.")).to_be_visible()
+    number = add_whatsapp(page, sandbox, workspace)
     channel = Channel.objects.get(kind="whatsapp")
     # The sandbox, like Meta, called our URL back with its handshake during registration.
     assert channel.webhook_verified_at is not None
@@ -175,21 +181,7 @@ def test_a_bad_token_is_explained_and_nothing_is_added(page: Page, sandbox, work
 def test_a_whatsapp_channels_templates_come_from_meta_and_a_sent_one_shows_rendered(
     page: Page, sandbox, workspace, console_errors
 ):
-    number = WHATSAPP_NUMBERS[0]
-    sign_in(page, sandbox, "admin@acme.test")
-    add_channel(
-        page,
-        sandbox,
-        workspace,
-        "WhatsApp",
-        {
-            "Phone number ID": number.phone_number_id,
-            "WhatsApp Business Account ID": number.waba_id,
-            "Access token": number.access_token,
-            "App secret": META_APP_SECRET,
-        },
-    )
-    expect(page.get_by_text(f"WhatsApp channel “{number.verified_name}” added.")).to_be_visible()
+    add_whatsapp(page, sandbox, workspace)
     # Synced while it was added, from the sandbox's Graph API.
     listed = page.locator("table.templates")
     expect(listed.get_by_role("row")).to_have_count(5)

@@ -151,3 +151,29 @@ def register_twilio(client, url: str = HOOKS["sms"], method: str = "POST") -> No
         **basic(),
     )
     assert response.status_code == 200, response.content
+
+
+# Meta's send of the sandbox's spring_sale template (named values, a URL-button suffix).
+SPRING_SALE_SEND = {
+    "to": "+1 555 123 4567",
+    "type": "template",
+    "template": {
+        "name": "spring_sale",
+        "language": {"code": "en"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [
+                    {"type": "text", "text": "Kerry", "parameter_name": "first_name"},
+                    {"type": "text", "text": "15%", "parameter_name": "discount"},
+                ],
+            },
+            {
+                "type": "button",
+                "sub_type": "url",
+                "index": "0",
+                "parameters": [{"type": "text", "text": "kerry"}],
+            },
+        ],
+    },
+}

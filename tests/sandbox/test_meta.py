@@ -16,6 +16,7 @@ from tests.sandbox.support import (
     NUMBER,
     OTHER_NUMBER,
     PAGE,
+    SPRING_SALE_SEND,
     VERIFY_TOKEN,
     bearer,
     mock_handshake,
@@ -187,29 +188,6 @@ def send(client, payload: dict, token=WA_TOKEN):
 
 
 TEXT = {"to": "15551234567", "type": "text", "text": {"body": "Hi Kerry", "preview_url": False}}
-TEMPLATE = {
-    "to": "+1 555 123 4567",
-    "type": "template",
-    "template": {
-        "name": "spring_sale",
-        "language": {"code": "en"},
-        "components": [
-            {
-                "type": "body",
-                "parameters": [
-                    {"type": "text", "text": "Kerry", "parameter_name": "first_name"},
-                    {"type": "text", "text": "15%", "parameter_name": "discount"},
-                ],
-            },
-            {
-                "type": "button",
-                "sub_type": "url",
-                "index": "0",
-                "parameters": [{"type": "text", "text": "kerry"}],
-            },
-        ],
-    },
-}
 
 
 def test_it_sends_inside_the_window(client):
@@ -238,7 +216,7 @@ def test_it_refuses_free_form_outside_the_window_with_131047(client, ago):
 
 
 def test_it_sends_templates_outside_the_window_even_to_a_new_customer(client):
-    response = send(client, TEMPLATE)
+    response = send(client, SPRING_SALE_SEND)
     assert response.status_code == 200
     assert response.json()["contacts"] == [{"input": "+1 555 123 4567", "wa_id": "15551234567"}]
     assert Conversation.objects.get(customer_id="15551234567").messages.get().content_type == (

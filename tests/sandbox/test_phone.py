@@ -37,6 +37,7 @@ from tests.sandbox.support import (
     PAGE,
     SECRET_TOKEN,
     SMS_NUMBER,
+    SPRING_SALE_SEND,
     TELEGRAM,
     TWILIO,
     VERIFY_TOKEN,
@@ -398,28 +399,7 @@ def test_a_template_is_delivered_then_read_like_a_text(client, mocked):
     register_whatsapp(client, mocked)
     hook(mocked, "whatsapp")
     chat = open_chat(client, "whatsapp")
-    template = {
-        "type": "template",
-        "template": {
-            "name": "spring_sale",
-            "language": {"code": "en"},
-            "components": [
-                {
-                    "type": "body",
-                    "parameters": [
-                        {"type": "text", "text": "Kerry", "parameter_name": "first_name"},
-                        {"type": "text", "text": "15%", "parameter_name": "discount"},
-                    ],
-                },
-                {
-                    "type": "button",
-                    "sub_type": "url",
-                    "index": "0",
-                    "parameters": [{"type": "text", "text": "kerry"}],
-                },
-            ],
-        },
-    }
+    template = {key: value for key, value in SPRING_SALE_SEND.items() if key != "to"}
     wamid = whatsapp_reply(client, chat, template).json()["messages"][0]["id"]
     mocked.calls.reset()
     receipts(client, chat, "delivered")
