@@ -35,6 +35,7 @@ from .backlog import BATCH, Backlog, RelayResult, due, head
 from .content import inbox_content
 from .inbox import WorkspaceInbox, default_admin_id
 from .lease import Lease, LeaseLost
+from .signals import conversation_opened
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,9 @@ def record_delivery(
 ):
     """Record a message the inbox took (fenced like every outcome, retried through
     database errors); returns its conversation. When it went to ``known``, an open
-    conversation already recorded, the message's row is the only write."""
+    conversation already recorded, the message's row is the only write. A conversation
+    the inbox opened is announced (relay.signals.conversation_opened) once recorded."""
+    opened: list[Conversation] = []
     if (
         known is not None
         and known.open
@@ -218,8 +221,9 @@ def record_delivery(
     else:
 
         def write():
+            opened.clear()
             with transaction.atomic():
-                conversation, _ = Conversation.objects.update_or_create(
+                conversation, created = Conversation.objects.update_or_create(
                     workspace=contact.channel.workspace,
                     inbox_conversation_id=refs.conversation_id,
                     defaults={"contact": contact, "open": True, "closed_at": None},
@@ -233,6 +237,8 @@ def record_delivery(
                     # checks the inbox and records it.
                     transaction.set_rollback(True)
                     return None
+                if created:
+                    opened.append(conversation)
                 return conversation
 
     conversation = retrying(write, what=f"delivery of message {message.pk}", defer=True)
@@ -246,6 +252,17 @@ def record_delivery(
         )
         raise LeaseLost
     contact.inbox_contact_id = refs.contact_id
+    for new in opened:
+        for receiver, outcome in conversation_opened.send_robust(
+            sender=Conversation, contact=contact, conversation=new
+        ):
+            if isinstance(outcome, Exception):
+                logger.error(
+                    "conversation %s: %r failed after it opened",
+                    new.inbox_conversation_id,
+                    receiver,
+                    exc_info=outcome,
+                )
     message.status = MessageStatus.RELAYED
     message.conversation = conversation
     message.inbox_part_id = refs.part_id
