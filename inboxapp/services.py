@@ -107,6 +107,12 @@ def template_send(
         return existing, False
     if channel.kind != "whatsapp" or template.channel_id != channel.pk:
         raise SendRefused("That template is not one of this channel's.")
+    definition = whatsapp_template_definition(template)
+    # Only the template's own variables are kept with the message.
+    values = {
+        variable.key: str(values.get(variable.key) or "")
+        for variable in wa_templates.template_variables(definition)
+    }
     try:
         message = whatsapp_template_message(template=template, values=values)
     except wa_templates.TemplateValuesInvalid:
@@ -115,7 +121,6 @@ def template_send(
         raise SendRefused(
             f"The template “{template.name}” is no longer approved, so it cannot be sent."
         ) from not_approved
-    definition = whatsapp_template_definition(template)
     send, created = _queue(
         workspace=workspace,
         channel=channel,

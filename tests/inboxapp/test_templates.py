@@ -410,3 +410,21 @@ def test_a_hundred_templates_with_long_names_stay_within_the_canvas_limit(
     assert len(json.dumps(canvas["canvas"]["content"]).encode()) < CANVAS_MAX_BYTES
     assert len([i for i in ids(canvas) if i.startswith("template-")]) == 10
     assert "10 of 100 shown" in words(canvas)
+
+
+def test_only_the_templates_own_variables_are_kept_with_the_message(
+    workspace, whatsapp, jane_on_whatsapp, catalog
+):
+    preview = to_template_preview(whatsapp, catalog["order_shipped"])
+    preview["canvas"]["stored_data"]["values"]["body.99"] = "smuggled"
+
+    click(preview, "template_send")
+
+    message = Message.objects.get(direction=Direction.OUTBOUND)
+    assert set(message.data["template"]["values"]) == {
+        "header.media",
+        "body.1",
+        "body.2",
+        "button.0",
+    }
+    assert "smuggled" not in message.text
