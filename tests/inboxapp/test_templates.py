@@ -428,3 +428,33 @@ def test_only_the_templates_own_variables_are_kept_with_the_message(
         "button.0",
     }
     assert "smuggled" not in message.text
+
+
+def test_send_and_open_conversation_opens_it_with_the_template_as_the_customer_sees_it(
+    mocked, workspace, whatsapp, jane_on_whatsapp, catalog
+):
+    wrote(jane_on_whatsapp, hours_ago=25)
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/messages",
+        json={
+            "type": "admin_message",
+            "id": "2001",
+            "message_type": "inapp",
+            "conversation_id": "8001",
+        },
+    )
+    mocked.post(f"{settings.INTERCOM_API_URL}/tags", json={"type": "tag", "id": "17"})
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/conversations/8001/tags", json={"type": "tag", "id": "17"}
+    )
+
+    status = click(to_template_preview(whatsapp, catalog["order_shipped"]), "template_send_open")
+
+    opened = json.loads(mocked.calls[0].request.body)
+    assert opened["body"] == (
+        "<p>[image: https://cdn.acme.test/parcel.jpg]<br>"
+        "Hi Jane, your order #1042 is on its way.<br>Acme Support<br>[Where is it?]</p>"
+    )
+    assert "An Intercom conversation was opened" in words(status)
+    message = Message.objects.get(direction=Direction.OUTBOUND)
+    assert message.conversation.inbox_conversation_id == "8001"
