@@ -26,6 +26,12 @@ SEARCH_MAX = 100
 NAME_MAX = 120
 RESULTS_MAX = 5
 RECENT_MAX = 5
+# The templates a compose screen lists: the most recently used first; with more than
+# this the teammate searches by name.
+TEMPLATES_SHOWN = 10
+# What one template variable may hold on a screen (integrations.whatsapp.templates
+# refuses longer values with words for the teammate).
+VALUE_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,44 @@ class ChannelOption:
 
 @dataclass(frozen=True)
 class Offered:
-    """A template the panel may offer (filled by the WhatsApp templates work)."""
+    """An approved WhatsApp template the panel offers: ``key`` is its row's id."""
 
     key: str
     label: str
     preview: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    """The templates a compose screen lists (at most TEMPLATES_SHOWN), how many
+    approved templates match in all, and the name searched for."""
+
+    offered: list[Offered] = field(default_factory=list)
+    total: int = 0
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One variable of a template on the configure screen: ``key`` as
+    ``integrations.whatsapp.templates`` names it (``body.1``, ``header.media``)."""
+
+    key: str
+    label: str
+    value: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    """A template as the configure and preview screens show it."""
+
+    template_id: int
+    name: str
+    language: str
+    category: str
+    footer: str = ""
+    buttons: tuple[str, ...] = ()  # each button as the customer sees it
 
 
 @dataclass(frozen=True)
@@ -231,10 +270,12 @@ def compose(
     *,
     recipient: Recipient,
     option: ChannelOption,
-    templates: list[Offered],
+    templates: TemplateChoice | None = None,
     text: str = "",
     error: str = "",
 ) -> dict:
+    """Write a message, or (WhatsApp) pick an approved template: the only choice once
+    the customer's 24-hour window is closed."""
     screen = Screen().text(f"Message {_md(recipient.label)}", "header")
     screen.text(f"On {_md(option.label)}", "muted")
     screen.stored.update(recipient=recipient.to_data(), channel=option.channel_id)
@@ -259,17 +300,130 @@ def compose(
             "message, so only an approved template can be sent now.",
             "paragraph",
         )
-        if templates:
-            screen.text("Approved templates for this number:", "muted")
-            for template in templates[:10]:
-                screen.text(f"**{_md(_cut(template.label))}** {_md(_cut(template.preview))}")
-        else:
-            screen.text(
-                "No approved templates are available for this number yet, so nothing "
-                "can be sent on WhatsApp until the customer writes again.",
-                "error",
-            )
+    if templates is not None:
+        _template_list(screen, templates, closed=not option.free_text)
     screen.button("channels", "Back", "link")
+    return screen.response()
+
+
+def _template_list(screen: Screen, templates: TemplateChoice, *, closed: bool) -> None:
+    if not closed:
+        screen.divider()
+    if templates.total == 0 and not templates.query:
+        screen.text(
+            "No approved templates are available for this number yet"
+            + (
+                ", so nothing can be sent on WhatsApp until the customer writes again."
+                if closed
+                else "."
+            ),
+            "error" if closed else "muted",
+        )
+        return
+    screen.text("Or send an approved template" if not closed else "Approved templates", "muted")
+    if templates.total > TEMPLATES_SHOWN or templates.query:
+        screen.components.append(
+            {
+                "type": "input",
+                "id": "template_query",
+                "label": "Find a template by name",
+                "placeholder": "Template name",
+                "value": _cut(templates.query, SEARCH_MAX),
+            }
+        )
+        screen.button("template_search", "Find template", "secondary")
+    if templates.query and not templates.offered:
+        screen.text("No approved template has that in its name.", "muted")
+    for offered in templates.offered[:TEMPLATES_SHOWN]:
+        screen.button(f"template-{offered.key}", offered.label, "secondary")
+        if offered.preview:
+            screen.text(_md(_cut(offered.preview, 100)), "muted")
+    shown = min(len(templates.offered), TEMPLATES_SHOWN)
+    if templates.total > shown:
+        screen.text(f"{shown} of {templates.total} shown, the most recently used first.", "muted")
+
+
+def configure(
+    *,
+    recipient: Recipient,
+    option: ChannelOption,
+    template: TemplateView,
+    fields: list[Field],
+    error: str = "",
+) -> dict:
+    """One input per variable of the template, filled as far as the contact tells;
+    the footer and buttons as they are (the teammate cannot change those)."""
+    screen = Screen().text(f"Template {_md(_cut(template.name))}", "header")
+    screen.text(
+        f"{_md(template.language)} · {_md(template.category.title())} · to "
+        f"{_md(recipient.label)} on {_md(option.label)}",
+        "muted",
+    )
+    if not fields:
+        screen.text("This template takes no values: it is sent as it is.", "muted")
+    for number, each in enumerate(fields):
+        screen.components.append(
+            {
+                "type": "input",
+                "id": f"var-{number}",
+                "label": _cut(each.label + ("" if each.required else " (optional)"), 200),
+                "value": _cut(each.value, VALUE_MAX),
+                **({"error": True} if error else {}),
+            }
+        )
+    if template.footer:
+        screen.text(f"Footer: {_md(_cut(template.footer, 200))}", "muted")
+    for button in template.buttons:
+        screen.text(f"Button: {_md(_cut(button, 200))}", "muted")
+    if error:
+        screen.text(_md(error), "error")
+    screen.stored.update(
+        recipient=recipient.to_data(),
+        channel=option.channel_id,
+        template=template.template_id,
+        variables=[each.key for each in fields],
+    )
+    screen.button("template_preview", "Preview")
+    screen.button(f"channel-{option.channel_id}", "Back", "link")
+    return screen.response()
+
+
+def template_preview(
+    *,
+    recipient: Recipient,
+    option: ChannelOption,
+    template: TemplateView,
+    rendered_text: str,
+    values: dict[str, str],
+    key: str,
+    can_open: bool,
+) -> dict:
+    """The template exactly as WhatsApp shows it with these values
+    (``integrations.whatsapp.templates.render``), and the two ways to send it."""
+    screen = Screen().text("Preview", "header")
+    screen.text(
+        f"Template {_md(_cut(template.name))} to {_md(recipient.label)} on {_md(option.label)}",
+        "muted",
+    )
+    screen.text(_md(rendered_text))
+    screen.stored.update(
+        recipient=recipient.to_data(),
+        channel=option.channel_id,
+        template=template.template_id,
+        variables=list(values),
+        values=values,
+        key=key,
+    )
+    screen.button("template_send", "Send")
+    if can_open:
+        screen.button("template_send_open", "Send & open conversation", "secondary")
+    else:
+        screen.text(
+            "This customer has no Intercom contact yet: their answer opens a conversation "
+            "when it arrives.",
+            "muted",
+        )
+    screen.button("template_edit", "Edit", "link")
     return screen.response()
 
 

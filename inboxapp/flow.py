@@ -13,25 +13,38 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from channels.template_services import whatsapp_template_definition
 from integrations.registry import channel_adapter
+from integrations.whatsapp.templates import TemplateValuesInvalid, render, values_problems
 from relay.outbound import agent_text, plain_html
 from workspaces.models import Workspace
 
 from . import canvas
-from .canvas import SEARCH_MAX, TEXT_MAX, Recipient
+from .canvas import SEARCH_MAX, TEXT_MAX, VALUE_MAX, Recipient
 from .selectors import (
     channel_option,
     channel_options,
+    contact_attributes,
     conversation_window,
     open_conversation_id,
     recent_sends,
     recipient_from_contact,
     recipients_search,
     send_view,
+    template_fields,
+    template_on,
+    template_view,
     templates_offered,
     workspace_send,
+    workspace_send_by_key,
 )
-from .services import SendRefused, answer_assign, conversation_open, proactive_send
+from .services import (
+    SendRefused,
+    answer_assign,
+    conversation_open,
+    proactive_send,
+    template_send,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +183,9 @@ def _channel(request: CanvasRequest) -> dict:
     return _compose(request, channel_id)
 
 
-def _compose(request: CanvasRequest, channel_id, *, text: str = "", error: str = "") -> dict:
+def _compose(
+    request: CanvasRequest, channel_id, *, text: str = "", error: str = "", query: str = ""
+) -> dict:
     resolved = _resolved(request, channel_id)
     if resolved is None:
         return canvas.problem(NOT_REACHABLE)
@@ -178,7 +193,11 @@ def _compose(request: CanvasRequest, channel_id, *, text: str = "", error: str =
     return canvas.compose(
         recipient=request.recipient,
         option=option,
-        templates=templates_offered(channel, contact) if not option.free_text else [],
+        # WhatsApp offers its approved templates always; once the window is closed
+        # they are all that can be sent.
+        templates=templates_offered(channel, contact, query=query)
+        if channel.kind == "whatsapp"
+        else None,
         text=text,
         error=error,
     )
@@ -233,7 +252,7 @@ def _preview(request: CanvasRequest) -> dict:
 def _send(request: CanvasRequest, *, open_conversation: bool) -> dict:
     stored = request.stored
     text, key = stored.get("text"), stored.get("key")
-    if _text_problem(request, text) or not isinstance(key, str) or not 0 < len(key) <= KEY_MAX:
+    if _text_problem(request, text) or not _key_ok(key):
         return canvas.problem("This preview is incomplete. Start again.")
     resolved = _resolved(request, stored.get("channel"))
     if resolved is None:
@@ -241,14 +260,13 @@ def _send(request: CanvasRequest, *, open_conversation: bool) -> dict:
     channel, option, contact = resolved
     if not request.admin_id:
         return canvas.problem("Intercom did not say which teammate is sending. Start again.")
-    recipient = request.recipient
     try:
         send, created = proactive_send(
             workspace=request.workspace,
             channel=channel,
             option=option,
             contact=contact,
-            recipient=recipient,
+            recipient=request.recipient,
             text=text,
             key=key,
             admin_id=request.admin_id,
@@ -256,25 +274,180 @@ def _send(request: CanvasRequest, *, open_conversation: bool) -> dict:
         )
     except SendRefused as refusal:
         return canvas.problem(str(refusal))
-    if created and open_conversation:
+    if created:
         customer_text = agent_text(
             channel_adapter(channel.kind),
             channel,
             body_html=plain_html(text),
             admin_name=request.admin_name,
         )
+        _after_send(request, send, open_conversation=open_conversation, customer_text=customer_text)
+    return _status_screen(request, send)
+
+
+def _key_ok(key) -> bool:
+    return isinstance(key, str) and 0 < len(key) <= KEY_MAX
+
+
+def _after_send(request: CanvasRequest, send, *, open_conversation: bool, customer_text: str):
+    if open_conversation:
         conversation_open(
             workspace=request.workspace,
             send=send,
-            recipient=recipient,
+            recipient=request.recipient,
             customer_text=customer_text,
         )
-    elif created:
+    else:
         # The answer lands in the customer's open conversation, if they have one.
         answer_assign(
             workspace=request.workspace,
             send=send,
             conversation_id=open_conversation_id(workspace=request.workspace, contact=send.contact),
+        )
+
+
+# --- WhatsApp templates ---------------------------------------------------------------
+
+
+def _template_search(request: CanvasRequest) -> dict:
+    query = request.inputs.get("template_query")
+    query = query[:SEARCH_MAX] if isinstance(query, str) and not request.nul_in_input else ""
+    return _compose(request, request.stored.get("channel"), query=query)
+
+
+def _template_resolved(request: CanvasRequest, template_id):
+    """The channel, its option, the customer's contact there and one of its approved
+    templates; None when any of them is not (or no longer) there."""
+    resolved = _resolved(request, request.stored.get("channel"))
+    if resolved is None:
+        return None
+    channel, option, contact = resolved
+    template = template_on(channel=channel, template_id=template_id)
+    if template is None:
+        return None
+    return channel, option, contact, template
+
+
+TEMPLATE_GONE = (
+    "That template is no longer an approved template of this number (Meta may have "
+    "paused or removed it). Choose another."
+)
+
+
+def _template_pick(request: CanvasRequest) -> dict:
+    try:
+        template_id = int(request.component_id.removeprefix("template-"))
+    except ValueError:
+        template_id = None
+    return _configure(request, template_id)
+
+
+def _configure(request: CanvasRequest, template_id, *, values=None, error: str = "") -> dict:
+    resolved = _template_resolved(request, template_id)
+    if resolved is None:
+        return canvas.problem(TEMPLATE_GONE)
+    _channel_row, option, _contact, template = resolved
+    return canvas.configure(
+        recipient=request.recipient,
+        option=option,
+        template=template_view(template),
+        fields=template_fields(
+            template,
+            attributes=contact_attributes(request.payload.get("contact"), request.recipient),
+            values=values,
+        ),
+        error=error,
+    )
+
+
+def _values_given(request: CanvasRequest) -> dict[str, str]:
+    """The teammate's values, keyed by the variables the configure screen listed."""
+    keys = request.stored.get("variables")
+    keys = [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
+    values = {}
+    for number, key in enumerate(keys):
+        value = request.inputs.get(f"var-{number}")
+        values[key[:100]] = value[:VALUE_MAX] if isinstance(value, str) else ""
+    return values
+
+
+def _template_preview(request: CanvasRequest) -> dict:
+    template_id = request.stored.get("template")
+    resolved = _template_resolved(request, template_id)
+    if resolved is None:
+        return canvas.problem(TEMPLATE_GONE)
+    _channel_row, option, contact, template = resolved
+    values = _values_given(request)
+    if request.nul_in_input:
+        return _configure(
+            request,
+            template_id,
+            values={key: "" for key in values},
+            error="A value holds a NUL character, which WhatsApp cannot carry. Type it again.",
+        )
+    definition = whatsapp_template_definition(template)
+    if problems := values_problems(definition, values):
+        return _configure(request, template_id, values=values, error="; ".join(problems) + ".")
+    values = {key: value.strip() for key, value in values.items()}
+    return canvas.template_preview(
+        recipient=request.recipient,
+        option=option,
+        template=template_view(template),
+        rendered_text=render(definition, values).as_text(),
+        values=values,
+        key=secrets.token_urlsafe(16),
+        can_open=bool(request.recipient.intercom_id or (contact and contact.inbox_contact_id)),
+    )
+
+
+def _template_edit(request: CanvasRequest) -> dict:
+    values = request.stored.get("values")
+    values = (
+        {str(k): v for k, v in values.items() if isinstance(v, str)}
+        if isinstance(values, dict)
+        else {}
+    )
+    return _configure(request, request.stored.get("template"), values=values)
+
+
+def _template_send(request: CanvasRequest, *, open_conversation: bool) -> dict:
+    stored = request.stored
+    key, values, template_id = stored.get("key"), stored.get("values"), stored.get("template")
+    if not _key_ok(key) or not isinstance(values, dict):
+        return canvas.problem("This preview is incomplete. Start again.")
+    values = {str(k)[:100]: str(v)[:VALUE_MAX] for k, v in values.items()}
+    if not request.admin_id:
+        return canvas.problem("Intercom did not say which teammate is sending. Start again.")
+    resolved = _resolved(request, stored.get("channel"))
+    if resolved is None:
+        return canvas.problem(NOT_REACHABLE)
+    channel, _option, contact = resolved
+    # A double click finds the first send even if the template changed since.
+    template = template_on(channel=channel, template_id=template_id)
+    if template is None:
+        existing = workspace_send_by_key(workspace=request.workspace, key=key)
+        if existing is not None:
+            return _status_screen(request, existing)
+        return canvas.problem(TEMPLATE_GONE)
+    try:
+        send, created = template_send(
+            workspace=request.workspace,
+            channel=channel,
+            contact=contact,
+            recipient=request.recipient,
+            template=template,
+            values=values,
+            key=key,
+            admin_id=request.admin_id,
+            admin_name=request.admin_name,
+        )
+    except TemplateValuesInvalid as invalid:
+        return _configure(request, template_id, values=values, error=str(invalid))
+    except SendRefused as refusal:
+        return canvas.problem(str(refusal))
+    if created:
+        _after_send(
+            request, send, open_conversation=open_conversation, customer_text=send.message.text
         )
     return _status_screen(request, send)
 
@@ -304,10 +477,16 @@ HANDLERS: dict[str, Callable[[CanvasRequest], dict]] = {
     "send": lambda request: _send(request, open_conversation=False),
     "send_open": lambda request: _send(request, open_conversation=True),
     "refresh": _refresh,
+    "template_search": _template_search,
+    "template_preview": _template_preview,
+    "template_edit": _template_edit,
+    "template_send": lambda request: _template_send(request, open_conversation=False),
+    "template_send_open": lambda request: _template_send(request, open_conversation=True),
 }
 PREFIX_HANDLERS: dict[str, Callable[[CanvasRequest], dict]] = {
     "pick-": _pick,
     "channel-": _channel,
+    "template-": _template_pick,
 }
 
 

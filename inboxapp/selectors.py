@@ -8,15 +8,29 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from channels.models import Channel, Contact, Conversation, Direction, Message
+from channels.models import Channel, Contact, Conversation, Direction, Message, WhatsAppTemplate
+from channels.selectors import whatsapp_templates_sendable
 from channels.services import phone_to_e164
+from channels.template_services import whatsapp_template_definition
 from integrations.base import ProviderError
 from integrations.intercom.client import IntercomClient
 from integrations.registry import channel_adapter
 from integrations.services import inbox_call, workspace_tokens
+from integrations.whatsapp import templates as wa_templates
 from workspaces.models import Provider, Status, Workspace
 
-from .canvas import RESULTS_MAX, ChannelOption, Offered, Recipient, SendView, Window
+from .canvas import (
+    RESULTS_MAX,
+    TEMPLATES_SHOWN,
+    ChannelOption,
+    Field,
+    Offered,
+    Recipient,
+    SendView,
+    TemplateChoice,
+    TemplateView,
+    Window,
+)
 from .models import InboxAppSettings, ProactiveSend
 
 logger = logging.getLogger(__name__)
@@ -58,11 +72,140 @@ def open_conversation_id(*, workspace: Workspace, contact: Contact) -> str:
     return latest.inbox_conversation_id if latest is not None and latest.open else ""
 
 
-def templates_offered(channel: Channel, contact: Contact | None) -> list[Offered]:
-    """The approved templates the panel may offer for ``channel`` and ``contact`` when
-    free text cannot go out (WhatsApp outside the 24-hour window). The seam the
-    WhatsApp templates work fills; until then there are none, and the panel says so."""
-    return []
+def templates_offered(
+    channel: Channel, contact: Contact | None, *, query: str = ""
+) -> TemplateChoice:
+    """The approved templates the panel offers on ``channel`` (WhatsApp): the most
+    recently used first, at most TEMPLATES_SHOWN of them, those whose name holds
+    ``query`` when one is given. Paused, rejected, pending and disabled templates are
+    never offered: Meta would only refuse them."""
+    if channel.kind != "whatsapp":
+        return TemplateChoice()
+    query = query.strip()
+    found = whatsapp_templates_sendable(channel=channel)
+    if query:
+        needle = query.casefold()
+        found = [each for each in found if needle in each.name.casefold()]
+    offered = [
+        Offered(
+            key=str(each.pk),
+            label=f"{each.name} ({each.language})",
+            preview=whatsapp_template_definition(each).body,
+        )
+        for each in found[:TEMPLATES_SHOWN]
+    ]
+    return TemplateChoice(offered=offered, total=len(found), query=query)
+
+
+def template_on(*, channel: Channel, template_id) -> WhatsAppTemplate | None:
+    """One approved template of ``channel`` (itself resolved inside the workspace)."""
+    if not isinstance(template_id, int) or isinstance(template_id, bool):
+        return None
+    return WhatsAppTemplate.objects.filter(
+        channel=channel, pk=template_id, status="APPROVED"
+    ).first()
+
+
+def template_view(template: WhatsAppTemplate) -> TemplateView:
+    definition = whatsapp_template_definition(template)
+    buttons = []
+    for button in definition.buttons:
+        target = button.url or button.phone_number
+        buttons.append(f"{button.text}" + (f" → {target}" if target else ""))
+    return TemplateView(
+        template_id=template.pk,
+        name=template.name,
+        language=template.language,
+        category=template.category,
+        footer=definition.footer,
+        buttons=tuple(buttons),
+    )
+
+
+# A named variable is filled from the contact when its name says what it holds.
+_CONTACT_FIELDS = {
+    "name": "name",
+    "full_name": "name",
+    "customer_name": "name",
+    "first_name": "first_name",
+    "firstname": "first_name",
+    "last_name": "last_name",
+    "lastname": "last_name",
+    "email": "email",
+    "e_mail": "email",
+    "phone": "phone",
+    "phone_number": "phone",
+}
+
+
+def contact_attributes(contact: dict | None, recipient: Recipient) -> dict[str, str]:
+    """What the customer's Intercom contact tells about them, by lower-case name: the
+    request's ``contact`` when it is the recipient, else what the panel knows of the
+    recipient (a customer found by search)."""
+    attributes: dict[str, str] = {}
+    if isinstance(contact, dict) and str(contact.get("id") or "") == recipient.intercom_id:
+        custom = contact.get("custom_attributes")
+        for name, value in (custom if isinstance(custom, dict) else {}).items():
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                attributes[str(name).casefold()] = str(value)
+        name = contact.get("name") if isinstance(contact.get("name"), str) else ""
+        email = contact.get("email") if isinstance(contact.get("email"), str) else ""
+        phone = contact.get("phone") if isinstance(contact.get("phone"), str) else ""
+    else:
+        name, email, phone = recipient.name, recipient.email, recipient.phone
+    name = " ".join(name.split())
+    known = {
+        "name": name,
+        "first_name": name.split(" ")[0] if name else "",
+        "last_name": name.split(" ")[-1] if " " in name else "",
+        "email": email.strip(),
+        "phone": phone.strip(),
+    }
+    # Intercom's own fields win over a custom attribute of the same name.
+    for variable, source in _CONTACT_FIELDS.items():
+        if known[source]:
+            attributes[variable] = known[source]
+    return attributes
+
+
+def template_fields(
+    template: WhatsAppTemplate, *, attributes: dict[str, str], values: dict | None = None
+) -> list[Field]:
+    """One field per variable of ``template``: the value the teammate gave when there
+    is one, else a guess from the contact for a named variable (positional ones are
+    numbers, which say nothing of what they hold)."""
+    fields = []
+    for variable in wa_templates.template_variables(whatsapp_template_definition(template)):
+        if values is not None:
+            value = values.get(variable.key, "")
+        elif variable.kind == "text" and not variable.name.isdigit():
+            value = attributes.get(variable.name.casefold(), "")
+        else:
+            value = ""
+        fields.append(
+            Field(
+                key=variable.key,
+                label=_field_label(variable),
+                value=value if isinstance(value, str) else "",
+                required=variable.required,
+            )
+        )
+    return fields
+
+
+def _field_label(variable: wa_templates.TemplateVariable) -> str:
+    if variable.component == "button":
+        what = {
+            "url_suffix": "Link ending",
+            "coupon_code": "Code",
+            "payload": "Payload",
+        }[variable.kind]
+        return f"{what} of button “{variable.name}”"
+    if variable.kind in ("image", "video", "document"):
+        return f"Header {variable.kind} (https:// link)"
+    if variable.kind == "location":
+        return f"Header location {variable.name}"
+    return f"{variable.component.title()} {{{{{variable.name}}}}}"
 
 
 def customer_window(*, contact: Contact | None) -> Window:
@@ -268,3 +411,8 @@ def recent_sends(*, workspace: Workspace, contact_id: int, limit: int = 6) -> li
         send_view(send)
         for send in _sends(workspace).filter(contact_id=contact_id).order_by("-created_at")[:limit]
     ]
+
+
+def workspace_send_by_key(*, workspace: Workspace, key: str) -> ProactiveSend | None:
+    """The send a preview (its idempotency key) already made, if any."""
+    return _sends(workspace).filter(idempotency_key=key).first()

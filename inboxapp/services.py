@@ -14,14 +14,21 @@ from channels.models import (
     Message,
     MessageStatus,
     Origin,
+    WhatsAppTemplate,
 )
 from channels.services import contact_upsert
+from channels.template_services import (
+    whatsapp_template_definition,
+    whatsapp_template_message,
+    whatsapp_template_used,
+)
 from integrations.base import ProviderError
 from integrations.channel import Sender
 from integrations.errors import provider_call
 from integrations.intercom.client import LABEL, IntercomClient, describe_error
 from integrations.intercom.webhooks import text_to_html
 from integrations.services import inbox_call, workspace_tokens
+from integrations.whatsapp import templates as wa_templates
 from relay.outbound import plain_html
 from relay.wakeup import relay_wake
 from workspaces.models import Workspace
@@ -62,6 +69,87 @@ def proactive_send(
             "The customer's 24-hour WhatsApp window is closed: only an approved template "
             "can be sent."
         )
+    return _queue(
+        workspace=workspace,
+        channel=channel,
+        contact=contact,
+        recipient=recipient,
+        key=key,
+        admin_id=admin_id,
+        admin_name=admin_name,
+        text=text,
+        # As an agent's reply carries it: the relay adds the channel's signature with
+        # this teammate's name and posts failure notes as them.
+        data={"body_html": plain_html(text)},
+    )
+
+
+def template_send(
+    *,
+    workspace: Workspace,
+    channel: Channel,
+    contact: Contact | None,
+    recipient: Recipient,
+    template: WhatsAppTemplate,
+    values: dict[str, str],
+    key: str,
+    admin_id: str,
+    admin_name: str,
+) -> tuple[ProactiveSend, bool]:
+    """Queue an approved WhatsApp template with the teammate's ``values``, once per
+    ``key`` (shared with ``proactive_send``): inside or outside the 24-hour window, as
+    Meta allows templates at any time. The message keeps the template as filled in (a
+    later sync does not change what it sends) and, as its text, exactly what the
+    customer sees. TemplateValuesInvalid (words for the teammate) when a value is
+    missing or unusable; nothing is queued then."""
+    existing = _by_key(workspace, key)
+    if existing is not None:
+        return existing, False
+    if channel.kind != "whatsapp" or template.channel_id != channel.pk:
+        raise SendRefused("That template is not one of this channel's.")
+    definition = whatsapp_template_definition(template)
+    # Only the template's own variables are kept with the message.
+    values = {
+        variable.key: str(values.get(variable.key) or "")
+        for variable in wa_templates.template_variables(definition)
+    }
+    try:
+        message = whatsapp_template_message(template=template, values=values)
+    except wa_templates.TemplateValuesInvalid:
+        raise
+    except ValueError as not_approved:
+        raise SendRefused(
+            f"The template “{template.name}” is no longer approved, so it cannot be sent."
+        ) from not_approved
+    send, created = _queue(
+        workspace=workspace,
+        channel=channel,
+        contact=contact,
+        recipient=recipient,
+        key=key,
+        admin_id=admin_id,
+        admin_name=admin_name,
+        text=wa_templates.render(definition, values).as_text(),
+        # No body_html: the relay sends the template alone, with no signature.
+        data={"body_html": "", "template": message.as_data()},
+    )
+    if created:
+        whatsapp_template_used(template=template)
+    return send, created
+
+
+def _queue(
+    *,
+    workspace: Workspace,
+    channel: Channel,
+    contact: Contact | None,
+    recipient: Recipient,
+    key: str,
+    admin_id: str,
+    admin_name: str,
+    text: str,
+    data: dict,
+) -> tuple[ProactiveSend, bool]:
     try:
         with transaction.atomic():
             if contact is None:
@@ -79,16 +167,9 @@ def proactive_send(
                 direction=Direction.OUTBOUND,
                 origin=Origin.AGENT,
                 status=MessageStatus.PENDING,
-                type="text",
+                type="template" if "template" in data else "text",
                 text=text,
-                # As an agent's reply carries it: the relay adds the channel's signature
-                # with this teammate's name and posts failure notes as them.
-                data={
-                    "body_html": plain_html(text),
-                    "admin_id": admin_id,
-                    "admin_name": admin_name,
-                    "proactive": True,
-                },
+                data={**data, "admin_id": admin_id, "admin_name": admin_name, "proactive": True},
             )
             send = ProactiveSend.objects.create(
                 workspace=workspace,

@@ -62,6 +62,11 @@ def hubspot_api_paths() -> list:
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path(
+        "whatsapp/templates/<str:waba_id>/status",
+        views.whatsapp_template_status,
+        name="whatsapp_template_status",
+    ),
     # Intercom: INTERCOM_AUTHORIZE_URL = {base}/sandbox/intercom/oauth,
     # INTERCOM_API_URL = {base}/sandbox/intercom/api.
     path("intercom/oauth", intercom.authorize, name="intercom_authorize"),

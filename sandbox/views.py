@@ -3,11 +3,13 @@
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from django.contrib import messages
 from django.db.models import F
 from django.http import HttpResponseRedirect, QueryDict
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from . import whatsapp_templates
 from .directory import (
     HUBSPOT_APP_ID,
     HUBSPOT_CHANNEL_ID,
@@ -111,7 +113,25 @@ def index(request):
             "telegram_bots": TELEGRAM_BOTS,
             "meta_app": META_APP,
             "whatsapp_numbers": WHATSAPP_NUMBERS,
+            "whatsapp_templates": [
+                (number, whatsapp_templates.catalog(number.waba_id)) for number in WHATSAPP_NUMBERS
+            ],
             "messenger_pages": MESSENGER_PAGES,
             "twilio_accounts": TWILIO_ACCOUNTS,
         },
     )
+
+
+@require_POST
+def whatsapp_template_status(request, waba_id):
+    """Meta changes a template's status (as it pauses one for low quality)."""
+    name, status = request.POST.get("name", ""), request.POST.get("status", "")
+    known = {t["name"] for t in whatsapp_templates.catalog(waba_id)}
+    if not any(n.waba_id == waba_id for n in WHATSAPP_NUMBERS) or name not in known:
+        messages.error(request, "No such template.")
+    elif status not in whatsapp_templates.STATUSES:
+        messages.error(request, "Choose approved, paused or disabled.")
+    else:
+        whatsapp_templates.status_set(waba_id, name, status)
+        messages.success(request, f"Template {name} is now {status.lower()} at Meta.")
+    return redirect("sandbox:index")

@@ -10,6 +10,11 @@ unknown name or language (or a template not approved) is 132001, a paused one 13
 a disabled one 132016, the wrong number of parameters 132000, named parameters where
 positional are expected (or the header's kind wrong) 132012, an empty value 131008.
 
+A person (or a test) can change a template's status at "Meta" on the sandbox's index
+page (``status_set``): pausing an approved template after Octopods has synced it is how
+Meta's pausing for low quality looks from Octopods, which still offers it until the next
+sync or status webhook, and whose send Meta then refuses with 132015.
+
 Like the rest of the sandbox this imports nothing of the product: it is a stand-in for
 Meta, written from Meta's documentation, so the product's code is tested against it.
 """
@@ -18,13 +23,39 @@ import base64
 import re
 from dataclasses import dataclass
 
+from django.core.cache import cache
+
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]{1,64})\s*\}\}")
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 
 
+STATUSES = ("APPROVED", "PAUSED", "DISABLED")
+
+
+def _status_key(waba_id: str, name: str) -> str:
+    return f"sandbox:whatsapp:template-status:{waba_id}:{name}"
+
+
+def status_set(waba_id: str, name: str, status: str | None) -> None:
+    """Meta changing a template's status (None: back to the one it was made with)."""
+    if status is None:
+        cache.delete(_status_key(waba_id, name))
+    else:
+        cache.set(_status_key(waba_id, name), status, None)
+
+
 def catalog(waba_id: str) -> list[dict]:
-    """The WABA's templates in Meta's listing shape (ids are the WABA's own)."""
+    """The WABA's templates in Meta's listing shape, with any status a person set."""
+    templates = _made(waba_id)
+    changed = cache.get_many([_status_key(waba_id, t["name"]) for t in templates])
+    for template in templates:
+        template["status"] = changed.get(_status_key(waba_id, template["name"]), template["status"])
+    return templates
+
+
+def _made(waba_id: str) -> list[dict]:
+    """The WABA's templates as they were made (ids are the WABA's own)."""
     suffix = waba_id[-6:]
     return [
         {

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from integrations.whatsapp import templates
 from sandbox.models import Conversation, Message
-from sandbox.whatsapp_templates import catalog
+from sandbox.whatsapp_templates import catalog, status_set
 from tests.sandbox.support import GRAPH, NUMBER, OTHER_NUMBER, bearer, post_json
 
 pytestmark = pytest.mark.django_db
@@ -200,3 +200,51 @@ def test_an_empty_value_is_131008(client):
     template = built("order_shipped", SHIPPED)
     template["components"][1]["parameters"][0]["text"] = " "
     assert error(send(client, template))["code"] == 131008
+
+
+# --- a person changes a status at "Meta" -------------------------------------------------
+
+
+@pytest.fixture
+def restored():
+    yield
+    for name in ("order_shipped", "winback_offer"):
+        status_set(NUMBER.waba_id, name, None)
+
+
+def test_a_template_paused_on_the_index_page_is_listed_paused_and_refused(client, restored):
+    page = client.get("/sandbox/").content.decode()
+    assert "Pause order_shipped of" in page
+
+    response = client.post(
+        f"/sandbox/whatsapp/templates/{NUMBER.waba_id}/status",
+        {"name": "order_shipped", "status": "PAUSED"},
+    )
+
+    assert response.status_code == 302
+    assert meta_template("order_shipped")["status"] == "PAUSED"
+    assert meta_template("order_shipped") in client.get(LISTING, **TOKEN).json()["data"]
+    assert error(send(client, built("order_shipped", SHIPPED)))["code"] == 132015
+    # Only that WABA's template: the other number's stays approved.
+    other = next(t for t in catalog(OTHER_NUMBER.waba_id) if t["name"] == "order_shipped")
+    assert other["status"] == "APPROVED"
+
+
+def test_a_paused_template_can_be_approved_again(client, restored):
+    client.post(
+        f"/sandbox/whatsapp/templates/{NUMBER.waba_id}/status",
+        {"name": "winback_offer", "status": "APPROVED"},
+    )
+    assert meta_template("winback_offer")["status"] == "APPROVED"
+
+
+@pytest.mark.parametrize(
+    ("waba_id", "name", "status"),
+    [("999", "order_shipped", "PAUSED"), (None, "no_such", "PAUSED"), (None, "order_shipped", "X")],
+)
+def test_an_unknown_template_or_status_changes_nothing(client, restored, waba_id, name, status):
+    client.post(
+        f"/sandbox/whatsapp/templates/{waba_id or NUMBER.waba_id}/status",
+        {"name": name, "status": status},
+    )
+    assert meta_template("order_shipped")["status"] == "APPROVED"
