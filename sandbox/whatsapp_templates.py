@@ -141,6 +141,33 @@ def _made(waba_id: str) -> list[dict]:
             "rejected_reason": "PROMOTIONAL",
             "id": f"71{suffix}0004",
         },
+        {
+            # Named variables: the Octopods panel fills first_name from the contact.
+            "name": "delivery_update",
+            "parameter_format": "NAMED",
+            "components": [
+                {
+                    "type": "HEADER",
+                    "format": "IMAGE",
+                    "example": {"header_handle": ["https://scontent.whatsapp.net/parcel.jpg"]},
+                },
+                {
+                    "type": "BODY",
+                    "text": "Hi {{first_name}}, parcel {{tracking_code}} arrives tomorrow.",
+                    "example": {
+                        "body_text_named_params": [
+                            {"param_name": "first_name", "example": "Jane"},
+                            {"param_name": "tracking_code", "example": "AC-1042"},
+                        ]
+                    },
+                },
+                {"type": "FOOTER", "text": "Acme Support"},
+            ],
+            "language": "en_US",
+            "status": "APPROVED",
+            "category": "UTILITY",
+            "id": f"71{suffix}0005",
+        },
     ]
 
 

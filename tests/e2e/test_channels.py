@@ -184,14 +184,14 @@ def test_a_whatsapp_channels_templates_come_from_meta_and_a_sent_one_shows_rende
     add_whatsapp(page, sandbox, workspace)
     # Synced while it was added, from the sandbox's Graph API.
     listed = page.locator("table.templates")
-    expect(listed.get_by_role("row")).to_have_count(5)
+    expect(listed.get_by_role("row")).to_have_count(6)
     shipped = listed.get_by_role("row").filter(has_text="order_shipped")
     expect(shipped).to_contain_text("Utility")
     expect(shipped).to_contain_text("Approved")
     expect(listed.get_by_role("row").filter(has_text="winback_offer")).to_contain_text("Paused")
     expect(listed.get_by_role("row").filter(has_text="miracle_cure")).to_contain_text("Rejected")
     page.get_by_role("button", name="Sync now").click()
-    expect(page.get_by_text("4 WhatsApp templates synced from Meta.")).to_be_visible()
+    expect(page.get_by_text("5 WhatsApp templates synced from Meta.")).to_be_visible()
 
     # Sent the way the inbox app will send it: the synced row, filled in, through the
     # real adapter to the sandbox's Graph API.

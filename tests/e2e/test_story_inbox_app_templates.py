@@ -92,6 +92,21 @@ def fill_order_shipped(panel):
     expect(panel).to_contain_text("Hi Kerry, your order #1042 is on its way.")
 
 
+def fill_delivery_update(panel):
+    """An image header and two named variables, the customer's first name filled in
+    from the Intercom contact."""
+    panel.get_by_role("button", name="delivery_update (en_US)").click()
+    expect(panel.get_by_role("heading", name="Template delivery_update")).to_be_visible()
+    expect(panel).to_contain_text("Footer: Acme Support")
+    expect(panel.get_by_label("Body {{first_name}}")).to_have_value("Kerry")
+    panel.get_by_label("Header image (https:// link)").fill(PHOTO)
+    panel.get_by_label("Body {{tracking_code}}").fill("AC-2001")
+    panel.get_by_role("button", name="Preview").click()
+    expect(panel.get_by_role("heading", name="Preview")).to_be_visible()
+    expect(panel).to_contain_text(f"[image: {PHOTO}]")
+    expect(panel).to_contain_text("Hi Kerry, parcel AC-2001 arrives tomorrow.")
+
+
 def test_a_teammate_sends_a_template_after_the_window_closed_and_follows_it_to_read(
     page: Page, sandbox, relay, console_errors
 ):
@@ -101,7 +116,7 @@ def test_a_teammate_sends_a_template_after_the_window_closed_and_follows_it_to_r
     panel = open_templates(page)
     for hidden in ("winback_offer", "miracle_cure"):
         expect(panel).not_to_contain_text(hidden)
-    fill_order_shipped(panel)
+    fill_delivery_update(panel)
     panel.get_by_role("button", name="Send", exact=True).click()
 
     def sent():
@@ -111,8 +126,8 @@ def test_a_teammate_sends_a_template_after_the_window_closed_and_follows_it_to_r
     reload_until(page, sent)
 
     page.goto(phone_url)
-    shown = page.get_by_role("listitem").filter(has_text="Hi Kerry, your order #1042")
-    reload_until(page, lambda: expect(shown).to_contain_text("Where is it?"))
+    shown = page.get_by_role("listitem").filter(has_text="Hi Kerry, parcel AC-2001")
+    reload_until(page, lambda: expect(shown).to_contain_text("Acme Support"))
     expect(
         shown.get_by_role(
             "img", name=f"Header image (the sandbox shows its sample photo for {PHOTO})"

@@ -66,7 +66,10 @@ def test_it_lists_the_wabas_templates_in_pages(client):
     assert NUMBER.access_token not in first["paging"]["next"]
     after = first["paging"]["cursors"]["after"]
     second = client.get(LISTING, {"limit": 3, "after": after}, **TOKEN).json()
-    assert [(t["name"], t["status"]) for t in second["data"]] == [("miracle_cure", "REJECTED")]
+    assert [(t["name"], t["status"]) for t in second["data"]] == [
+        ("miracle_cure", "REJECTED"),
+        ("delivery_update", "APPROVED"),
+    ]
     assert "next" not in second["paging"]
 
 
@@ -78,6 +81,7 @@ def test_its_templates_have_the_shapes_the_product_reads(client):
         ("spring_sale", "APPROVED", "MARKETING", "NAMED"),
         ("winback_offer", "PAUSED", "MARKETING", "POSITIONAL"),
         ("miracle_cure", "REJECTED", "MARKETING", "POSITIONAL"),
+        ("delivery_update", "APPROVED", "UTILITY", "NAMED"),
     ]
     shipped = templates.TemplateDefinition(
         parameter_format="POSITIONAL", components=read[0].components
