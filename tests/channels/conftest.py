@@ -7,17 +7,27 @@ from channels.models import Contact, Conversation
 from workspaces.models import InboxAdmin, Provider, Workspace
 
 
-@pytest.fixture
-def workspace(cast):
+def acme_workspace(
+    cast,
+    *,
+    access_token: str = "tok",  # noqa: S107 - a test's token
+    admin_name: str = "Ann",
+) -> Workspace:
+    """The cast's connected Intercom workspace, with Ann (991) as its default admin."""
     workspace = Workspace.objects.create(
         account=cast.account,
         provider=Provider.INTERCOM,
         external_id="acme-app",
         name="Acme Help",
-        access_token="tok",
+        access_token=access_token,
     )
-    InboxAdmin.objects.create(workspace=workspace, external_id="991", name="Ann")
+    InboxAdmin.objects.create(workspace=workspace, external_id="991", name=admin_name)
     return workspace
+
+
+@pytest.fixture
+def workspace(cast):
+    return acme_workspace(cast)
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from datetime import timedelta
 
 import pytest
 import responses
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
 from relay.lease import keeper
-from workspaces.models import InboxAdmin, Provider, Workspace
+from tests.channels.conftest import acme_workspace
 
 SECRET = "canvas-test-client-secret"
 INITIALIZE = "/hooks/intercom/canvas/initialize/"
@@ -55,15 +56,7 @@ def mocked():
 
 @pytest.fixture
 def workspace(cast):
-    workspace = Workspace.objects.create(
-        account=cast.account,
-        provider=Provider.INTERCOM,
-        external_id="acme-app",
-        name="Acme Help",
-        access_token="tok-acme",
-    )
-    InboxAdmin.objects.create(workspace=workspace, external_id="991", name="Ann Agent")
-    return workspace
+    return acme_workspace(cast, access_token="tok-acme", admin_name="Ann Agent")
 
 
 def make_channel(workspace, kind: str, name: str, identity: str, credentials: dict) -> Channel:
@@ -214,3 +207,19 @@ def words(canvas: dict) -> str:
 
 def ids(canvas: dict) -> list[str]:
     return [each["id"] for each in components(canvas) if "id" in each]
+
+
+# Meta's answer to the WhatsApp number's sends (the channel fixture's phone number id).
+WAMID = "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
+GRAPH_SEND = f"{settings.META_GRAPH_API_URL}/100000000000001/messages"
+
+
+def graph_accepts(mocked) -> None:
+    mocked.post(
+        GRAPH_SEND,
+        json={
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "15551234567", "wa_id": "15551234567"}],
+            "messages": [{"id": WAMID}],
+        },
+    )

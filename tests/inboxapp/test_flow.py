@@ -17,10 +17,13 @@ from integrations.channel import DeliveryState, DeliveryStatus
 from relay.engine import contact_relay
 
 from .conftest import (
+    GRAPH_SEND,
     JANE_INTERCOM_ID,
     JANE_PHONE,
+    WAMID,
     click,
     components,
+    graph_accepts,
     ids,
     initialize,
     intercom_contact,
@@ -31,9 +34,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.django_db
 
-WAMID = "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
-GRAPH_SEND = f"{settings.META_GRAPH_API_URL}/100000000000001/messages"
-
 
 def to_compose(channel: Channel, **fields) -> dict:
     first = initialize(**fields)
@@ -42,17 +42,6 @@ def to_compose(channel: Channel, **fields) -> dict:
 
 def to_preview(channel: Channel, text: str = "Your order has shipped.") -> dict:
     return click(to_compose(channel), "preview", {"text": text})
-
-
-def graph_accepts(mocked) -> None:
-    mocked.post(
-        GRAPH_SEND,
-        json={
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": "15551234567", "wa_id": "15551234567"}],
-            "messages": [{"id": WAMID}],
-        },
-    )
 
 
 # --- recipient and channel ------------------------------------------------------------

@@ -19,9 +19,11 @@ from integrations.whatsapp.templates import render
 from relay.engine import contact_relay
 
 from .conftest import (
+    GRAPH_SEND,
     WA_CREDENTIALS,
     click,
     components,
+    graph_accepts,
     ids,
     initialize,
     intercom_contact,
@@ -32,8 +34,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.django_db
 
-WAMID = "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"
-GRAPH_SEND = f"{settings.META_GRAPH_API_URL}/100000000000001/messages"
 
 ORDER_SHIPPED = [
     {"type": "HEADER", "format": "IMAGE"},
@@ -271,17 +271,6 @@ def test_edit_returns_to_the_values_as_given(workspace, whatsapp, jane_on_whatsa
     edit = click(preview, "template_edit")
 
     assert inputs(edit)["Body {{2}}"]["value"] == "#1042"
-
-
-def graph_accepts(mocked) -> None:
-    mocked.post(
-        GRAPH_SEND,
-        json={
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": "15551234567", "wa_id": "15551234567"}],
-            "messages": [{"id": WAMID}],
-        },
-    )
 
 
 def test_send_queues_the_template_and_the_relay_sends_it_once(
