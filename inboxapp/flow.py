@@ -6,7 +6,13 @@ Request shapes (Intercom's Canvas Kit reference; the official Node SDK's
 ``InitializeRequest`` and ``SubmitRequest`` types): ``workspace_id``, ``admin``,
 ``context``, ``conversation``, ``contact``; a submit adds ``component_id``,
 ``input_values`` and ``current_canvas`` (whose ``stored_data`` is what our previous
-screen stored)."""
+screen stored).
+
+On a contact's page (rather than beside a conversation) the request carries the
+contact and no conversation. Intercom documents ``context.location`` only as
+conversation, home, message or operator, so the panel never goes by that value: no
+conversation id means no conversation window to show, and the contact is the
+recipient offered, as it is beside a conversation."""
 
 import logging
 import secrets
@@ -155,7 +161,7 @@ def _pick(request: CanvasRequest) -> dict:
 def _this_contact(request: CanvasRequest) -> dict:
     recipient = request.contact
     if recipient is None:
-        return _start_screen(request, error="This conversation has no contact: search for one.")
+        return _start_screen(request, error="Intercom named no contact here: search for one.")
     return _channels_screen(request, recipient)
 
 
