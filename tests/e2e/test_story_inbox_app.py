@@ -1,7 +1,8 @@
 """A teammate writes first from the Octopods panel beside a conversation in the sandbox's
 Intercom inbox: on WhatsApp inside the 24-hour window, previewing exactly what the
-customer will get and following the message to Delivered; and by SMS to a customer
-found by e-mail, opening the Intercom conversation their answer then joins."""
+customer will get and following the message to Delivered, then opening the same panel
+on the customer's contact page; and by SMS to a customer found by e-mail, opening the
+Intercom conversation their answer then joins."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -78,6 +79,20 @@ def test_a_teammate_sends_a_proactive_whatsapp_message_from_the_panel(
     page.goto(inbox_url)
     panel.get_by_role("button", name="Refresh").click()
     expect(panel).to_contain_text("Status: Delivered")
+
+    # Intercom also shows the app on the customer's own page: no conversation there,
+    # the same customer to write to, and the message just sent in their history.
+    page.get_by_role("heading", level=1).get_by_role("link", name=customer).click()
+    expect(page.get_by_role("heading", name=customer, level=1)).to_be_visible()
+    expect(page.get_by_role("region", name="Conversations").get_by_role("link")).to_have_count(1)
+    panel.get_by_role("button", name="Open the Octopods app").click()
+    expect(panel.get_by_role("heading", name="Send a proactive message")).to_be_visible()
+    expect(panel).not_to_contain_text("window open until")
+    panel.get_by_role("button", name=f"Send to {customer}").click()
+    panel.get_by_role("button", name=f"WhatsApp · {number.verified_name}").click()
+    expect(panel.get_by_label("Write your message (500 characters at most)")).to_be_visible()
+    panel.get_by_role("button", name="Back").click()
+    expect(panel.get_by_role("heading", name=f"Message {customer}")).to_be_visible()
     assert_no_csp_violations(console_errors)
 
 
