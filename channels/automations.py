@@ -399,6 +399,12 @@ def language_normalize(text: str) -> str:
     return f"{language}_{region.upper()}" if region else language
 
 
+def template_variables_taken(body: str) -> int:
+    """How many values ``body`` is rendered with: its highest {{n}} (what
+    ``template_render`` expects, whether or not the numbering has gaps)."""
+    return max((int(raw) for raw in _VARIABLE.findall(body)), default=0)
+
+
 def template_render(*, template, variables: list[str]) -> str:
     """``template``'s body with {{1}}…{{n}} replaced by ``variables`` in order.
 
@@ -406,8 +412,7 @@ def template_render(*, template, variables: list[str]) -> str:
     body takes, or a value is blank (providers refuse empty parameters). Values are
     inserted as they are: a value containing "{{2}}" is not expanded again.
     """
-    numbers = {int(raw) for raw in _VARIABLE.findall(template.body)}
-    count = max(numbers, default=0)
+    count = template_variables_taken(template.body)
     if len(variables) != count:
         takes = f"takes {count} variable{'s' if count != 1 else ''}" if count else "takes none"
         listed = f" ({_variables_phrase(range(1, count + 1), count)})" if count else ""

@@ -29,6 +29,11 @@ RECENT_MAX = 5
 # The templates a compose screen lists: the most recently used first; with more than
 # this the teammate searches by name.
 TEMPLATES_SHOWN = 10
+# A channel's saved texts (channels.MessageTemplate) a compose screen lists, in
+# alphabetical order; the rest stay on the channel's settings page.
+SAVED_SHOWN = 10
+# What a saved text's body may be (channels.automations.TEMPLATE_BODY_MAX_LENGTH).
+SAVED_BODY_MAX = 1024
 # What one template variable may hold on a screen (integrations.whatsapp.templates
 # refuses longer values with words for the teammate).
 VALUE_MAX = 2000
@@ -113,6 +118,27 @@ class TemplateChoice:
     offered: list[Offered] = field(default_factory=list)
     total: int = 0
     query: str = ""
+
+
+@dataclass(frozen=True)
+class SavedText:
+    """One of the channel's saved texts (channels.MessageTemplate) as the panel shows
+    it: its body takes ``variables`` numbered values, {{1}}…{{n}}."""
+
+    saved_id: int
+    name: str
+    language: str
+    body: str
+    variables: int
+
+
+@dataclass(frozen=True)
+class SavedChoice:
+    """The saved texts a compose screen lists (at most SAVED_SHOWN) and how many the
+    channel has in all."""
+
+    offered: list[SavedText] = field(default_factory=list)
+    total: int = 0
 
 
 @dataclass(frozen=True)
@@ -271,10 +297,12 @@ def compose(
     recipient: Recipient,
     option: ChannelOption,
     templates: TemplateChoice | None = None,
+    saved: SavedChoice | None = None,
     text: str = "",
     error: str = "",
 ) -> dict:
-    """Write a message, or (WhatsApp) pick an approved template: the only choice once
+    """Write a message or start from one of the channel's saved texts (wherever free
+    text can be sent), or (WhatsApp) pick an approved template: the only choice once
     the customer's 24-hour window is closed."""
     screen = Screen().text(f"Message {_md(recipient.label)}", "header")
     screen.text(f"On {_md(option.label)}", "muted")
@@ -294,6 +322,8 @@ def compose(
         if error:
             screen.text(_md(error), "error")
         screen.button("preview", "Preview")
+        if saved is not None and saved.offered:
+            _saved_list(screen, saved)
     else:
         screen.text(
             "WhatsApp delivers free text only within 24 hours of the customer's last "
@@ -303,6 +333,58 @@ def compose(
     if templates is not None:
         _template_list(screen, templates, closed=not option.free_text)
     screen.button("channels", "Back", "link")
+    return screen.response()
+
+
+def _saved_list(screen: Screen, saved: SavedChoice) -> None:
+    screen.divider().text("Or start from a saved text", "muted")
+    for each in saved.offered[:SAVED_SHOWN]:
+        screen.button(f"saved-{each.saved_id}", f"{each.name} ({each.language})", "secondary")
+        screen.text(_md(_cut(each.body, 100)), "muted")
+    shown = min(len(saved.offered), SAVED_SHOWN)
+    if saved.total > shown:
+        screen.text(
+            f"{shown} of {saved.total} saved texts shown, in alphabetical order; the "
+            "channel's settings page lists them all.",
+            "muted",
+        )
+
+
+def saved_fill(
+    *,
+    recipient: Recipient,
+    option: ChannelOption,
+    saved: SavedText,
+    values: list[str],
+    error: str = "",
+) -> dict:
+    """One input per numbered variable of a saved text, empty until the teammate fills
+    it: a number says nothing of what it holds, so nothing is guessed."""
+    screen = Screen().text(f"Saved text {_md(_cut(saved.name))}", "header")
+    screen.text(
+        f"{_md(saved.language)} · to {_md(recipient.label)} on {_md(option.label)}", "muted"
+    )
+    screen.text(_md(_cut(saved.body, SAVED_BODY_MAX)))
+    if not saved.variables:
+        screen.text("This saved text takes no values: it is sent as it is.", "muted")
+    for number in range(1, saved.variables + 1):
+        value = values[number - 1] if number <= len(values) else ""
+        screen.components.append(
+            {
+                "type": "input",
+                "id": f"value-{number}",
+                "label": f"{{{{{number}}}}}",
+                "value": _cut(value, TEXT_MAX),
+                **({"error": True} if error else {}),
+            }
+        )
+    if error:
+        screen.text(_md(error), "error")
+    screen.stored.update(
+        recipient=recipient.to_data(), channel=option.channel_id, saved=saved.saved_id
+    )
+    screen.button("saved_preview", "Preview")
+    screen.button(f"channel-{option.channel_id}", "Back", "link")
     return screen.response()
 
 
@@ -435,15 +517,19 @@ def preview(
     customer_text: str,
     key: str,
     can_open: bool,
+    saved: tuple[int, list[str]] | None = None,
 ) -> dict:
     """Exactly what the customer will get (the channel's signature and formatting
-    included), and the two ways to send it."""
+    included), and the two ways to send it. ``saved``: the saved text and values the
+    text was made from, so Edit goes back to them."""
     screen = Screen().text("Preview", "header")
     screen.text(f"To {_md(recipient.label)} on {_md(option.label)}", "muted")
     screen.text(_md(customer_text))
     screen.stored.update(
         recipient=recipient.to_data(), channel=option.channel_id, text=text, key=key
     )
+    if saved is not None:
+        screen.stored.update(saved=saved[0], values=saved[1])
     screen.button("send", "Send")
     if can_open:
         screen.button("send_open", "Send & open conversation", "secondary")

@@ -6,13 +6,20 @@ Request shapes (Intercom's Canvas Kit reference; the official Node SDK's
 ``InitializeRequest`` and ``SubmitRequest`` types): ``workspace_id``, ``admin``,
 ``context``, ``conversation``, ``contact``; a submit adds ``component_id``,
 ``input_values`` and ``current_canvas`` (whose ``stored_data`` is what our previous
-screen stored)."""
+screen stored).
+
+On a contact's page (rather than beside a conversation) the request carries the
+contact and no conversation. Intercom documents ``context.location`` only as
+conversation, home, message or operator, so the panel never goes by that value: no
+conversation id means no conversation window to show, and the contact is the
+recipient offered, as it is beside a conversation."""
 
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from channels.automations import TemplateVariablesError, template_render
 from channels.template_services import whatsapp_template_definition
 from integrations.registry import channel_adapter
 from integrations.whatsapp.templates import TemplateValuesInvalid, render, values_problems
@@ -30,6 +37,9 @@ from .selectors import (
     recent_sends,
     recipient_from_contact,
     recipients_search,
+    saved_text_on,
+    saved_texts_offered,
+    saved_view,
     send_view,
     template_fields,
     template_on,
@@ -151,7 +161,7 @@ def _pick(request: CanvasRequest) -> dict:
 def _this_contact(request: CanvasRequest) -> dict:
     recipient = request.contact
     if recipient is None:
-        return _start_screen(request, error="This conversation has no contact: search for one.")
+        return _start_screen(request, error="Intercom named no contact here: search for one.")
     return _channels_screen(request, recipient)
 
 
@@ -198,16 +208,21 @@ def _compose(
         templates=templates_offered(channel, contact, query=query)
         if channel.kind == "whatsapp"
         else None,
+        # The channel's own saved texts go out as free text, so only where it can.
+        saved=saved_texts_offered(channel) if option.free_text else None,
         text=text,
         error=error,
     )
 
 
 def _edit(request: CanvasRequest) -> dict:
-    text = request.stored.get("text")
-    return _compose(
-        request, request.stored.get("channel"), text=text if isinstance(text, str) else ""
-    )
+    stored = request.stored
+    if "saved" in stored:
+        values = stored.get("values")
+        values = [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+        return _saved_fill(request, stored.get("saved"), values=values)
+    text = stored.get("text")
+    return _compose(request, stored.get("channel"), text=text if isinstance(text, str) else "")
 
 
 def _text_problem(request: CanvasRequest, text) -> str:
@@ -229,10 +244,16 @@ def _preview(request: CanvasRequest) -> dict:
     resolved = _resolved(request, channel_id)
     if resolved is None:
         return canvas.problem(NOT_REACHABLE)
-    channel, option, contact = resolved
+    _channel, option, _contact = resolved
     if not option.free_text:
         return _compose(request, channel_id)
-    text = text.strip()
+    return _preview_screen(request, resolved, text.strip())
+
+
+def _preview_screen(request: CanvasRequest, resolved, text: str, *, saved=None) -> dict:
+    """The preview of free text: exactly what ``proactive_send`` sends (the relay's
+    agent text, signature included), with a fresh idempotency key."""
+    channel, option, contact = resolved
     customer_text = agent_text(
         channel_adapter(channel.kind),
         channel,
@@ -246,7 +267,112 @@ def _preview(request: CanvasRequest) -> dict:
         customer_text=customer_text,
         key=secrets.token_urlsafe(16),
         can_open=bool(request.recipient.intercom_id or (contact and contact.inbox_contact_id)),
+        saved=saved,
     )
+
+
+# --- the channel's saved texts (channels.MessageTemplate) -------------------------------
+
+SAVED_GONE = (
+    "That saved text is not one of this channel's (it may have been removed). Choose another."
+)
+
+
+def _saved_resolved(request: CanvasRequest, saved_id):
+    """The channel (resolved inside the workspace), its option, the customer's contact
+    there and one of its saved texts; None when any of them is not there."""
+    resolved = _resolved(request, request.stored.get("channel"))
+    if resolved is None:
+        return None
+    saved = saved_text_on(channel=resolved[0], saved_id=saved_id)
+    if saved is None:
+        return None
+    return resolved, saved
+
+
+def _saved_pick(request: CanvasRequest) -> dict:
+    try:
+        saved_id = int(request.component_id.removeprefix("saved-"))
+    except ValueError:
+        saved_id = None
+    return _saved_fill(request, saved_id)
+
+
+def _saved_fill(request: CanvasRequest, saved_id, *, values=(), error: str = "") -> dict:
+    found = _saved_resolved(request, saved_id)
+    if found is None:
+        return canvas.problem(SAVED_GONE)
+    (_channel, option, _contact), saved = found
+    if not option.free_text:
+        # WhatsApp's window closed since: only its approved templates can go now.
+        return _compose(request, option.channel_id)
+    return canvas.saved_fill(
+        recipient=request.recipient,
+        option=option,
+        saved=saved_view(saved),
+        values=list(values),
+        error=error,
+    )
+
+
+def _numbers(numbers: list[int]) -> str:
+    listed = [f"{{{{{number}}}}}" for number in numbers[:5]]
+    more = f" and {len(numbers) - 5} more" if len(numbers) > 5 else ""
+    return ", ".join(listed) + more
+
+
+def _saved_preview(request: CanvasRequest) -> dict:
+    saved_id = request.stored.get("saved")
+    found = _saved_resolved(request, saved_id)
+    if found is None:
+        return canvas.problem(SAVED_GONE)
+    resolved, saved = found
+    if not resolved[1].free_text:
+        return _compose(request, resolved[1].channel_id)
+    count = saved_view(saved).variables
+    values = []
+    for number in range(1, count + 1):
+        value = request.inputs.get(f"value-{number}")
+        values.append(value if isinstance(value, str) else "")
+    if request.nul_in_input:
+        return _saved_fill(
+            request,
+            saved_id,
+            error="A value holds a NUL character, which no channel can carry. Type it again.",
+        )
+    shown = [value[:TEXT_MAX] for value in values]
+    if empty := [n for n, value in enumerate(values, start=1) if not value.strip()]:
+        what = "is empty" if len(empty) == 1 else "are empty"
+        return _saved_fill(
+            request,
+            saved_id,
+            values=shown,
+            error=f"{_numbers(empty)} {what}: fill in every value. Nothing was sent.",
+        )
+    if long := [n for n, value in enumerate(values, start=1) if len(value) > TEXT_MAX]:
+        return _saved_fill(
+            request,
+            saved_id,
+            values=shown,
+            error=f"{_numbers(long)}: a value can be at most {TEXT_MAX} characters.",
+        )
+    values = [value.strip() for value in values]
+    try:
+        text = template_render(template=saved, variables=values).strip()
+    except TemplateVariablesError as wrong:
+        # The saved text was edited since this screen was shown.
+        return _saved_fill(request, saved_id, values=values, error=str(wrong))
+    if len(text) > TEXT_MAX:
+        return _saved_fill(
+            request,
+            saved_id,
+            values=values,
+            error=f"With these values the message is {len(text)} characters long; at most "
+            f"{TEXT_MAX} can be sent. Shorten them.",
+        )
+    if not text:
+        return _saved_fill(request, saved_id, values=values, error="This saved text is empty.")
+    return _preview_screen(request, resolved, text, saved=(saved.pk, values))
 
 
 def _send(request: CanvasRequest, *, open_conversation: bool) -> dict:
@@ -477,6 +603,7 @@ HANDLERS: dict[str, Callable[[CanvasRequest], dict]] = {
     "send": lambda request: _send(request, open_conversation=False),
     "send_open": lambda request: _send(request, open_conversation=True),
     "refresh": _refresh,
+    "saved_preview": _saved_preview,
     "template_search": _template_search,
     "template_preview": _template_preview,
     "template_edit": _template_edit,
@@ -487,6 +614,7 @@ PREFIX_HANDLERS: dict[str, Callable[[CanvasRequest], dict]] = {
     "pick-": _pick,
     "channel-": _channel,
     "template-": _template_pick,
+    "saved-": _saved_pick,
 }
 
 

@@ -8,7 +8,16 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from channels.models import Channel, Contact, Conversation, Direction, Message, WhatsAppTemplate
+from channels.automations import template_variables_taken
+from channels.models import (
+    Channel,
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageTemplate,
+    WhatsAppTemplate,
+)
 from channels.selectors import whatsapp_templates_sendable
 from channels.services import phone_to_e164
 from channels.template_services import whatsapp_template_definition
@@ -21,11 +30,14 @@ from workspaces.models import Provider, Status, Workspace
 
 from .canvas import (
     RESULTS_MAX,
+    SAVED_SHOWN,
     TEMPLATES_SHOWN,
     ChannelOption,
     Field,
     Offered,
     Recipient,
+    SavedChoice,
+    SavedText,
     SendView,
     TemplateChoice,
     TemplateView,
@@ -95,6 +107,33 @@ def templates_offered(
         for each in found[:TEMPLATES_SHOWN]
     ]
     return TemplateChoice(offered=offered, total=len(found), query=query)
+
+
+def saved_texts_offered(channel: Channel) -> SavedChoice:
+    """The channel's saved texts the compose screen lists: alphabetical, at most
+    SAVED_SHOWN, and how many there are in all."""
+    saved = MessageTemplate.objects.filter(channel=channel).order_by("name", "language", "pk")
+    return SavedChoice(
+        offered=[saved_view(each) for each in saved[:SAVED_SHOWN]], total=saved.count()
+    )
+
+
+def saved_text_on(*, channel: Channel, saved_id) -> MessageTemplate | None:
+    """One saved text of ``channel`` (itself resolved inside the workspace): an id of
+    another channel's, another account's or a removed one finds nothing."""
+    if not isinstance(saved_id, int) or isinstance(saved_id, bool):
+        return None
+    return MessageTemplate.objects.filter(channel=channel, pk=saved_id).first()
+
+
+def saved_view(saved: MessageTemplate) -> SavedText:
+    return SavedText(
+        saved_id=saved.pk,
+        name=saved.name,
+        language=saved.language,
+        body=saved.body,
+        variables=template_variables_taken(saved.body),
+    )
 
 
 def template_on(*, channel: Channel, template_id) -> WhatsAppTemplate | None:

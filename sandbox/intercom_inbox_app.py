@@ -1,8 +1,14 @@
-"""The Octopods inbox app in the sandbox inbox's conversation details: the page posts
-Intercom's signed Canvas Kit requests (initialize when a teammate opens the app, submit
-on each button) to Octopods and renders the canvas it answers, as Intercom's inbox
-does. The canvas on show is kept in the session, per conversation, as Intercom keeps
-``current_canvas`` to send back with the next submit."""
+"""The Octopods inbox app in the sandbox inbox, beside a conversation and on a contact's
+page: the page posts Intercom's signed Canvas Kit requests (initialize when a teammate
+opens the app, submit on each button) to Octopods and renders the canvas it answers, as
+Intercom's inbox does. The canvas on show is kept in the session, per conversation or
+contact, as Intercom keeps ``current_canvas`` to send back with the next submit.
+
+On a contact's page the request carries the contact and no conversation: no
+``conversation`` object and no ``context.conversation_id``. Intercom's Canvas Kit
+reference documents ``context.location`` only as conversation, home, message or
+operator, so the sandbox sends none there and the app goes by the missing
+conversation, never by a location value."""
 
 import hashlib
 import hmac
@@ -19,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from .directory import IntercomWorkspace, intercom_workspace
 from .intercom_inbox import contact_json, conversation_json, workspace_admin
-from .models import IntercomConversation
+from .models import IntercomContact, IntercomConversation
 
 INITIALIZE_PATH = "/hooks/intercom/canvas/initialize/"
 SUBMIT_PATH = "/hooks/intercom/canvas/submit/"
@@ -28,14 +34,16 @@ TIMEOUT = 10  # Intercom gives a Canvas Kit app about this long
 INPUT_MAX = 2000
 
 
-def _session_key(workspace: IntercomWorkspace, chat: IntercomConversation) -> str:
-    return f"sandbox:intercom:canvas:{workspace.id_code}:{chat.pk}"
+def _session_key(workspace: IntercomWorkspace, place) -> str:
+    if isinstance(place, IntercomContact):
+        return f"sandbox:intercom:canvas:{workspace.id_code}:contact:{place.intercom_id}"
+    return f"sandbox:intercom:canvas:{workspace.id_code}:{place.pk}"
 
 
-def shown_canvas(request, workspace: IntercomWorkspace, chat: IntercomConversation):
-    """The app's canvas on show for this conversation, as components the page renders;
-    None before the teammate opens the app."""
-    canvas = request.session.get(_session_key(workspace, chat))
+def shown_canvas(request, workspace: IntercomWorkspace, place):
+    """The app's canvas on show for this conversation or contact, as components the
+    page renders; None before the teammate opens the app."""
+    canvas = request.session.get(_session_key(workspace, place))
     if not isinstance(canvas, dict):
         return None
     components = canvas.get("content", {}).get("components", [])
@@ -71,20 +79,22 @@ def markdown(text: str) -> str:
     return mark_safe(html.replace("\n", "<br>"))  # noqa: S308 - every part escaped above
 
 
-def _payload(workspace: IntercomWorkspace, chat: IntercomConversation, admin) -> dict:
-    return {
+def _payload(workspace: IntercomWorkspace, place, admin) -> dict:
+    payload = {
         "workspace_id": workspace.id_code,
         "workspace_region": workspace.region.lower(),
         "admin": {"type": "admin", "id": admin.id, "name": admin.name, "email": admin.email},
         "card_creation_options": {},
-        "context": {
-            "conversation_id": chat.pk,
-            "location": "conversation",
-            "locale": "en",
-        },
-        "conversation": conversation_json(chat),
-        "contact": contact_json(chat.contact),
     }
+    if isinstance(place, IntercomContact):
+        payload.update(context={"locale": "en"}, contact=contact_json(place))
+    else:
+        payload.update(
+            context={"conversation_id": place.pk, "location": "conversation", "locale": "en"},
+            conversation=conversation_json(place),
+            contact=contact_json(place.contact),
+        )
+    return payload
 
 
 def signature(body: bytes) -> str:
@@ -114,7 +124,8 @@ def _post(path: str, payload: dict) -> tuple[dict | None, str]:
 
 @require_POST
 def app(request, id_code, pk):
-    """Open the app (initialize) or click one of its buttons (submit)."""
+    """Open the app beside a conversation (initialize) or click one of its buttons
+    (submit)."""
     workspace = intercom_workspace(id_code)
     chat = (
         IntercomConversation.objects.filter(workspace=id_code, pk=pk)
@@ -126,10 +137,33 @@ def app(request, id_code, pk):
     if chat is None:
         messages.error(request, "No such conversation.")
         return redirect("sandbox:intercom_inbox")
-    back = redirect("sandbox:intercom_inbox_conversation", id_code=workspace.id_code, pk=chat.pk)
+    _answer(request, workspace, chat)
+    return redirect("sandbox:intercom_inbox_conversation", id_code=workspace.id_code, pk=chat.pk)
+
+
+@require_POST
+def contact_app(request, id_code, contact_id):
+    """The same, on a contact's page: the request names the contact and no
+    conversation."""
+    workspace = intercom_workspace(id_code)
+    contact = (
+        IntercomContact.objects.filter(workspace=id_code, intercom_id=contact_id).first()
+        if workspace is not None
+        else None
+    )
+    if contact is None:
+        messages.error(request, "No such contact.")
+        return redirect("sandbox:intercom_inbox")
+    _answer(request, workspace, contact)
+    return redirect(
+        "sandbox:intercom_inbox_contact", id_code=workspace.id_code, contact_id=contact_id
+    )
+
+
+def _answer(request, workspace: IntercomWorkspace, place) -> None:
     admin = workspace_admin(workspace, request.POST.get("admin_id", "")) or workspace.admins[0]
-    key = _session_key(workspace, chat)
-    payload = _payload(workspace, chat, admin)
+    key = _session_key(workspace, place)
+    payload = _payload(workspace, place, admin)
     component_id = request.POST.get("component_id", "")
     current = request.session.get(key)
     if component_id and isinstance(current, dict):
@@ -151,4 +185,3 @@ def app(request, id_code, pk):
         messages.error(request, problem)
     else:
         request.session[key] = canvas
-    return back

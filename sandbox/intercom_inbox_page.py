@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .directory import INTERCOM_WORKSPACES, IntercomWorkspace, intercom_workspace
 from .intercom_inbox import conversation_json, workspace_admin
 from .intercom_inbox_app import shown_canvas
-from .models import IntercomConversation, IntercomPart
+from .models import IntercomContact, IntercomConversation, IntercomPart
 from .views import problem
 
 PROVIDER = "Intercom"
@@ -260,6 +260,41 @@ def conversation(request, id_code, pk):
             "chosen_admin": request.session.get(_session_key(workspace), ""),
             "webhook_url": webhook_url(),
             "canvas": shown_canvas(request, workspace, chat),
+        },
+    )
+
+
+@require_GET
+def contact(request, id_code, contact_id):
+    """A contact's page: who they are, their conversations, and the Octopods app, which
+    Intercom also shows on a contact (its request names the contact, no conversation)."""
+    workspace = _workspace(id_code)
+    if workspace is None:
+        return _unknown(request, id_code)
+    person = IntercomContact.objects.filter(
+        workspace=workspace.id_code, intercom_id=contact_id
+    ).first()
+    if person is None:
+        return problem(
+            request,
+            "No such contact",
+            f"{workspace.name} has no contact with that id.",
+            provider=PROVIDER,
+            status=404,
+        )
+    return render(
+        request,
+        "sandbox/intercom_inbox_contact.html",
+        {
+            "provider": PROVIDER,
+            "workspace": workspace,
+            "contact": person,
+            "conversations": IntercomConversation.objects.filter(
+                workspace=workspace.id_code, contact=person
+            ).order_by("-updated_at", "-pk"),
+            "admins": workspace.admins,
+            "chosen_admin": request.session.get(_session_key(workspace), ""),
+            "canvas": shown_canvas(request, workspace, person),
         },
     )
 

@@ -21,6 +21,7 @@ TWILIO_ACCOUNT = "twilio/2010-04-01/Accounts/<str:account_sid>"
 INTERCOM_API = "intercom/api"
 INTERCOM_CONVERSATION = f"{INTERCOM_API}/conversations/<str:conversation_id>"
 INBOX_CONVERSATION = "intercom/inbox/<str:id_code>/<int:pk>"
+INBOX_CONTACT = "intercom/inbox/<str:id_code>/contacts/<str:contact_id>"
 HUBSPOT_THREAD = "hubspot/inbox/<int:hub_id>/<int:pk>"
 
 
@@ -139,6 +140,8 @@ urlpatterns = [
     ),
     path(f"{INBOX_CONVERSATION}/act", intercom_inbox_page.act, name="intercom_inbox_act"),
     path(f"{INBOX_CONVERSATION}/app", intercom_inbox_app.app, name="intercom_inbox_app"),
+    path(f"{INBOX_CONTACT}/", intercom_inbox_page.contact, name="intercom_inbox_contact"),
+    path(f"{INBOX_CONTACT}/app", intercom_inbox_app.contact_app, name="intercom_inbox_contact_app"),
     path(
         f"{INBOX_CONVERSATION}/parts/<int:part_pk>/redeliver",
         intercom_inbox_page.redeliver,

@@ -171,3 +171,67 @@ def test_an_admin_message_needs_an_admin_of_the_workspace(client):
 
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["code"] == "parameter_invalid"
+
+
+# --- the app on a contact's page ------------------------------------------------------
+
+
+def contact_page(chat) -> str:  # noqa: F811
+    return f"/sandbox/intercom/inbox/{chat.workspace}/contacts/{chat.contact.intercom_id}/"
+
+
+def open_contact_app(client, chat, **fields):  # noqa: F811
+    return client.post(f"{contact_page(chat)}app", {"admin_id": ADA, **fields}, follow=True)
+
+
+@responses.activate
+def test_the_customers_name_leads_to_their_contact_page_with_the_panel(client, chat, octopods):  # noqa: F811
+    conversation = client.get(page(chat)).content.decode()
+    html = client.get(contact_page(chat)).content.decode()
+
+    assert f'<h1><a href="{contact_page(chat)}">Maria</a></h1>' in conversation
+    assert "<h1>Maria</h1>" in html
+    assert f'href="{page(chat)}"' in html  # and back to the conversation
+    assert f'action="{contact_page(chat)}app"' in html
+    assert "Open the Octopods app" in html
+
+
+@responses.activate
+def test_on_a_contact_the_panel_posts_the_contact_and_no_conversation(client, chat, octopods):  # noqa: F811
+    html = open_contact_app(client, chat).content.decode()
+
+    sent = json.loads(body_bytes(responses.calls[0].request))
+    assert responses.calls[0].request.url == BASE + CANVAS[0]
+    assert sent["contact"]["id"] == chat.contact.intercom_id
+    assert "conversation" not in sent
+    assert sent["context"] == {"locale": "en"}
+    assert "<h3>Send a proactive message</h3>" in html
+    # The window is a conversation's; on the contact there is none to show.
+    assert "window open until" not in html
+    assert 'name="component_id" value="this_contact"' in html
+    # The conversation's own panel is a separate canvas, still unopened.
+    assert "Open the Octopods app" in client.get(page(chat)).content.decode()
+
+
+@responses.activate
+def test_on_a_contact_a_teammate_sends_through_to_the_status(client, chat, octopods):  # noqa: F811
+    open_contact_app(client, chat)
+    open_contact_app(client, chat, component_id="this_contact")
+    open_contact_app(client, chat, component_id=f"channel-{octopods.pk}")
+    open_contact_app(client, chat, component_id="preview", text="Your parcel left today.")
+    status = open_contact_app(client, chat, component_id="send").content.decode()
+
+    submit = json.loads(body_bytes(responses.calls[-1].request))
+    assert (submit["component_id"], "conversation" in submit) == ("send", False)
+    assert "<h3>Sending…</h3>" in status
+    assert ProactiveSend.objects.get().message.text == "Your parcel left today."
+
+
+def test_a_contact_page_of_another_workspace_or_unknown_is_not_shown(client, chat):  # noqa: F811
+    other = f"/sandbox/intercom/inbox/sbx-globex/contacts/{chat.contact.intercom_id}/"
+
+    assert client.get(other).status_code == 404
+    unknown = contact_page(chat).replace(chat.contact.intercom_id, "nope")
+    assert client.get(unknown).status_code == 404
+    answer = client.post(f"{other}app", {"admin_id": ADA}, follow=True)
+    assert "No such contact." in answer.content.decode()
