@@ -97,9 +97,8 @@ def test_a_teammate_sends_a_proactive_whatsapp_message_from_the_panel(
     assert_no_csp_violations(console_errors)
 
 
-def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer_joins(
-    page: Page, sandbox, relay, console_errors
-):
+def sms_line(page: Page, sandbox: str):
+    """A connected workspace with the sandbox's first Twilio number added; returns it."""
     account = TWILIO_ACCOUNTS[0]
     number = account.numbers[0]
     connected_workspace(page, sandbox)
@@ -112,6 +111,13 @@ def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer
             "Twilio phone number": number.phone_number,
         },
     )
+    return number
+
+
+def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer_joins(
+    page: Page, sandbox, relay, console_errors
+):
+    number = sms_line(page, sandbox)
     phone_url = open_phone(
         page, sandbox, f"Twilio SMS: {number.friendly_name} ({number.phone_number})"
     )
@@ -157,18 +163,7 @@ def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer
 def test_a_saved_text_of_the_sms_line_is_filled_in_and_sent_from_the_panel(
     page: Page, sandbox, relay, console_errors
 ):
-    account = TWILIO_ACCOUNTS[0]
-    number = account.numbers[0]
-    connected_workspace(page, sandbox)
-    add_channel(
-        page,
-        "SMS",
-        {
-            "Account SID": account.account_sid,
-            "Auth Token": account.auth_token,
-            "Twilio phone number": number.phone_number,
-        },
-    )
+    number = sms_line(page, sandbox)
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("link", name="Add template").click()
     page.get_by_label("Name").fill("Appointment")

@@ -223,3 +223,17 @@ def graph_accepts(mocked) -> None:
             "messages": [{"id": WAMID}],
         },
     )
+
+
+def intercom_opens(mocked, conversation_id: str = "8001") -> None:
+    """Intercom opens a conversation for the teammate's message (Send & open
+    conversation) and takes the channel's tag on it."""
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/messages",
+        json={"type": "admin_message", "id": "2001", "conversation_id": conversation_id},
+    )
+    mocked.post(f"{settings.INTERCOM_API_URL}/tags", json={"type": "tag", "id": "17"})
+    mocked.post(
+        f"{settings.INTERCOM_API_URL}/conversations/{conversation_id}/tags",
+        json={"type": "tag", "id": "17"},
+    )

@@ -7,7 +7,6 @@ so the app must not depend on that value: each shape below is answered the same.
 import json
 
 import pytest
-from django.conf import settings
 
 from channels.models import Conversation, Direction, Message
 from inboxapp.models import ProactiveSend
@@ -20,6 +19,7 @@ from .conftest import (
     ids,
     initialize_payload,
     intercom_contact,
+    intercom_opens,
     post,
     words,
     wrote,
@@ -91,14 +91,7 @@ def test_on_a_contact_the_panel_offers_that_contact_and_no_conversation_window(
 
 
 def test_on_a_contact_a_message_is_sent_to_them_and_opens_a_conversation(mocked, workspace, sms):
-    mocked.post(
-        f"{settings.INTERCOM_API_URL}/messages",
-        json={"type": "admin_message", "id": "2001", "conversation_id": "8001"},
-    )
-    mocked.post(f"{settings.INTERCOM_API_URL}/tags", json={"type": "tag", "id": "17"})
-    mocked.post(
-        f"{settings.INTERCOM_API_URL}/conversations/8001/tags", json={"type": "tag", "id": "17"}
-    )
+    intercom_opens(mocked)
 
     channels = contact_click(contact_initialize(), "this_contact")
     compose = contact_click(channels, f"channel-{sms.pk}")

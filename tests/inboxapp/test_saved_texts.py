@@ -21,6 +21,7 @@ from .conftest import (
     components,
     ids,
     initialize,
+    intercom_opens,
     make_channel,
     words,
     wrote,
@@ -236,14 +237,7 @@ def test_send_and_open_conversation_opens_it_with_the_text_as_the_customer_sees_
     mocked, workspace, sms
 ):
     text = saved(sms)
-    mocked.post(
-        f"{settings.INTERCOM_API_URL}/messages",
-        json={"type": "admin_message", "id": "2001", "conversation_id": "8001"},
-    )
-    mocked.post(f"{settings.INTERCOM_API_URL}/tags", json={"type": "tag", "id": "17"})
-    mocked.post(
-        f"{settings.INTERCOM_API_URL}/conversations/8001/tags", json={"type": "tag", "id": "17"}
-    )
+    intercom_opens(mocked)
     preview = click(to_fill(sms, text), "saved_preview", {"value-1": "Jane", "value-2": "A-17"})
 
     status = click(preview, "send_open")
