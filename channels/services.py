@@ -28,6 +28,7 @@ from integrations.channel import (
     TemplateStatusUpdate,
 )
 from integrations.payload import text_safe
+from integrations.phone_identity import canonical
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
 from relay.wakeup import relay_wake
@@ -79,9 +80,16 @@ def phone_to_e164(raw: str) -> str:
         number = phonenumbers.parse(digits, None)
     except phonenumbers.NumberParseException:
         return ""
-    if not phonenumbers.is_possible_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.is_possible_number(number):
+        return e164
+    # Mexico's old mobile form (+52 1 + ten digits) is too long for libphonenumber, yet
+    # Meta and Twilio still send it: kept as given when its current form is possible
+    # (integrations/phone_identity.py).
+    valid = canonical(e164)
+    if valid != e164 and phonenumbers.is_possible_number(phonenumbers.parse(valid, None)):
+        return e164
+    return ""
 
 
 # --- what a provider sent, made storable -------------------------------------------------

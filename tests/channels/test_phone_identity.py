@@ -23,13 +23,17 @@ import hashlib
 import hmac
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import responses
 from django.conf import settings
+from twilio.request_validator import RequestValidator
 
 from channels import services
 from channels.models import Channel, Contact, Conversation, Direction, Message
+from inboxapp.canvas import Recipient
+from inboxapp.selectors import contact_on
 from integrations.phone_identity import canonical, equivalent_ids, equivalents
 from relay.engine import contact_relay
 from relay.lease import keeper
@@ -364,3 +368,57 @@ def test_a_user_id_appearing_beside_a_known_number_keeps_the_contact(client, sto
     assert contact.external_id == NINE[1:]
     assert contact.send_to == EIGHT[1:]
     assert not Conversation.objects.exists()
+
+
+# --- SMS, and the inbox app's lookup -------------------------------------------------------
+
+
+def post_sms(client, channel, sender: str, sid: str):
+    """Twilio's incoming-message webhook (form fields as Twilio's "TwiML for
+    Programmable Messaging" request parameters list them), signed as the official
+    ``RequestValidator`` signs it."""
+    form = {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": sender,
+        "To": "+15550001111",
+        "Body": "Hola",
+        "NumMedia": "0",
+    }
+    path = f"/hooks/sms/{channel.webhook_key}/"
+    signature = RequestValidator("tw-auth").compute_signature(settings.PUBLIC_BASE_URL + path, form)
+    response = client.post(
+        path,
+        urlencode(form),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_an_sms_from_mexicos_old_mobile_form_is_the_same_contact(client, store, cast):
+    channel = Channel(
+        workspace=acme_workspace(cast), kind="sms", name="Twilio", identity="+15550001111"
+    )
+    channel.credentials_data = {
+        "account_sid": "AC" + "1" * 32,
+        "auth_token": "tw-auth",
+        "phone_number": "+15550001111",
+    }
+    channel.save()
+    post_sms(client, channel, "+525512345678", "SM" + "a" * 32)
+    post_sms(client, channel, "+5215512345678", "SM" + "b" * 32)
+
+    contact = Contact.objects.get(channel=channel)
+    assert contact.external_id == "+525512345678"
+    assert contact.send_to == "+5215512345678"
+    assert Message.objects.filter(contact=contact).count() == 2
+
+
+def test_the_inbox_app_finds_the_whatsapp_contact_by_the_number_the_agent_typed(
+    client, intercom_line
+):
+    post_whatsapp(client, intercom_line, wa_message("wamid.in-1", wa_id=EIGHT[1:]))
+    found = contact_on(channel=intercom_line, recipient=Recipient(phone=NINE))
+    assert found == Contact.objects.get(channel=intercom_line)
+    assert contact_on(channel=intercom_line, recipient=Recipient(phone="+5511987654322")) is None
