@@ -12,6 +12,7 @@ from sandbox.directory import INTERCOM_WORKSPACES
 from sandbox.models import Conversation, IntercomContact
 from tests.sandbox.support import HOOKS, register_whatsapp, webhook_request
 
+from .test_intercom_inbox import ACME, search
 from .test_phone import WHATSAPP_CREDENTIALS, say
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,19 @@ def test_it_writes_as_a_brazilian_the_inbox_knows_with_the_ninth_digit(client, m
     [message] = whatsapp_hooks.parse(request=hook_request)
     assert message.sender.external_id == "551187654321"
     assert message.sender.phone == "+551187654321"
+
+    # Octopods' search for her (every form of the number, then its key) finds her.
+    query = {
+        "operator": "OR",
+        "value": [
+            {"field": "phone", "operator": "=", "value": "+551187654321"},
+            {"field": "phone", "operator": "=", "value": "+5511987654321"},
+            {"field": "external_id", "operator": "=", "value": "whatsapp:551187654321"},
+        ],
+    }
+    found = search(client, "/contacts/search", query, pagination={"per_page": 50}).json()
+    assert [c["name"] for c in found["data"]] == ["Joana Silva"]
+    assert found["data"][0]["workspace_id"] == ACME
 
     # A second press opens the same chat and adds no second contact.
     client.post("/sandbox/phone/brazilian")
