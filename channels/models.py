@@ -123,8 +123,9 @@ class Contact(models.Model):
     # Where the provider reaches them, as its latest webhook named them: WhatsApp's
     # wa_id, which for a Brazilian, Mexican or Argentinian mobile may be another form of
     # the number the contact was first known by (integrations/phone_identity.py). Empty:
-    # external_id.
-    address = models.CharField(max_length=128, blank=True, default="")
+    # external_id. The database default lets the release before this one, still serving
+    # during a deploy, insert contacts without naming it.
+    address = models.CharField(max_length=128, blank=True, default="", db_default="")
     name = models.CharField(max_length=200, blank=True, default="")
     username = models.CharField(max_length=200, blank=True, default="")
     # The inbox's id for this customer, found or created by the first relay.
