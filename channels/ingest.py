@@ -18,6 +18,7 @@ from django.utils import timezone
 from octopods.prepared import Prepared
 
 from .models import Channel, Contact, Message
+from .selectors import contacts_of_customer, same_customer
 
 _channel_by_webhook = Prepared(
     lambda kind, key: Channel.objects.filter(kind=kind, webhook_key=key).order_by()[:1], str, str
@@ -60,8 +61,12 @@ def _sql(connection, contact_columns: list[str], message_columns: list[str]) -> 
     return f"""
 WITH found AS (
     SELECT {c["id"]} AS id, {c["name"]} AS name, {c["username"]} AS username,
-           {c["phone_e164"]} AS phone_e164
-    FROM {contact_table} WHERE {c["channel_id"]} = %s AND {c["external_id"]} = %s
+           {c["phone_e164"]} AS phone_e164, {c["address"]} AS address
+    FROM {contact_table}
+    WHERE {c["channel_id"]} = %s
+      AND ({c["external_id"]} = ANY(%s) OR {c["phone_e164"]} = ANY(%s))
+    ORDER BY {c["external_id"]} = %s DESC, {c["updated_at"]} DESC
+    LIMIT 1
 ), created AS (
     INSERT INTO {contact_table} ({inserted})
     SELECT {placeholders(len(contact_columns))} WHERE NOT EXISTS (SELECT 1 FROM found)
@@ -70,17 +75,21 @@ WITH found AS (
     RETURNING {c["id"]} AS id
 ), fresh AS (
     SELECT id, name AS was_name, username AS was_username, phone_e164 AS was_phone,
+           address AS was_address,
            COALESCE(NULLIF(%s, ''), name) AS name,
            COALESCE(NULLIF(%s, ''), username) AS username,
-           COALESCE(NULLIF(%s, ''), phone_e164) AS phone_e164
+           COALESCE(NULLIF(%s, ''), phone_e164) AS phone_e164,
+           COALESCE(NULLIF(%s, ''), address) AS address
     FROM found
 ), refreshed AS (
     UPDATE {contact_table} SET {c["name"]} = fresh.name, {c["username"]} = fresh.username,
-        {c["phone_e164"]} = fresh.phone_e164, {c["updated_at"]} = %s
+        {c["phone_e164"]} = fresh.phone_e164, {c["address"]} = fresh.address,
+        {c["updated_at"]} = %s
     FROM fresh
     WHERE {contact_table}.{c["id"]} = fresh.id
-      AND (fresh.name, fresh.username, fresh.phone_e164)
-          IS DISTINCT FROM (fresh.was_name, fresh.was_username, fresh.was_phone)
+      AND (fresh.name, fresh.username, fresh.phone_e164, fresh.address)
+          IS DISTINCT FROM (fresh.was_name, fresh.was_username, fresh.was_phone,
+                            fresh.was_address)
 ), the_contact AS (
     SELECT id FROM found UNION ALL SELECT id FROM created
 )
@@ -96,9 +105,10 @@ _statements: dict[tuple[str, tuple, tuple], str] = {}
 
 def store_message(*, channel: Channel, contact: dict, message: dict) -> int:
     """Store ``message`` from ``contact`` (their fields by attname, values already fitted
-    to their columns) in one statement: the contact is created on first sight and its
-    name, username and phone refreshed when they changed; the message is inserted unless
-    the channel has it already. Returns the contact's id."""
+    to their columns) in one statement: the contact — found by its external id or any
+    equivalent form of its number (integrations/phone_identity.py) — is created on first
+    sight and its name, username, phone and address refreshed when they changed; the
+    message is inserted unless the channel has it already. Returns the contact's id."""
     connection = connections[Message.objects.db]
     now = timezone.now()
     contact_columns, contact_values = _columns(Contact, contact, connection, now)
@@ -110,13 +120,17 @@ def store_message(*, channel: Channel, contact: dict, message: dict) -> int:
     if sql is None:
         sql = _statements.setdefault(key, _sql(connection, contact_columns, message_columns))
     updated_at = Contact._meta.get_field("updated_at")
+    ids, phones = same_customer(contact["external_id"], contact["phone_e164"])
     params = [
         channel.pk,
+        list(ids),
+        list(phones),
         contact["external_id"],
         *contact_values,
         contact["name"],
         contact["username"],
         contact["phone_e164"],
+        contact.get("address", ""),
         updated_at.get_db_prep_save(now, connection),
         *message_values,
     ]
@@ -126,6 +140,8 @@ def store_message(*, channel: Channel, contact: dict, message: dict) -> int:
         if row is not None:
             return row[0]
     # The message was there already (a retry): the contact is the one it belongs to.
-    return Contact.objects.filter(channel=channel, external_id=contact["external_id"]).values_list(
-        "pk", flat=True
-    )[0]
+    return (
+        contacts_of_customer(channel=channel, ids=ids, phones=phones)
+        .values_list("pk", flat=True)
+        .first()
+    )

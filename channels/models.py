@@ -120,6 +120,12 @@ class Contact(models.Model):
     # WhatsApp wa_id, Messenger PSID, Telegram user id, or the E.164 number for SMS.
     external_id = models.CharField(max_length=128)
     phone_e164 = models.CharField(max_length=20, blank=True, default="")
+    # Where the provider reaches them, as its latest webhook named them: WhatsApp's
+    # wa_id, which for a Brazilian, Mexican or Argentinian mobile may be another form of
+    # the number the contact was first known by (integrations/phone_identity.py). Empty:
+    # external_id. The database default lets the release before this one, still serving
+    # during a deploy, insert contacts without naming it.
+    address = models.CharField(max_length=128, blank=True, default="", db_default="")
     name = models.CharField(max_length=200, blank=True, default="")
     username = models.CharField(max_length=200, blank=True, default="")
     # The inbox's id for this customer, found or created by the first relay.
@@ -141,9 +147,16 @@ class Contact(models.Model):
                 fields=["channel", "external_id"], name="contact_unique_per_channel"
             ),
         ]
+        # A customer's message finds their contact by any form of their number.
+        indexes = [models.Index(fields=["channel", "phone_e164"], name="contact_channel_phone")]
 
     def __str__(self):
         return self.name or self.phone_e164 or self.external_id
+
+    @property
+    def send_to(self) -> str:
+        """The recipient a reply is sent to: the provider's latest id for them."""
+        return self.address or self.external_id
 
     @property
     def inbox_external_id(self) -> str:

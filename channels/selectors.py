@@ -5,13 +5,14 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Subquery
+from django.db.models import Case, Count, F, Q, QuerySet, Subquery, When
 
+from integrations.phone_identity import equivalent_ids, equivalents
 from integrations.registry import channel_adapter
 from octopods.prepared import Prepared
 
 from .automations import SCHEDULE_PREFETCH
-from .models import Channel, Direction, Message, MessageStatus, WhatsAppTemplate
+from .models import Channel, Contact, Direction, Message, MessageStatus, WhatsAppTemplate
 
 MESSAGES_PER_PAGE = 50
 MAX_PAGE_NUMBER = 10**12
@@ -180,4 +181,25 @@ def whatsapp_templates_sendable(*, channel: Channel) -> list[WhatsAppTemplate]:
         WhatsAppTemplate.objects.filter(channel=channel, status="APPROVED").order_by(
             F("last_used_at").desc(nulls_last=True), "name", "language"
         )
+    )
+
+
+def same_customer(external_id: str, phone: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The provider ids and E.164 numbers under which a channel may already know the
+    customer who writes as ``external_id`` from ``phone``: their equivalent national
+    forms (integrations/phone_identity.py), ``external_id`` first."""
+    return equivalent_ids(external_id, phone), equivalents(phone)
+
+
+def contacts_of_customer(*, channel: Channel, ids, phones) -> QuerySet[Contact]:
+    """The channel's contacts known by one of ``ids`` or ``phones``, the one keyed by
+    the first id first, then the most recently updated."""
+    match = Q(external_id__in=ids)
+    if phones:
+        match |= Q(phone_e164__in=phones)
+    return (
+        Contact.objects.filter(channel=channel)
+        .filter(match)
+        .annotate(keyed=Case(When(external_id=ids[0], then=0), default=1))
+        .order_by("keyed", F("updated_at").desc())
     )

@@ -28,6 +28,7 @@ from integrations.channel import (
     TemplateStatusUpdate,
 )
 from integrations.payload import text_safe
+from integrations.phone_identity import canonical
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
 from relay.wakeup import relay_wake
@@ -43,6 +44,7 @@ from .models import (
     MessageStatus,
     Origin,
 )
+from .selectors import contacts_of_customer, same_customer
 from .template_services import whatsapp_template_status_apply, whatsapp_templates_sync
 
 logger = logging.getLogger(__name__)
@@ -78,9 +80,16 @@ def phone_to_e164(raw: str) -> str:
         number = phonenumbers.parse(digits, None)
     except phonenumbers.NumberParseException:
         return ""
-    if not phonenumbers.is_possible_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.is_possible_number(number):
+        return e164
+    # Mexico's old mobile form (+52 1 + ten digits) is too long for libphonenumber, yet
+    # Meta and Twilio still send it: kept as given when its current form is possible
+    # (integrations/phone_identity.py).
+    valid = canonical(e164)
+    if valid != e164 and phonenumbers.is_possible_number(phonenumbers.parse(valid, None)):
+        return e164
+    return ""
 
 
 # --- what a provider sent, made storable -------------------------------------------------
@@ -149,6 +158,14 @@ def _storable_sender(sender: Sender, fit: _Fitter) -> Sender:
         external_id=fit.id(
             "sender.external_id", sender.external_id, _column_size(Contact, "external_id")
         ),
+        # Replies go to the id the provider last named the number by, which may be another
+        # form of it than the contact's (integrations/phone_identity.py). Without a
+        # number (a WhatsApp username), the one known before is kept.
+        address=fit.id(
+            "sender.address",
+            sender.address or (sender.external_id if sender.phone else ""),
+            _column_size(Contact, "address"),
+        ),
         name=fit.text("sender.name", sender.name, _column_size(Contact, "name")),
         username=fit.text("sender.username", sender.username, _column_size(Contact, "username")),
     )
@@ -157,16 +174,28 @@ def _storable_sender(sender: Sender, fit: _Fitter) -> Sender:
 def contact_upsert(*, channel: Channel, sender: Sender) -> Contact:
     """The channel's contact for this sender, created on first sight; name kept fresh."""
     phone = phone_to_e164(sender.phone) if sender.phone else ""
-    contact, created = Contact.objects.get_or_create(
-        channel=channel,
-        external_id=sender.external_id,
-        defaults={"phone_e164": phone, "name": sender.name, "username": sender.username},
-    )
+    ids, phones = same_customer(sender.external_id, phone)
+    # The same contact as channels/ingest.py finds: by the id, or any equivalent form of
+    # the number (integrations/phone_identity.py).
+    contact = contacts_of_customer(channel=channel, ids=ids, phones=phones).first()
+    created = False
+    if contact is None:
+        contact, created = Contact.objects.get_or_create(
+            channel=channel,
+            external_id=sender.external_id,
+            defaults={
+                "phone_e164": phone,
+                "name": sender.name,
+                "username": sender.username,
+                "address": sender.address,
+            },
+        )
     if not created:
         fresh = {
             "name": sender.name or contact.name,
             "username": sender.username or contact.username,
             "phone_e164": phone or contact.phone_e164,
+            "address": sender.address or contact.address,
         }
         changed = [field for field, value in fresh.items() if getattr(contact, field) != value]
         if changed:
@@ -222,6 +251,7 @@ def _store_message(channel: Channel, message: InboundMessage) -> int:
             "phone_e164": phone_to_e164(sender.phone) if sender.phone else "",
             "name": sender.name,
             "username": sender.username,
+            "address": sender.address,
         }
         return ingest.store_message(channel=channel, contact=contact, message=fields)
     row = Message(**fields)

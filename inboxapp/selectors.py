@@ -23,6 +23,7 @@ from channels.services import phone_to_e164
 from channels.template_services import whatsapp_template_definition
 from integrations.base import ProviderError
 from integrations.intercom.client import IntercomClient
+from integrations.phone_identity import equivalents
 from integrations.registry import channel_adapter
 from integrations.services import inbox_call, workspace_tokens
 from integrations.whatsapp import templates as wa_templates
@@ -281,8 +282,11 @@ def contact_on(*, channel: Channel, recipient: Recipient) -> Contact | None:
     if recipient.intercom_id:
         match |= Q(inbox_contact_id=recipient.intercom_id)
     if recipient.phone:
-        match |= Q(phone_e164=recipient.phone) | Q(
-            external_id=phone_external_id(channel.kind, recipient.phone)
+        # Any form of the number (integrations/phone_identity.py): a Brazilian known in
+        # the inbox as +5511987654321 may have written from WhatsApp's 551187654321.
+        forms = equivalents(recipient.phone)
+        match |= Q(phone_e164__in=forms) | Q(
+            external_id__in=[phone_external_id(channel.kind, form) for form in forms]
         )
     prefix = f"{channel.kind}:"
     if recipient.external_id.startswith(prefix):

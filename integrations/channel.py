@@ -99,10 +99,13 @@ class ContactCard:
 class Sender:
     """The customer. ``external_id`` is the provider's stable id for them (WhatsApp
     wa_id, Messenger PSID, Telegram user id, the phone number for SMS); ``phone`` is
-    their number as the provider gave it, when it has one."""
+    their number as the provider gave it, when it has one; ``address`` is the id a reply
+    is sent to when it is not ``external_id`` (WhatsApp's wa_id where Meta's
+    business-scoped ``user_id`` keys the customer)."""
 
     external_id: str
     phone: str = ""
+    address: str = ""
     name: str = ""
     username: str = ""
 

@@ -184,7 +184,7 @@ def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
     # A template (WhatsApp) as it was chosen and filled in when the send was queued.
     template = TemplateMessage.from_data(data["template"]) if data.get("template") else None
     return OutboundMessage(
-        to=contact.external_id,
+        to=contact.send_to,
         text=text,
         media=media,
         template=template,

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import customer, delivery, media
 from .customer import Content
-from .directory import MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
-from .models import AppSubscription, Conversation, Kind, Webhook
+from .directory import INTERCOM_WORKSPACES, MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
+from .models import AppSubscription, Conversation, IntercomContact, Kind, Webhook
 
 META = "Meta"
 META_OBJECTS = {
@@ -48,6 +48,46 @@ def phone(request):
             ],
         },
     )
+
+
+# A Brazilian customer as WhatsApp reports an account older than the ninth digit
+# (551187654321), known to the team as +55 11 98765-4321 (integrations/phone_identity.py).
+BRAZILIAN = ("Joana Silva", "551187654321", "+5511987654321")
+
+
+@require_POST
+def brazilian(request):
+    """Open a chat as the Brazilian customer, after giving every sandbox Intercom
+    workspace her as a user with the number the team typed, so a person sees one contact
+    and one conversation in the inbox, and the reply arriving on this phone."""
+    name, wa_id, typed = BRAZILIAN
+    endpoint = next(
+        (
+            e
+            for e in customer.endpoints()
+            if e.kind == Kind.WHATSAPP and customer.resolve(e.kind, e.id)[0] is not None
+        ),
+        None,
+    )
+    if endpoint is None:
+        messages.error(request, "Add a WhatsApp channel in Octopods first.")
+        return redirect("sandbox:phone")
+    for workspace in INTERCOM_WORKSPACES:
+        IntercomContact.objects.get_or_create(
+            workspace=workspace.id_code, phone=typed, defaults={"name": name}
+        )
+    conversation, _ = Conversation.objects.get_or_create(
+        kind=endpoint.kind,
+        endpoint=endpoint.id,
+        customer_id=wa_id,
+        defaults={"customer_name": name},
+    )
+    messages.success(
+        request,
+        f"{name} writes from {wa_id} (WhatsApp's form without the ninth digit); the sandbox "
+        f"Intercom knows her as {typed}.",
+    )
+    return redirect("sandbox:phone_conversation", pk=conversation.pk)
 
 
 def _start(request):

@@ -232,6 +232,7 @@ urlpatterns = [
     ),
     # What a person uses: the customer phone and the Meta app dashboard.
     path("phone/", phone.phone, name="phone"),
+    path("phone/brazilian", phone.brazilian, name="phone_brazilian"),
     path("phone/<int:pk>/", phone.conversation, name="phone_conversation"),
     path("phone/<int:pk>/send", phone.send, name="phone_send"),
     path("phone/<int:pk>/receipts", phone.receipts, name="phone_receipts"),

@@ -25,6 +25,7 @@ from ..base import (
     TokenSet,
 )
 from ..errors import provider_call
+from ..phone_identity import canonical
 from . import client, webhooks
 from .client import HubSpotClient
 
@@ -258,7 +259,10 @@ class HubSpotAdapter(InboxAdapter):
 def _sender_identifier(delivery: InboxDelivery) -> dict:
     customer = delivery.customer
     if customer.phone:
-        return {"type": "HS_PHONE_NUMBER", "value": customer.phone}
+        # HubSpot files the thread under the contact with this number: the form an agent
+        # types and libphonenumber calls valid (integrations/phone_identity.py), whichever
+        # form the channel reported.
+        return {"type": "HS_PHONE_NUMBER", "value": canonical(customer.phone)}
     return {"type": "CHANNEL_SPECIFIC_OPAQUE_ID", "value": customer.external_id}
 
 

@@ -25,6 +25,7 @@ from ..base import (
     TokenSet,
 )
 from ..errors import provider_call
+from ..phone_identity import canonical, equivalents
 from . import client, webhooks
 from .client import IntercomClient
 
@@ -196,9 +197,14 @@ class _Delivery:
 
     def _find_or_create_contact(self) -> _Contact:
         customer = self.delivery.customer
+        # Every form of the number (integrations/phone_identity.py): a Brazilian known
+        # here as +5511987654321 may write from WhatsApp's 551187654321, and the reverse.
         filters = [
             {"field": field, "operator": "=", "value": value}
-            for field, value in (("phone", customer.phone), ("external_id", customer.external_id))
+            for field, value in (
+                *(("phone", form) for form in equivalents(customer.phone)),
+                ("external_id", customer.external_id),
+            )
             if value
         ]
         if filters:
@@ -213,7 +219,8 @@ class _Delivery:
         if customer.name:
             fields["name"] = customer.name
         if customer.phone:
-            fields["phone"] = customer.phone
+            # The form an agent types and libphonenumber calls valid.
+            fields["phone"] = canonical(customer.phone)
         try:
             created = self.api.create_contact(fields)
         except ProviderError as error:

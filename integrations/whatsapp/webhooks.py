@@ -67,12 +67,9 @@ def parse(*, request: WebhookRequest) -> list[InboundEvent]:
 
 def _parse_value(value: dict) -> list[InboundEvent]:
     _get(_get(value, "metadata", dict), "phone_number_id", str)
-    names = {
-        _get(contact, "wa_id", str): _get(_get(contact, "profile", dict, {}), "name", str, "")
-        for contact in _items(value, "contacts", [])
-    }
+    people = _people(_items(value, "contacts", []))
     events: list[InboundEvent] = [
-        _parse_message(message, names) for message in _items(value, "messages", [])
+        _parse_message(message, people) for message in _items(value, "messages", [])
     ]
     for status in _items(value, "statuses", []):
         event = _parse_status(status)
@@ -116,9 +113,60 @@ def _parse_template_status(value: dict) -> list[InboundEvent]:
 # --- parsing: messages ------------------------------------------------------------------
 
 
-def _parse_message(message: dict, names: dict[str, str]) -> InboundMessage:
+def _people(contacts: list[dict]) -> dict[str, Sender]:
+    """``value.contacts[]`` as senders, under each id a message may name them by.
+
+    ``wa_id`` is the id replies go to; Meta warns it "may not match" the phone number
+    (for a Brazilian mobile it is often the form without the ninth digit,
+    integrations/phone_identity.py). ``user_id`` is the business-scoped user id (BSUID,
+    e.g. ``BR.1502576394655843``) Meta adds to every messages webhook from 2026, and
+    the only id left when a user with a username withholds their number (Meta,
+    "Business-scoped user IDs", developers.facebook.com/documentation/business-messaging/
+    whatsapp/business-scoped-user-ids/; 360dialog, "Usernames & BSUID"). It keys the
+    customer when present; the number, when there is one, still finds a contact first
+    known by it."""
+    people: dict[str, Sender] = {}
+    for contact in contacts:
+        wa_id = _get(contact, "wa_id", str, "")
+        user_id = _get(contact, "user_id", str, "")
+        if not (wa_id or user_id):
+            raise MalformedPayload("a contact with neither 'wa_id' nor 'user_id'")
+        profile = _get(contact, "profile", dict, {})
+        sender = Sender(
+            external_id=user_id or wa_id,
+            phone=f"+{wa_id}" if wa_id else "",
+            # Replies go to the wa_id where the BSUID keys them (external_id otherwise).
+            address=wa_id if user_id else "",
+            name=_get(profile, "name", str, ""),
+            username=_get(profile, "username", str, ""),
+        )
+        for key in (wa_id, user_id):
+            if key:
+                people[key] = sender
+    return people
+
+
+def _message_sender(message: dict, people: dict[str, Sender]) -> Sender:
+    """The sender of ``message``: by ``from`` (the number) or ``from_user_id``, or the
+    webhook's one contact when the message names neither (a username without a
+    number)."""
+    wa_id = _get(message, "from", str, "")
+    user_id = _get(message, "from_user_id", str, "")
+    for key in (user_id, wa_id):
+        if key and key in people:
+            return people[key]
+    if wa_id:
+        return Sender(external_id=wa_id, phone=f"+{wa_id}")
+    if user_id:
+        return Sender(external_id=user_id)
+    distinct = set(people.values())
+    if len(distinct) == 1:
+        return distinct.pop()
+    raise MalformedPayload("a message without a sender")
+
+
+def _parse_message(message: dict, people: dict[str, Sender]) -> InboundMessage:
     message_type = _get(message, "type", str)
-    wa_id = _get(message, "from", str)
     handler = MESSAGE_HANDLERS.get(message_type)
     if handler is None or message.get(message_type) is None:
         # Never drop a customer's message: types we do not model (order, system,
@@ -130,8 +178,8 @@ def _parse_message(message: dict, names: dict[str, str]) -> InboundMessage:
     context = _get(message, "context", dict, {})
     return InboundMessage(
         provider_message_id=_get(message, "id", str),
-        # wa_id is the number without "+"; the profile name rides in value.contacts.
-        sender=Sender(external_id=wa_id, phone=f"+{wa_id}", name=names.get(wa_id, "")),
+        # The profile name, wa_id and user_id ride in value.contacts.
+        sender=_message_sender(message, people),
         sent_at=_timestamp(message),
         # A forwarded message has a context without an id: it quotes nothing.
         reply_to=_get(context, "id", str, ""),
