@@ -24,6 +24,7 @@ from integrations.channel import (
     DeliveryStatus,
     InboundEvent,
     InboundMessage,
+    ReadWatermark,
     Sender,
     TemplateStatusUpdate,
 )
@@ -186,7 +187,7 @@ def _message_data(message: InboundMessage) -> dict:
         data["contacts"] = [asdict(card) for card in message.contacts]
     if message.reacted_to:
         data["reaction"] = {"emoji": message.reaction_emoji, "message_id": message.reacted_to}
-    for key in ("reply_to", "payload", "provider_type"):
+    for key in ("reply_to", "payload", "provider_type", "provider_note"):
         if getattr(message, key):
             data[key] = getattr(message, key)
     return data
@@ -282,6 +283,21 @@ def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
     message.save(update_fields=fields)
 
 
+def _apply_read_watermark(channel: Channel, read: ReadWatermark) -> None:
+    """Mark read every message we sent this customer on this channel before the
+    watermark. Only sent and delivered ones move: pending ones are not out yet, a
+    failed one stays failed, and a read one is read already (never moving back)."""
+    read = _made_safe(read)
+    Message.objects.filter(
+        channel=channel,
+        contact__channel=channel,
+        contact__external_id=read.customer_external_id,
+        direction=Direction.OUTBOUND,
+        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
+        sent_at__lte=read.watermark,
+    ).update(status=MessageStatus.READ, updated_at=timezone.now())
+
+
 def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     """Store a webhook's events, all or none.
 
@@ -304,6 +320,8 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
                 update = _made_safe(event)
                 if not whatsapp_template_status_apply(channel=channel, update=update):
                     templates_unknown = True
+            elif isinstance(event, ReadWatermark):
+                _apply_read_watermark(channel, event)
             else:
                 _apply_status(channel, event)
         if contact_ids:

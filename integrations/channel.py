@@ -122,6 +122,8 @@ class InboundMessage:
     reply_to: str = ""  # provider message id being quoted
     payload: str = ""  # the id of a tapped button or list row
     provider_type: str = ""  # the provider's own name for the type (kept for UNSUPPORTED)
+    # The provider's own words on why it could not give us the message (UNSUPPORTED).
+    provider_note: str = ""
 
 
 class DeliveryState(StrEnum):
@@ -155,7 +157,16 @@ class TemplateStatusUpdate:
     reason: str = ""
 
 
-InboundEvent = InboundMessage | DeliveryStatus | TemplateStatusUpdate
+@dataclass(frozen=True)
+class ReadWatermark:
+    """The customer has read everything we sent them up to ``watermark`` (Messenger's
+    ``read`` event names no message, only this instant)."""
+
+    customer_external_id: str
+    watermark: datetime
+
+
+InboundEvent = InboundMessage | DeliveryStatus | TemplateStatusUpdate | ReadWatermark
 
 
 @dataclass(frozen=True)

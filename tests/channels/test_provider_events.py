@@ -1,0 +1,215 @@
+"""Provider events from issue 13, posted signed through the real webhook endpoint: a
+Messenger read watermark, a Telegram edit and button tap, a WhatsApp "unsupported"
+message. Each payload's shape is traced to the provider's documentation."""
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import responses
+
+from channels.models import Channel, Contact, Direction, Message, MessageStatus
+from relay.content import inbox_content
+
+pytestmark = pytest.mark.django_db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+APP_SECRET = "meta-app-secret"
+PSID = "7423051946112835"
+PAGE_ID = "108526731234567"
+# read.watermark in the fixture (Unix milliseconds).
+WATERMARK = datetime(2024, 6, 10, 9, 39, 5, 178000, tzinfo=UTC)
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def make_channel(workspace, kind, credentials, identity):
+    channel = Channel(workspace=workspace, kind=kind, name=f"{kind} line", identity=identity)
+    channel.credentials_data = credentials
+    channel.save()
+    return channel
+
+
+@pytest.fixture
+def messenger(workspace):
+    return make_channel(
+        workspace,
+        "messenger",
+        {
+            "page_id": PAGE_ID,
+            "page_access_token": "page-token",
+            "app_secret": APP_SECRET,
+            "verify_token": "verify-me",
+        },
+        PAGE_ID,
+    )
+
+
+@pytest.fixture
+def whatsapp(workspace):
+    return make_channel(
+        workspace,
+        "whatsapp",
+        {
+            "phone_number_id": "106540352242922",
+            "waba_id": "102290129340398",
+            "access_token": "wa-token",
+            "app_secret": APP_SECRET,
+            "verify_token": "verify-me",
+        },
+        "106540352242922",
+    )
+
+
+@pytest.fixture
+def no_outbound_http():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+    assert not mock.calls
+
+
+def post_meta(client, channel, body: bytes):
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(
+        f"/hooks/{channel.kind}/{channel.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": signature},
+    )
+
+
+def outbound(contact, mid, *, status, sent_at):
+    return Message.objects.create(
+        channel=contact.channel,
+        contact=contact,
+        direction=Direction.OUTBOUND,
+        provider_message_id=mid,
+        type="text",
+        text=mid,
+        status=status,
+        sent_at=sent_at,
+    )
+
+
+# ---- point 2: Messenger read watermark --------------------------------------------------
+
+
+def test_it_marks_read_what_was_sent_up_to_the_messenger_read_watermark(
+    client, messenger, no_outbound_http
+):
+    """Payload: Meta's "message_reads Webhook Event Reference" (developers.facebook.com/
+    documentation/business-messaging/messenger-platform/webhooks/webhook-events/
+    message-reads): ``sender.id`` PSID, ``recipient.id`` Page, ``timestamp`` and
+    ``read.watermark`` in Unix ms — "all messages that were sent before or at this
+    timestamp were read". No mids: the watermark alone says which."""
+    jane = Contact.objects.create(channel=messenger, external_id=PSID)
+    other = Contact.objects.create(channel=messenger, external_id="999")
+    before = WATERMARK - timedelta(minutes=1)
+    outbound(jane, "m.sent", status=MessageStatus.SENT, sent_at=before)
+    outbound(jane, "m.delivered", status=MessageStatus.DELIVERED, sent_at=before)
+    outbound(jane, "m.at", status=MessageStatus.SENT, sent_at=WATERMARK)
+    outbound(jane, "m.failed", status=MessageStatus.FAILED, sent_at=before)
+    outbound(jane, "m.pending", status=MessageStatus.PENDING, sent_at=None)
+    outbound(jane, "m.later", status=MessageStatus.SENT, sent_at=WATERMARK + timedelta(seconds=1))
+    outbound(other, "m.other", status=MessageStatus.SENT, sent_at=before)
+
+    response = post_meta(client, messenger, fixture("messenger_read.json"))
+
+    assert response.status_code == 200
+    statuses = dict(
+        Message.objects.filter(direction=Direction.OUTBOUND).values_list(
+            "provider_message_id", "status"
+        )
+    )
+    assert statuses == {
+        "m.sent": MessageStatus.READ,
+        "m.delivered": MessageStatus.READ,
+        "m.at": MessageStatus.READ,
+        "m.failed": MessageStatus.FAILED,
+        "m.pending": MessageStatus.PENDING,
+        "m.later": MessageStatus.SENT,
+        "m.other": MessageStatus.SENT,
+    }
+    assert not Message.objects.filter(direction=Direction.INBOUND).exists()
+
+
+def test_a_messenger_read_watermark_touches_only_its_own_channel(client, messenger, cast):
+    """The same PSID on another Page (another account's channel) is another person's
+    thread: a read on this Page never marks messages there."""
+    elsewhere = make_channel(
+        cast.other_workspace,
+        "messenger",
+        {
+            "page_id": "2",
+            "page_access_token": "t",
+            "app_secret": "other-secret",
+            "verify_token": "v",
+        },
+        "2",
+    )
+    theirs = Contact.objects.create(channel=elsewhere, external_id=PSID)
+    message = outbound(
+        theirs, "m.theirs", status=MessageStatus.SENT, sent_at=WATERMARK - timedelta(hours=1)
+    )
+
+    assert post_meta(client, messenger, fixture("messenger_read.json")).status_code == 200
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+
+
+def test_a_messenger_read_without_a_watermark_is_a_400(client, messenger):
+    body = json.loads(fixture("messenger_read.json"))
+    del body["entry"][0]["messaging"][0]["read"]["watermark"]
+    assert post_meta(client, messenger, json.dumps(body).encode()).status_code == 400
+
+
+# ---- point 5: WhatsApp "unsupported" keeps Meta's explanation ----------------------------
+
+
+def test_a_whatsapp_unsupported_message_shows_metas_explanation_to_the_agent(
+    client, whatsapp, no_outbound_http
+):
+    """Payload: Meta's WhatsApp Cloud API webhooks reference, "messages" field, message
+    type ``unsupported`` (developers.facebook.com/docs/whatsapp/cloud-api/webhooks/
+    payload-examples#unknown-messages, and reference/messages: ``errors[]`` with
+    ``code`` 131051, ``title``, ``message`` and ``error_data.details``)."""
+    response = post_meta(client, whatsapp, fixture("whatsapp_unsupported.json"))
+
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.type == "unsupported"
+    body, attachments = inbox_content(message)
+    assert body == (
+        "[The customer sent an unsupported message, which cannot be shown here. The provider "
+        "says: Message type unknown: Message type is currently not supported.]"
+    )
+    assert attachments == ()
+
+
+@pytest.mark.parametrize(
+    ("provider_type", "sentence"),
+    [
+        ("order", "an order message"),
+        ("poll", "a poll message"),
+        ("interactive.nfm_reply", "an interactive.nfm_reply message"),
+        ("", "a message"),
+    ],
+)
+def test_every_unsupported_sentence_has_the_right_article(contact, provider_type, sentence):
+    message = Message.objects.create(
+        channel=contact.channel,
+        contact=contact,
+        direction=Direction.INBOUND,
+        provider_message_id="x",
+        type="unsupported",
+        data={"provider_type": provider_type} if provider_type else {},
+        status=MessageStatus.RECEIVED,
+    )
+    body, _ = inbox_content(message)
+    assert body == f"[The customer sent {sentence}, which cannot be shown here.]"
