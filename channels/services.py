@@ -187,7 +187,7 @@ def _message_data(message: InboundMessage) -> dict:
         data["contacts"] = [asdict(card) for card in message.contacts]
     if message.reacted_to:
         data["reaction"] = {"emoji": message.reaction_emoji, "message_id": message.reacted_to}
-    for key in ("reply_to", "payload", "provider_type", "provider_note"):
+    for key in ("reply_to", "payload", "provider_type", "provider_note", "edits"):
         if getattr(message, key):
             data[key] = getattr(message, key)
     return data

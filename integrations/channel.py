@@ -124,6 +124,7 @@ class InboundMessage:
     provider_type: str = ""  # the provider's own name for the type (kept for UNSUPPORTED)
     # The provider's own words on why it could not give us the message (UNSUPPORTED).
     provider_note: str = ""
+    edits: str = ""  # provider message id of the customer's earlier message this replaces
 
 
 class DeliveryState(StrEnum):

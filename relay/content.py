@@ -75,6 +75,12 @@ def inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
         if is_image:
             return text or ("Sticker" if kind == "sticker" else "Photo"), (url,)
         return "\n".join(part for part in (text, f"{label}: {url}") if part), ()
+    if data.get("edits"):
+        # Inboxes cannot change a part already posted: say plainly which message the
+        # customer changed, so the agent acts on the new words.
+        quoted = _quoted(message, data["edits"])
+        edited = f"✏️ Edited: {text or f'[{kind}]'}"
+        return (f"{edited}\n(was: {quoted})" if quoted else edited), ()
     if data.get("reply_to"):
         quoted = _quoted(message, data["reply_to"])
         if quoted:

@@ -12,7 +12,7 @@ from ..media import Download, download, host_matches
 LABEL = "Telegram"
 
 # Only what the relay turns into messages; reactions are not sent unless asked for.
-ALLOWED_UPDATES = ("message", "callback_query", "message_reaction")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "message_reaction")
 
 
 def describe_error(response) -> ProviderError:

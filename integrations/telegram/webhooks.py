@@ -6,6 +6,7 @@ delivery statuses, so ``parse`` only ever returns ``InboundMessage`` events.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,8 +57,6 @@ def parse(*, request: WebhookRequest) -> list[InboundEvent]:
     update_id = int_at(update, "update_id")
     kind = next((key for key in UPDATE_HANDLERS if key in update), None)
     if kind is None:
-        # edited_message: the original was relayed already and inboxes have no edits
-        # (live-location moves also arrive this way).
         # channel_post / edited_channel_post: broadcasts to subscribers, not a customer.
         # business_message: chats of a Telegram Business account, which we do not connect.
         # my_chat_member (user blocked or restarted the bot) and any future kind: no
@@ -98,6 +97,31 @@ def _on_message(update_id: int, message: dict) -> list[InboundEvent]:
             sent_at=_time(message, "date"),
             reply_to=reply_to,
             **content,
+        )
+    ]
+
+
+def _on_edited_message(update_id: int, message: dict) -> list[InboundEvent]:
+    # The new version of a message the bot already has (Bot API, Update.edited_message;
+    # edit_date is when it was changed). A customer can change only a text or a
+    # caption; a live location's moves also arrive as edits, and carry no words, so
+    # they are not carried. Inboxes cannot edit a part, so the edit is a message of its
+    # own naming the one it replaces.
+    events = _on_message(update_id, message)
+    if not events or not events[0].text:
+        return []
+    original = events[0]
+    return [
+        replace(
+            original,
+            # A retried update is the same edit; two edits of one message are two updates.
+            provider_message_id=f"edit:{update_id}:{original.provider_message_id}",
+            sent_at=_time(message, "edit_date") if "edit_date" in message else original.sent_at,
+            type=ContentType.TEXT,
+            media=None,
+            provider_type="edited_message",
+            edits=original.provider_message_id,
+            reply_to="",
         )
     ]
 
@@ -178,6 +202,7 @@ def _on_message_reaction(update_id: int, reaction: dict) -> list[InboundEvent]:
 
 UPDATE_HANDLERS: dict[str, Callable[[int, dict], list[InboundEvent]]] = {
     "message": _on_message,
+    "edited_message": _on_edited_message,
     "callback_query": _on_callback_query,
     "message_reaction": _on_message_reaction,
 }

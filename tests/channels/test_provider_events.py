@@ -213,3 +213,66 @@ def test_every_unsupported_sentence_has_the_right_article(contact, provider_type
     )
     body, _ = inbox_content(message)
     assert body == f"[The customer sent {sentence}, which cannot be shown here.]"
+
+
+# ---- point 3: Telegram edits -------------------------------------------------------------
+
+BOT_SECRET = "tg-secret_token-123"
+
+
+@pytest.fixture
+def telegram(workspace):
+    return make_channel(
+        workspace,
+        "telegram",
+        {
+            "bot_token": "123:abc",
+            "secret_token": BOT_SECRET,
+            "bot_id": "123",
+            "bot_username": "acme_bot",
+        },
+        "123",
+    )
+
+
+def post_telegram(client, channel, body: bytes):
+    return client.post(
+        f"/hooks/telegram/{channel.webhook_key}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": BOT_SECRET},
+    )
+
+
+def test_a_telegram_edit_reaches_the_agent_as_a_marked_edit_once(
+    client, telegram, no_outbound_http
+):
+    """Payload: Telegram Bot API reference (core.telegram.org/bots/api#update):
+    ``Update.edited_message`` is "new version of a message that is known to the bot and
+    was edited", a ``Message`` with the same ``message_id`` and chat and an
+    ``edit_date`` (Unix seconds). Telegram retries a webhook it got no 2xx for, with
+    the same ``update_id``."""
+    assert post_telegram(client, telegram, fixture("telegram_text.json")).status_code == 200
+    for _ in range(2):  # the second is Telegram's retry of the same update
+        assert (
+            post_telegram(client, telegram, fixture("telegram_edited_message.json")).status_code
+            == 200
+        )
+
+    original, edit = Message.objects.order_by("pk")
+    assert Message.objects.count() == 2
+    assert edit.contact == original.contact
+    assert edit.data["edits"] == original.provider_message_id == "555000111:41"
+    body, _ = inbox_content(edit)
+    assert body == ("✏️ Edited: Hi, where is my order #1043?\n(was: Hi, where is my order #1042?)")
+
+
+def test_a_moved_live_location_is_not_carried_as_an_edit(client, telegram):
+    """Bot API: live locations are updated by editing the message (``edited_message``
+    with a ``location``); there are no new words for the agent."""
+    update = json.loads(fixture("telegram_edited_message.json"))
+    del update["edited_message"]["text"]
+    update["edited_message"]["location"] = {"latitude": 52.5, "longitude": 13.4}
+    response = post_telegram(client, telegram, json.dumps(update).encode())
+    assert response.status_code == 200
+    assert not Message.objects.exists()

@@ -433,11 +433,22 @@ def test_it_keeps_a_custom_emoji_reaction_as_unsupported():
     ]
 
 
+def test_it_carries_an_edited_message_as_an_edit_of_the_original():
+    # Bot API, Update.edited_message: a Message with edit_date (Unix seconds).
+    assert parsed("edited_message.json") == [
+        InboundMessage(
+            provider_message_id="edit:100000016:555000111:41",
+            sender=JANE,
+            sent_at=datetime(2024, 6, 10, 6, 28, 20, tzinfo=UTC),
+            type=ContentType.TEXT,
+            text="Hi, where is my order #1043?",
+            provider_type="edited_message",
+            edits="555000111:41",
+        )
+    ]
+
+
 # --- updates we do not relay ---------------------------------------------------------
-
-
-def test_it_ignores_an_edited_message():
-    assert parsed("edited_message.json") == []
 
 
 def test_it_ignores_a_message_in_a_group():
