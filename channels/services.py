@@ -20,6 +20,7 @@ from django.utils.html import strip_tags
 
 from integrations.base import AgentReply, ConversationState, InboxEvent, ProviderError
 from integrations.channel import (
+    ButtonTapToAnswer,
     DeliveryState,
     DeliveryStatus,
     InboundEvent,
@@ -306,6 +307,7 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     contacts that wrote (a hint: a provider's retry wakes it again, harmlessly).
     """
     contact_ids: dict[int, None] = {}
+    taps: list[str] = []
     templates_unknown = False
     # A customer's message alone is one statement on PostgreSQL, atomic on its own;
     # anything more shares a transaction.
@@ -322,14 +324,28 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
                     templates_unknown = True
             elif isinstance(event, ReadWatermark):
                 _apply_read_watermark(channel, event)
+            elif isinstance(event, ButtonTapToAnswer):
+                taps.append(event.query_id)
             else:
                 _apply_status(channel, event)
         if contact_ids:
             transaction.on_commit(lambda: relay_wake(list(contact_ids)))
         if templates_unknown:
             transaction.on_commit(lambda: _templates_sync_later(channel))
+        if taps:
+            # Answered only once the tap is stored: an answer never stands in for it.
+            transaction.on_commit(lambda: _answer_taps(channel, taps))
     if contact_ids:
         _received(channel)
+
+
+def _answer_taps(channel: Channel, query_ids: list[str]) -> None:
+    from .tasks import answer_button_taps
+
+    try:
+        answer_button_taps.delay(channel.pk, query_ids)
+    except Exception:  # the tap is stored; only the customer's spinner is left running
+        logger.warning("channel %s: button taps not answered", channel.pk, exc_info=True)
 
 
 def _templates_sync_later(channel: Channel) -> None:

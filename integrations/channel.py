@@ -167,7 +167,18 @@ class ReadWatermark:
     watermark: datetime
 
 
-InboundEvent = InboundMessage | DeliveryStatus | TemplateStatusUpdate | ReadWatermark
+@dataclass(frozen=True)
+class ButtonTapToAnswer:
+    """The customer tapped a button that spins until we answer it (Telegram's
+    ``callback_query``): ``query_id`` is what ``ChannelAdapter.answer_tap`` answers.
+    The tap itself is an ``InboundMessage`` beside it."""
+
+    query_id: str
+
+
+InboundEvent = (
+    InboundMessage | DeliveryStatus | TemplateStatusUpdate | ReadWatermark | ButtonTapToAnswer
+)
 
 
 @dataclass(frozen=True)
@@ -359,4 +370,11 @@ class ChannelAdapter:
     # (where ``approved_templates``): a ``TemplateListing``, or ProviderError.
 
     def fetch_templates(self, *, credentials):
+        raise NotImplementedError
+
+    # ``answer_tap`` stops the spinner on a button the customer tapped (a
+    # ``ButtonTapToAnswer``'s ``query_id``), or raises ProviderError. Only kinds whose
+    # parse returns those events implement it.
+
+    def answer_tap(self, *, credentials, query_id: str) -> None:
         raise NotImplementedError

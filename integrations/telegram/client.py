@@ -235,6 +235,11 @@ class TelegramClient:
     def delete_webhook(self) -> None:
         self._call("deleteWebhook", {})
 
+    def answer_callback_query(self, query_id: str) -> None:
+        # Bot API answerCallbackQuery: with no text, it only stops the button's
+        # progress bar in the customer's app.
+        self._call("answerCallbackQuery", {"callback_query_id": query_id})
+
     def send(self, method: str, payload: dict) -> dict:
         """Call a send method (``sendMessage``, ``sendPhoto``, …) → the sent Message."""
         message = self._call(method, payload, describe=describe_message_error)

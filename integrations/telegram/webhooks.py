@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..channel import (
+    ButtonTapToAnswer,
     ContactCard,
     ContentType,
     InboundEvent,
@@ -127,38 +128,47 @@ def _on_edited_message(update_id: int, message: dict) -> list[InboundEvent]:
 
 
 def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
-    if "message" not in query:
-        # A button on a message sent via the bot in inline mode sits in someone else's
-        # chat, not in a conversation with a customer.
-        return []
-    message = dict_at(query, "message")
-    chat = dict_at(message, "chat")
-    if str_at(chat, "type") != "private":
-        return []  # same reason as for messages: groups carry no customers
-    base = {
-        "provider_message_id": f"cb:{str_at(query, 'id')}",
+    # Bot API CallbackQuery: id, from, and message only when the button was on a
+    # message the bot sent in a chat (inline-mode buttons carry inline_message_id
+    # instead); exactly one of data / game_short_name. Whatever it is, the customer's
+    # button spins until it is answered.
+    query_id = str_at(query, "id")
+    answer = ButtonTapToAnswer(query_id=query_id)
+    base: dict[str, Any] = {
+        "provider_message_id": f"cb:{query_id}",
         "sender": _sender(dict_at(query, "from")),
         # A callback query carries no timestamp; it is sent the moment the button is
         # tapped, so its arrival time is the best we have.
         "sent_at": _now(),
-        "reply_to": _message_ref(int_at(chat, "id"), int_at(message, "message_id")),
     }
+    message = dict_at(query, "message") if "message" in query else None
+    if message is not None:
+        chat = dict_at(message, "chat")
+        if str_at(chat, "type") != "private":
+            # Same reason as for messages: groups carry no customers (but the tapper's
+            # button still stops spinning).
+            return [answer]
+        base["reply_to"] = _message_ref(int_at(chat, "id"), int_at(message, "message_id"))
     if "data" not in query:
-        # Exactly one of data / game_short_name is present; games are not a reply.
+        # Games are not a reply.
         return [
             InboundMessage(
                 **base, type=ContentType.UNSUPPORTED, provider_type="callback_query.game"
-            )
+            ),
+            answer,
         ]
     data = str_at(query, "data")
     return [
         InboundMessage(
             **base,
             type=ContentType.INTERACTIVE,
-            text=_button_title(message, data),
+            # Without the message there is no button label to show: the data is what
+            # the customer chose.
+            text=(_button_title(message, data) if message is not None else "") or data,
             payload=data,
             provider_type="callback_query",
-        )
+        ),
+        answer,
     ]
 
 

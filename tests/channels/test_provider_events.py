@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import responses
+from django.conf import settings
 
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
 from relay.content import inbox_content
@@ -276,3 +277,88 @@ def test_a_moved_live_location_is_not_carried_as_an_edit(client, telegram):
     response = post_telegram(client, telegram, json.dumps(update).encode())
     assert response.status_code == 200
     assert not Message.objects.exists()
+
+
+# ---- point 3: Telegram button taps -------------------------------------------------------
+
+ANSWER_URL = f"{settings.TELEGRAM_API_URL}/bot123:abc/answerCallbackQuery"
+
+
+@pytest.fixture
+def woken(monkeypatch):
+    """The contacts the relay is woken for (the relay itself is tested elsewhere)."""
+    calls: list[list[int]] = []
+    monkeypatch.setattr("channels.services.relay_wake", calls.append)
+    return calls
+
+
+def test_a_telegram_button_tap_is_carried_and_answered(
+    client, telegram, woken, django_capture_on_commit_callbacks
+):
+    """Payload: Telegram Bot API reference, ``Update.callback_query`` → ``CallbackQuery``
+    (core.telegram.org/bots/api#callbackquery): ``id``, ``from``, ``message`` (the
+    bot's message with the inline keyboard), ``chat_instance``, ``data``. "After the
+    user presses a callback button, Telegram clients will display a progress bar until
+    you call answerCallbackQuery" (#answercallbackquery: ``callback_query_id``)."""
+    with responses.RequestsMock() as telegram_api:
+        telegram_api.post(
+            ANSWER_URL,
+            json={"ok": True, "result": True},
+            match=[
+                responses.matchers.json_params_matcher({"callback_query_id": "2386578920472153601"})
+            ],
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_telegram(client, telegram, fixture("telegram_callback_query.json"))
+        assert response.status_code == 200
+        assert len(telegram_api.calls) == 1
+
+    tap = Message.objects.get()
+    assert (tap.type, tap.text, tap.data["payload"]) == ("interactive", "Yes, thanks", "csat:yes")
+    assert woken == [[tap.contact_id]]
+    assert inbox_content(tap) == ("Yes, thanks", ())
+
+
+def test_a_telegram_button_tap_without_its_message_is_carried_as_its_data(
+    client, telegram, woken, django_capture_on_commit_callbacks
+):
+    """Bot API CallbackQuery: ``message`` is optional ("will not be available if the
+    message is too old"; inline-mode buttons carry ``inline_message_id`` instead);
+    ``from`` is always the user who tapped."""
+    update = json.loads(fixture("telegram_callback_query.json"))
+    del update["callback_query"]["message"]
+    update["callback_query"]["inline_message_id"] = "AAAAAGxJ"
+    with responses.RequestsMock() as telegram_api:
+        telegram_api.post(ANSWER_URL, json={"ok": True, "result": True})
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_telegram(client, telegram, json.dumps(update).encode())
+        assert response.status_code == 200
+        assert len(telegram_api.calls) == 1
+
+    tap = Message.objects.get()
+    assert (tap.contact.external_id, tap.type, tap.text) == ("555000111", "interactive", "csat:yes")
+
+
+def test_a_failed_answer_is_logged_and_the_tap_kept(
+    client, telegram, woken, django_capture_on_commit_callbacks, caplog
+):
+    """answerCallbackQuery refused (Bot API error body ``{"ok": false, "error_code",
+    "description"}``, e.g. a query answered too late): the tap is already stored."""
+    with responses.RequestsMock() as telegram_api:
+        telegram_api.post(
+            ANSWER_URL,
+            status=400,
+            json={
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: query is too old and response timeout expired "
+                "or query ID is invalid",
+            },
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_telegram(client, telegram, fixture("telegram_callback_query.json"))
+
+    assert response.status_code == 200
+    assert Message.objects.get().text == "Yes, thanks"
+    assert "button tap 2386578920472153601 not answered" in caplog.text
+    assert "query is too old" in caplog.text

@@ -534,9 +534,13 @@ def test_it_posts_messenger_deliveries_and_reads(client, mocked):
     assert (status.provider_message_id, status.state) == (mid, DeliveryState.DELIVERED)
     mocked.calls.reset()
     assert "Delivered to your webhook (200)." in receipts(client, chat, "read")
-    assert messenger_events(mocked) == []  # a read carries only a watermark
+    # A read carries only a watermark: Octopods reads it as "everything sent to this
+    # customer up to then".
+    [watermark] = messenger_events(mocked)
     read = json.loads(body_bytes(posts(mocked)[0]))["entry"][0]["messaging"][0]
     assert read["read"]["watermark"] >= read["timestamp"] - 1000
+    assert watermark.customer_external_id == read["sender"]["id"]
+    assert watermark.watermark.timestamp() * 1000 == pytest.approx(read["read"]["watermark"])
     assert Message.objects.get(provider_message_id=mid).status == "read"
 
 
