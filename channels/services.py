@@ -438,6 +438,21 @@ def _bound_channel(*, kind: str, identity: str) -> Channel | None:
     return Channel.objects.filter(kind=kind, identity=identity).select_related("workspace").first()
 
 
+def channel_webhook_reregister(*, channel: Channel) -> bool:
+    """Register the channel's webhook with its provider again (what we subscribe to may
+    have grown since it was added). False where the admin pastes it by hand (Meta's
+    Messenger); raises ProviderError when the provider refuses."""
+    adapter = channel_adapter(channel.kind)
+    if adapter.manual_setup:
+        return False
+    adapter.register_webhook(
+        credentials=adapter.credentials(channel.credentials_data),
+        webhook_url=channel_webhook_url(channel=channel),
+    )
+    Channel.objects.filter(pk=channel.pk).update(webhook_registered_at=timezone.now())
+    return True
+
+
 def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel:
     """Check the credentials with the provider, save the channel, and point the
     provider's webhook at it.

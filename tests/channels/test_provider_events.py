@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import responses
 from django.conf import settings
+from django.core.management import call_command
 
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
 from relay.content import inbox_content
@@ -362,3 +363,47 @@ def test_a_failed_answer_is_logged_and_the_tap_kept(
     assert Message.objects.get().text == "Yes, thanks"
     assert "button tap 2386578920472153601 not answered" in caplog.text
     assert "query is too old" in caplog.text
+
+
+def test_reregistering_subscribes_an_existing_bot_to_edits(telegram, messenger, capsys):
+    """Bot API setWebhook (core.telegram.org/bots/api#setwebhook): ``allowed_updates``
+    replaces the list a bot had, so a bot added before edits were read needs it again.
+    Messenger's callback is pasted by hand and is left alone."""
+    with responses.RequestsMock() as telegram_api:
+        telegram_api.post(
+            f"{settings.TELEGRAM_API_URL}/bot123:abc/setWebhook",
+            json={"ok": True, "result": True, "description": "Webhook was set"},
+            match=[
+                responses.matchers.json_params_matcher(
+                    {
+                        "url": f"{settings.PUBLIC_BASE_URL}/hooks/telegram/{telegram.webhook_key}/",
+                        "secret_token": BOT_SECRET,
+                        "allowed_updates": [
+                            "message",
+                            "edited_message",
+                            "callback_query",
+                            "message_reaction",
+                        ],
+                    }
+                )
+            ],
+        )
+        call_command("webhooks_reregister")
+    out = capsys.readouterr().out
+    assert f"channel {telegram.pk} (telegram): registered" in out
+    assert f"channel {messenger.pk}" not in out
+    telegram.refresh_from_db()
+    assert telegram.webhook_registered_at is not None
+
+
+def test_reregistering_reports_a_refusal_and_goes_on(telegram, capsys):
+    with responses.RequestsMock() as telegram_api:
+        telegram_api.post(
+            f"{settings.TELEGRAM_API_URL}/bot123:abc/setWebhook",
+            status=401,
+            json={"ok": False, "error_code": 401, "description": "Unauthorized"},
+        )
+        call_command("webhooks_reregister", kind="telegram")
+    err = capsys.readouterr().err
+    assert f"channel {telegram.pk} (telegram):" in err
+    assert "1 channel(s) could not be registered" in err
