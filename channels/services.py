@@ -20,10 +20,12 @@ from django.utils.html import strip_tags
 
 from integrations.base import AgentReply, ConversationState, InboxEvent, ProviderError
 from integrations.channel import (
+    ButtonTapToAnswer,
     DeliveryState,
     DeliveryStatus,
     InboundEvent,
     InboundMessage,
+    ReadWatermark,
     Sender,
     TemplateStatusUpdate,
 )
@@ -215,7 +217,7 @@ def _message_data(message: InboundMessage) -> dict:
         data["contacts"] = [asdict(card) for card in message.contacts]
     if message.reacted_to:
         data["reaction"] = {"emoji": message.reaction_emoji, "message_id": message.reacted_to}
-    for key in ("reply_to", "payload", "provider_type"):
+    for key in ("reply_to", "payload", "provider_type", "provider_note", "edits"):
         if getattr(message, key):
             data[key] = getattr(message, key)
     return data
@@ -312,6 +314,21 @@ def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
     message.save(update_fields=fields)
 
 
+def _apply_read_watermark(channel: Channel, read: ReadWatermark) -> None:
+    """Mark read every message we sent this customer on this channel before the
+    watermark. Only sent and delivered ones move: pending ones are not out yet, a
+    failed one stays failed, and a read one is read already (never moving back)."""
+    read = _made_safe(read)
+    Message.objects.filter(
+        channel=channel,
+        contact__channel=channel,
+        contact__external_id=read.customer_external_id,
+        direction=Direction.OUTBOUND,
+        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
+        sent_at__lte=read.watermark,
+    ).update(status=MessageStatus.READ, updated_at=timezone.now())
+
+
 def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     """Store a webhook's events, all or none.
 
@@ -320,6 +337,7 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
     contacts that wrote (a hint: a provider's retry wakes it again, harmlessly).
     """
     contact_ids: dict[int, None] = {}
+    taps: list[str] = []
     templates_unknown = False
     # A customer's message alone is one statement on PostgreSQL, atomic on its own;
     # anything more shares a transaction.
@@ -334,14 +352,30 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
                 update = _made_safe(event)
                 if not whatsapp_template_status_apply(channel=channel, update=update):
                     templates_unknown = True
+            elif isinstance(event, ReadWatermark):
+                _apply_read_watermark(channel, event)
+            elif isinstance(event, ButtonTapToAnswer):
+                taps.append(event.query_id)
             else:
                 _apply_status(channel, event)
         if contact_ids:
             transaction.on_commit(lambda: relay_wake(list(contact_ids)))
         if templates_unknown:
             transaction.on_commit(lambda: _templates_sync_later(channel))
+        if taps:
+            # Answered only once the tap is stored: an answer never stands in for it.
+            transaction.on_commit(lambda: _answer_taps(channel, taps))
     if contact_ids:
         _received(channel)
+
+
+def _answer_taps(channel: Channel, query_ids: list[str]) -> None:
+    from .tasks import answer_button_taps
+
+    try:
+        answer_button_taps.delay(channel.pk, query_ids)
+    except Exception:  # the tap is stored; only the customer's spinner is left running
+        logger.warning("channel %s: button taps not answered", channel.pk, exc_info=True)
 
 
 def _templates_sync_later(channel: Channel) -> None:
@@ -432,6 +466,21 @@ def _conflict_message(*, existing: Channel | None, account, noun: str) -> str:
 
 def _bound_channel(*, kind: str, identity: str) -> Channel | None:
     return Channel.objects.filter(kind=kind, identity=identity).select_related("workspace").first()
+
+
+def channel_webhook_reregister(*, channel: Channel) -> bool:
+    """Register the channel's webhook with its provider again (what we subscribe to may
+    have grown since it was added). False where the admin pastes it by hand (Meta's
+    Messenger); raises ProviderError when the provider refuses."""
+    adapter = channel_adapter(channel.kind)
+    if adapter.manual_setup:
+        return False
+    adapter.register_webhook(
+        credentials=adapter.credentials(channel.credentials_data),
+        webhook_url=channel_webhook_url(channel=channel),
+    )
+    Channel.objects.filter(pk=channel.pk).update(webhook_registered_at=timezone.now())
+    return True
 
 
 def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel:

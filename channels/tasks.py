@@ -32,3 +32,22 @@ def sync_whatsapp_templates(channel_id: int) -> None:
     except ProviderError as error:
         # Recorded on the channel for its page; the next scheduled sync tries again.
         logger.info("template sync of channel %s: %s", channel_id, error.message)
+
+
+@shared_task(name="channels.answer_button_taps", ignore_result=True)
+def answer_button_taps(channel_id: int, query_ids: list[str]) -> None:
+    """Stop the spinner on buttons a customer tapped (the taps are stored already).
+    Not retried: Telegram accepts an answer only for a short while after the tap, and
+    a late or failed one changes nothing but the spinner, which times out by itself."""
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return
+    adapter = channel_adapter(channel.kind)
+    credentials = adapter.credentials(channel.credentials_data)
+    for query_id in query_ids:
+        try:
+            adapter.answer_tap(credentials=credentials, query_id=query_id)
+        except ProviderError as error:
+            logger.warning(
+                "channel %s: button tap %s not answered: %s", channel_id, query_id, error.message
+            )

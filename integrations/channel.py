@@ -125,6 +125,9 @@ class InboundMessage:
     reply_to: str = ""  # provider message id being quoted
     payload: str = ""  # the id of a tapped button or list row
     provider_type: str = ""  # the provider's own name for the type (kept for UNSUPPORTED)
+    # The provider's own words on why it could not give us the message (UNSUPPORTED).
+    provider_note: str = ""
+    edits: str = ""  # provider message id of the customer's earlier message this replaces
 
 
 class DeliveryState(StrEnum):
@@ -158,7 +161,27 @@ class TemplateStatusUpdate:
     reason: str = ""
 
 
-InboundEvent = InboundMessage | DeliveryStatus | TemplateStatusUpdate
+@dataclass(frozen=True)
+class ReadWatermark:
+    """The customer has read everything we sent them up to ``watermark`` (Messenger's
+    ``read`` event names no message, only this instant)."""
+
+    customer_external_id: str
+    watermark: datetime
+
+
+@dataclass(frozen=True)
+class ButtonTapToAnswer:
+    """The customer tapped a button that spins until we answer it (Telegram's
+    ``callback_query``): ``query_id`` is what ``ChannelAdapter.answer_tap`` answers.
+    The tap itself is an ``InboundMessage`` beside it."""
+
+    query_id: str
+
+
+InboundEvent = (
+    InboundMessage | DeliveryStatus | TemplateStatusUpdate | ReadWatermark | ButtonTapToAnswer
+)
 
 
 @dataclass(frozen=True)
@@ -350,4 +373,11 @@ class ChannelAdapter:
     # (where ``approved_templates``): a ``TemplateListing``, or ProviderError.
 
     def fetch_templates(self, *, credentials):
+        raise NotImplementedError
+
+    # ``answer_tap`` stops the spinner on a button the customer tapped (a
+    # ``ButtonTapToAnswer``'s ``query_id``), or raises ProviderError. Only kinds whose
+    # parse returns those events implement it.
+
+    def answer_tap(self, *, credentials, query_id: str) -> None:
         raise NotImplementedError

@@ -52,7 +52,11 @@ def inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
         return f"Reacted {reaction['emoji']}{f' to: {quoted}' if quoted else ''}", ()
     if kind == "unsupported":
         named = data.get("provider_type") or "message"
-        return f"[The customer sent a {named} message, which cannot be shown here.]", ()
+        what = named if named == "message" else f"{named} message"
+        note = f"[The customer sent {_article(what)} {what}, which cannot be shown here.]"
+        if data.get("provider_note"):
+            note = f"{note[:-1]} The provider says: {data['provider_note']}]"
+        return "\n".join(part for part in (text, note) if part), ()
     if kind in MEDIA_TYPES and "media" in data:
         try:
             url, is_image = _carry_media(message)
@@ -60,7 +64,10 @@ def inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
             if not error.permanent:
                 raise  # try again later, with the rest of the customer's messages waiting
             # The file is gone or too large: say so rather than drop the message.
-            note = f"[The customer sent a {kind} that could not be fetched: {error.message}]"
+            note = (
+                f"[The customer sent {_article(kind)} {kind} that could not be fetched: "
+                f"{error.message}]"
+            )
             return "\n".join(part for part in (text, note) if part), ()
         label = {"voice": "🎤 Voice message", "audio": "🎵 Audio", "video": "🎬 Video"}.get(
             kind, "📎 " + (data["media"].get("filename") or kind.capitalize())
@@ -68,11 +75,23 @@ def inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
         if is_image:
             return text or ("Sticker" if kind == "sticker" else "Photo"), (url,)
         return "\n".join(part for part in (text, f"{label}: {url}") if part), ()
+    if data.get("edits"):
+        # Inboxes cannot change a part already posted: say plainly which message the
+        # customer changed, so the agent acts on the new words.
+        quoted = _quoted(message, data["edits"])
+        edited = f"✏️ Edited: {text or f'[{kind}]'}"
+        return (f"{edited}\n(was: {quoted})" if quoted else edited), ()
     if data.get("reply_to"):
         quoted = _quoted(message, data["reply_to"])
         if quoted:
             text = f"> {quoted}\n{text}"
     return text or f"[{kind}]", ()
+
+
+def _article(word: str) -> str:
+    # Every provider type name we show starts with a letter whose sound its spelling
+    # gives away ("an unsupported", "an image", "a sticker", "a voice").
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _quoted(message: Message, provider_message_id: str) -> str:

@@ -124,9 +124,10 @@ class Target:
         """Why the provider would not send this event to the webhook; empty if it would."""
         if kind == Kind.TELEGRAM:
             allowed = self.webhook.options.get("allowed_updates") or []
-            if allowed and "message" not in allowed and event == "messages":
+            update = {"messages": "message"}.get(event, event)
+            if allowed and update not in allowed:
                 return (
-                    "Not sent: the bot's allowed_updates leave out “message”, so Telegram "
+                    f"Not sent: the bot's allowed_updates leave out “{update}”, so Telegram "
                     "would not deliver it."
                 )
         if kind == Kind.MESSENGER and event not in self.fields:
@@ -283,6 +284,88 @@ def customer_sends(conversation: Conversation, content: Content) -> Outcome:
     return outcome
 
 
+def _telegram_update_id() -> int:
+    # Edits and taps have no row of their own to number them; the clock keeps their
+    # ids growing and apart from the messages' (TELEGRAM_UPDATE_BASE + row id).
+    return int(timezone.now().timestamp() * 1000)
+
+
+def _telegram_target(conversation: Conversation, update: str) -> tuple[Target | None, str]:
+    if conversation.kind != Kind.TELEGRAM:
+        return None, "Only Telegram is wired for this in the sandbox."
+    target, problem = resolve(conversation.kind, conversation.endpoint)
+    if target is None:
+        return None, problem
+    if refusal := target.refusal(conversation.kind, update):
+        return None, refusal
+    return target, ""
+
+
+def customer_edits(conversation: Conversation, message: Message, text: str) -> Outcome:
+    """The customer changes a text they sent: Telegram's ``edited_message`` update (the
+    same message_id and date, a new text and ``edit_date``)."""
+    if message.direction != Message.Direction.IN or message.content_type != "text":
+        return Outcome(False, "Only the customer's own texts can be edited.")
+    target, problem = _telegram_target(conversation, "edited_message")
+    if target is None:
+        return Outcome(False, problem)
+    message.text = text
+    message.save(update_fields=["text"])
+    chat = chat_json(conversation)
+    body = {
+        "message_id": int(message.provider_message_id),
+        "from": _telegram_user(chat),
+        "chat": chat,
+        "date": unix(message.created_at),
+        "edit_date": unix(timezone.now()),
+        "text": text,
+    }
+    update = {"update_id": _telegram_update_id(), "edited_message": body}
+    outcome = delivery.post_telegram(target.webhook.url, update, secret_token=target.webhook.secret)
+    _remember(target.webhook, outcome)
+    return outcome
+
+
+def customer_taps(conversation: Conversation, label: str) -> Outcome:
+    """The customer taps an inline button labelled ``label`` under the bot's latest
+    message: Telegram's ``callback_query`` (Bot API CallbackQuery: id, from, message,
+    chat_instance, data). With no message from the bot yet, the button is an inline-mode
+    one: no ``message``, an ``inline_message_id``."""
+    target, problem = _telegram_target(conversation, "callback_query")
+    if target is None:
+        return Outcome(False, problem)
+    chat = chat_json(conversation)
+    data = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:64] or "button"
+    query: dict = {
+        "id": str(secrets.randbelow(9 * 10**18) + 10**18),
+        "from": _telegram_user(chat),
+        "chat_instance": str(-secrets.randbelow(9 * 10**18)),
+        "data": data,
+    }
+    bot_message = (
+        conversation.messages.filter(direction=Message.Direction.OUT).order_by("-pk").first()
+    )
+    if bot_message is None:
+        query["inline_message_id"] = secrets.token_urlsafe(18)
+    else:
+        query["message"] = {
+            "message_id": int(bot_message.provider_message_id),
+            "chat": chat,
+            "date": unix(bot_message.created_at),
+            "text": bot_message.text,
+            "reply_markup": {"inline_keyboard": [[{"text": label, "callback_data": data}]]},
+        }
+    update = {"update_id": _telegram_update_id(), "callback_query": query}
+    outcome = delivery.post_telegram(target.webhook.url, update, secret_token=target.webhook.secret)
+    _remember(target.webhook, outcome)
+    return outcome
+
+
+def _telegram_user(chat: dict) -> dict:
+    user = {k: v for k, v in chat.items() if k != "type"}
+    return {"id": user.pop("id"), "is_bot": False, **user, "language_code": "en"}
+
+
 def unix(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -293,11 +376,9 @@ def millis(moment: datetime) -> int:
 
 def _telegram_message(conversation, message, content, target) -> Outcome:
     chat = chat_json(conversation)
-    user = {k: v for k, v in chat.items() if k != "type"}
-    user = {"id": user.pop("id"), "is_bot": False, **user, "language_code": "en"}
     body: dict = {
         "message_id": int(message.provider_message_id),
-        "from": user,
+        "from": _telegram_user(chat),
         "chat": chat,
         "date": unix(message.created_at),
     }

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import customer, delivery, media
 from .customer import Content
 from .directory import INTERCOM_WORKSPACES, MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
-from .models import AppSubscription, Conversation, IntercomContact, Kind, Webhook
+from .models import AppSubscription, Conversation, IntercomContact, Kind, Message, Webhook
 
 META = "Meta"
 META_OBJECTS = {
@@ -138,6 +138,12 @@ def conversation(request, pk):
             "receipts": customer.RECEIPTS[chat.kind],
             "can_locate": chat.kind != Kind.TWILIO,
             "photo_url": static(media.PHOTO_STATIC),
+            # The customer's texts, newest first, for Telegram's edit.
+            "editable": chat.messages.filter(
+                direction=Message.Direction.IN, content_type="text"
+            ).order_by("-pk")
+            if chat.kind == Kind.TELEGRAM
+            else (),
         },
     )
 
@@ -181,6 +187,29 @@ def send(request, pk):
         messages.error(request, content)
     else:
         _flash(request, customer.customer_sends(chat, content))
+    return redirect("sandbox:phone_conversation", pk=chat.pk)
+
+
+@require_POST
+def edit(request, pk):
+    chat = get_object_or_404(Conversation, pk=pk)
+    message = chat.messages.filter(pk=request.POST.get("message") or 0).first()
+    text = request.POST.get("text", "").strip()
+    if message is None or not text:
+        messages.error(request, "Choose one of the customer's texts and write its new text.")
+    else:
+        _flash(request, customer.customer_edits(chat, message, text))
+    return redirect("sandbox:phone_conversation", pk=chat.pk)
+
+
+@require_POST
+def tap(request, pk):
+    chat = get_object_or_404(Conversation, pk=pk)
+    label = request.POST.get("label", "").strip()
+    if not label:
+        messages.error(request, "Name the button the customer taps.")
+    else:
+        _flash(request, customer.customer_taps(chat, label))
     return redirect("sandbox:phone_conversation", pk=chat.pk)
 
 

@@ -313,6 +313,14 @@ def file(request, token, file_path):
     return media.photo_response()
 
 
+def answer_callback_query(bot: TelegramBot, params: dict):
+    # The customer's phone shows no spinner, so there is nothing to stop; Telegram
+    # answers True for any query id it still knows.
+    if not params.get("callback_query_id"):
+        return error(400, "Bad Request: query is too old and response timeout expired")
+    return ok(True)
+
+
 METHODS = {
     "getme": get_me,
     "setwebhook": set_webhook,
@@ -322,4 +330,5 @@ METHODS = {
     "sendphoto": send_photo,
     "senddocument": send_document,
     "getfile": get_file,
+    "answercallbackquery": answer_callback_query,
 }

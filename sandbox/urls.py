@@ -236,6 +236,8 @@ urlpatterns = [
     path("phone/<int:pk>/", phone.conversation, name="phone_conversation"),
     path("phone/<int:pk>/send", phone.send, name="phone_send"),
     path("phone/<int:pk>/receipts", phone.receipts, name="phone_receipts"),
+    path("phone/<int:pk>/edit", phone.edit, name="phone_edit"),
+    path("phone/<int:pk>/tap", phone.tap, name="phone_tap"),
     path("phone/<int:pk>/later", phone.later, name="phone_later"),
     path("meta/app/", phone.meta_dashboard, name="meta_dashboard"),
 ]

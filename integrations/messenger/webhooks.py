@@ -19,6 +19,7 @@ from ..channel import (
     Location,
     MalformedPayload,
     Media,
+    ReadWatermark,
     Sender,
     WebhookRequest,
 )
@@ -203,10 +204,14 @@ def _on_delivery(event: dict) -> list[InboundEvent]:
 
 
 def _on_read(event: dict) -> list[InboundEvent]:
-    _object(event, "read")
+    read = _object(event, "read")
     # Reads carry only a watermark ("everything sent before this was read"), no mids:
-    # no per-message status to emit; the domain may apply watermarks later.
-    return []
+    # the domain marks that customer's earlier messages on this Page read.
+    return [
+        ReadWatermark(
+            customer_external_id=_sender(event).external_id, watermark=_millis(read, "watermark")
+        )
+    ]
 
 
 EVENT_HANDLERS = {

@@ -67,6 +67,9 @@ class TelegramAdapter(ChannelAdapter):
     def unregister_webhook(self, *, credentials: Credentials) -> None:
         TelegramClient(credentials.bot_token).delete_webhook()
 
+    def answer_tap(self, *, credentials: Credentials, query_id: str) -> None:
+        TelegramClient(credentials.bot_token).answer_callback_query(query_id)
+
     # --- the message path ---------------------------------------------------------------
 
     def format_html(self, html: str) -> str:

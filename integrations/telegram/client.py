@@ -12,7 +12,7 @@ from ..media import Download, download, host_matches
 LABEL = "Telegram"
 
 # Only what the relay turns into messages; reactions are not sent unless asked for.
-ALLOWED_UPDATES = ("message", "callback_query", "message_reaction")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "message_reaction")
 
 
 def describe_error(response) -> ProviderError:
@@ -234,6 +234,11 @@ class TelegramClient:
 
     def delete_webhook(self) -> None:
         self._call("deleteWebhook", {})
+
+    def answer_callback_query(self, query_id: str) -> None:
+        # Bot API answerCallbackQuery: with no text, it only stops the button's
+        # progress bar in the customer's app.
+        self._call("answerCallbackQuery", {"callback_query_id": query_id})
 
     def send(self, method: str, payload: dict) -> dict:
         """Call a send method (``sendMessage``, ``sendPhoto``, …) → the sent Message."""

@@ -6,10 +6,12 @@ delivery statuses, so ``parse`` only ever returns ``InboundMessage`` events.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from ..channel import (
+    ButtonTapToAnswer,
     ContactCard,
     ContentType,
     InboundEvent,
@@ -56,8 +58,6 @@ def parse(*, request: WebhookRequest) -> list[InboundEvent]:
     update_id = int_at(update, "update_id")
     kind = next((key for key in UPDATE_HANDLERS if key in update), None)
     if kind is None:
-        # edited_message: the original was relayed already and inboxes have no edits
-        # (live-location moves also arrive this way).
         # channel_post / edited_channel_post: broadcasts to subscribers, not a customer.
         # business_message: chats of a Telegram Business account, which we do not connect.
         # my_chat_member (user blocked or restarted the bot) and any future kind: no
@@ -102,39 +102,73 @@ def _on_message(update_id: int, message: dict) -> list[InboundEvent]:
     ]
 
 
-def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
-    if "message" not in query:
-        # A button on a message sent via the bot in inline mode sits in someone else's
-        # chat, not in a conversation with a customer.
+def _on_edited_message(update_id: int, message: dict) -> list[InboundEvent]:
+    # The new version of a message the bot already has (Bot API, Update.edited_message;
+    # edit_date is when it was changed). A customer can change only a text or a
+    # caption; a live location's moves also arrive as edits, and carry no words, so
+    # they are not carried. Inboxes cannot edit a part, so the edit is a message of its
+    # own naming the one it replaces.
+    events = _on_message(update_id, message)
+    if not events or not events[0].text:
         return []
-    message = dict_at(query, "message")
-    chat = dict_at(message, "chat")
-    if str_at(chat, "type") != "private":
-        return []  # same reason as for messages: groups carry no customers
-    base = {
-        "provider_message_id": f"cb:{str_at(query, 'id')}",
+    original = events[0]
+    return [
+        replace(
+            original,
+            # A retried update is the same edit; two edits of one message are two updates.
+            provider_message_id=f"edit:{update_id}:{original.provider_message_id}",
+            sent_at=_time(message, "edit_date") if "edit_date" in message else original.sent_at,
+            type=ContentType.TEXT,
+            media=None,
+            provider_type="edited_message",
+            edits=original.provider_message_id,
+            reply_to="",
+        )
+    ]
+
+
+def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
+    # Bot API CallbackQuery: id, from, and message only when the button was on a
+    # message the bot sent in a chat (inline-mode buttons carry inline_message_id
+    # instead); exactly one of data / game_short_name. Whatever it is, the customer's
+    # button spins until it is answered.
+    query_id = str_at(query, "id")
+    answer = ButtonTapToAnswer(query_id=query_id)
+    base: dict[str, Any] = {
+        "provider_message_id": f"cb:{query_id}",
         "sender": _sender(dict_at(query, "from")),
         # A callback query carries no timestamp; it is sent the moment the button is
         # tapped, so its arrival time is the best we have.
         "sent_at": _now(),
-        "reply_to": _message_ref(int_at(chat, "id"), int_at(message, "message_id")),
     }
+    message = dict_at(query, "message") if "message" in query else None
+    if message is not None:
+        chat = dict_at(message, "chat")
+        if str_at(chat, "type") != "private":
+            # Same reason as for messages: groups carry no customers (but the tapper's
+            # button still stops spinning).
+            return [answer]
+        base["reply_to"] = _message_ref(int_at(chat, "id"), int_at(message, "message_id"))
     if "data" not in query:
-        # Exactly one of data / game_short_name is present; games are not a reply.
+        # Games are not a reply.
         return [
             InboundMessage(
                 **base, type=ContentType.UNSUPPORTED, provider_type="callback_query.game"
-            )
+            ),
+            answer,
         ]
     data = str_at(query, "data")
     return [
         InboundMessage(
             **base,
             type=ContentType.INTERACTIVE,
-            text=_button_title(message, data),
+            # Without the message there is no button label to show: the data is what
+            # the customer chose.
+            text=(_button_title(message, data) if message is not None else "") or data,
             payload=data,
             provider_type="callback_query",
-        )
+        ),
+        answer,
     ]
 
 
@@ -178,6 +212,7 @@ def _on_message_reaction(update_id: int, reaction: dict) -> list[InboundEvent]:
 
 UPDATE_HANDLERS: dict[str, Callable[[int, dict], list[InboundEvent]]] = {
     "message": _on_message,
+    "edited_message": _on_edited_message,
     "callback_query": _on_callback_query,
     "message_reaction": _on_message_reaction,
 }

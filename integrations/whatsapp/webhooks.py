@@ -172,7 +172,13 @@ def _parse_message(message: dict, people: dict[str, Sender]) -> InboundMessage:
         # Never drop a customer's message: types we do not model (order, system,
         # request_welcome, …) and known types Meta delivered without their body (it
         # then explains in value.errors) are kept as UNSUPPORTED.
-        content = {"type": ContentType.UNSUPPORTED, "provider_type": message_type}
+        content = {
+            "type": ContentType.UNSUPPORTED,
+            "provider_type": message_type,
+            # Meta says why in the message's own errors[] (e.g. 131051 "Message type
+            # unknown"); the agent needs that to ask the customer for something else.
+            "provider_note": _error_text(_items(message, "errors", [])),
+        }
     else:
         content = handler(message)
     context = _get(message, "context", dict, {})
@@ -340,12 +346,17 @@ def _status_error(status: dict) -> tuple[str, str]:
     errors = _items(status, "errors", [])
     if not errors:
         return "", ""
+    return str(_get(errors[0], "code", (int, str), "")), _error_text(errors)
+
+
+def _error_text(errors: list[dict]) -> str:
+    """Meta's explanation in the first of ``errors``: its title and details."""
+    if not errors:
+        return ""
     first = errors[0]
-    code = _get(first, "code", (int, str), "")
     title = _get(first, "title", str, "") or _get(first, "message", str, "")
     details = _get(_get(first, "error_data", dict, {}), "details", str, "")
-    text = f"{title}: {details}" if title and details and details != title else title or details
-    return str(code), text
+    return f"{title}: {details}" if title and details and details != title else title or details
 
 
 # --- typed access -----------------------------------------------------------------------

@@ -227,6 +227,19 @@ def test_a_file_that_cannot_be_fetched_is_named_not_dropped(contact, inbox, phon
     assert Message.objects.get().status == MessageStatus.RELAYED
 
 
+def test_a_photo_that_cannot_be_fetched_is_named_with_its_article(contact, inbox, phone):
+    def gone(**kwargs):
+        raise ProviderError("The file is no longer available (expired).", permanent=True)
+
+    phone.fetch_media = gone
+    inbound(contact, "", 1, type="image", data={"media": {"ref": "i1"}})
+    run(contact)
+    assert inbox.deliveries[0].body == (
+        "[The customer sent an image that could not be fetched: "
+        "The file is no longer available (expired).]"
+    )
+
+
 # --- automations -----------------------------------------------------------------------
 
 

@@ -272,6 +272,74 @@ def test_it_does_not_send_what_allowed_updates_leave_out(client, mocked):
     assert not mocked.calls
 
 
+def test_it_sends_a_telegram_edit_the_product_carries_as_an_edit(client, mocked):
+    register_telegram(client)
+    hook(mocked, "telegram")
+    chat = open_chat(client, "telegram")
+    say(client, chat, what="text", text="order #1042")
+    sent = chat.messages.get()
+    page = client.get(f"/sandbox/phone/{chat.pk}/").content.decode()
+    assert "Edit the message" in page
+    mocked.calls.reset()
+    response = client.post(
+        f"/sandbox/phone/{chat.pk}/edit", {"message": sent.pk, "text": "order #1043"}, follow=True
+    )
+    assert "Delivered to your webhook (200)." in response.content.decode()
+    edit = only_message(telegram_events(mocked))
+    assert (edit.text, edit.edits, edit.provider_message_id.startswith("edit:")) == (
+        "order #1043",
+        "555000111:1",
+        True,
+    )
+    sent.refresh_from_db()
+    assert sent.text == "order #1043"
+
+
+def test_it_sends_a_telegram_button_tap_and_answers_answer_callback_query(client, mocked):
+    register_telegram(client)
+    hook(mocked, "telegram")
+    chat = open_chat(client, "telegram")
+    response = client.post(f"/sandbox/phone/{chat.pk}/tap", {"label": "Yes, thanks"}, follow=True)
+    assert "Delivered to your webhook (200)." in response.content.decode()
+    # The bot has sent nothing yet: an inline-mode button, without a message.
+    tap, answer = telegram_events(mocked)
+    assert (tap.type, tap.text, tap.payload, tap.reply_to) == (
+        ContentType.INTERACTIVE,
+        "yes_thanks",
+        "yes_thanks",
+        "",
+    )
+    answered = tg(client, "answerCallbackQuery", {"callback_query_id": answer.query_id})
+    assert answered.json() == {"ok": True, "result": True}
+
+
+def test_a_telegram_tap_under_the_bots_message_carries_the_buttons_label(client, mocked):
+    register_telegram(client)
+    hook(mocked, "telegram")
+    chat = open_chat(client, "telegram")
+    sent = tg(client, "sendMessage", {"chat_id": 555000111, "text": "Solved?"}).json()
+    assert sent["ok"] is True
+    client.post(f"/sandbox/phone/{chat.pk}/tap", {"label": "Yes, thanks"})
+    tap, _ = telegram_events(mocked)
+    assert (tap.text, tap.payload) == ("Yes, thanks", "yes_thanks")
+    assert tap.reply_to == f"555000111:{sent['result']['message_id']}"
+
+
+def test_it_does_not_send_an_edit_allowed_updates_leave_out(client, mocked):
+    register_telegram(client, allowed_updates=["message"])
+    hook(mocked, "telegram")
+    chat = open_chat(client, "telegram")
+    say(client, chat, what="text", text="hi")
+    mocked.calls.reset()
+    html = client.post(
+        f"/sandbox/phone/{chat.pk}/edit",
+        {"message": chat.messages.get().pk, "text": "hello"},
+        follow=True,
+    ).content.decode()
+    assert "allowed_updates leave out “edited_message”" in html
+    assert not mocked.calls
+
+
 def test_it_shows_what_the_webhook_answered_and_telegram_reports_it(client, mocked):
     register_telegram(client)
     hook(mocked, "telegram", status=403, body="Bad signature.")
@@ -534,9 +602,13 @@ def test_it_posts_messenger_deliveries_and_reads(client, mocked):
     assert (status.provider_message_id, status.state) == (mid, DeliveryState.DELIVERED)
     mocked.calls.reset()
     assert "Delivered to your webhook (200)." in receipts(client, chat, "read")
-    assert messenger_events(mocked) == []  # a read carries only a watermark
+    # A read carries only a watermark: Octopods reads it as "everything sent to this
+    # customer up to then".
+    [watermark] = messenger_events(mocked)
     read = json.loads(body_bytes(posts(mocked)[0]))["entry"][0]["messaging"][0]
     assert read["read"]["watermark"] >= read["timestamp"] - 1000
+    assert watermark.customer_external_id == read["sender"]["id"]
+    assert watermark.watermark.timestamp() * 1000 == pytest.approx(read["read"]["watermark"])
     assert Message.objects.get(provider_message_id=mid).status == "read"
 
 

@@ -14,6 +14,7 @@ from integrations.channel import (
     Location,
     MalformedPayload,
     Media,
+    ReadWatermark,
     Sender,
     WebhookRejected,
     WebhookRequest,
@@ -466,8 +467,14 @@ def test_it_returns_nothing_for_a_watermark_only_delivery():
     assert parsed("delivery_watermark_only") == []
 
 
-def test_it_returns_nothing_for_a_read_watermark():
-    assert parsed("read") == []
+def test_it_reads_a_read_watermark_as_the_customers_and_in_milliseconds():
+    # Meta's message_reads reference: read.watermark, Unix ms; sender.id is the PSID.
+    assert parsed("read") == [
+        ReadWatermark(
+            customer_external_id="7423051946112835",
+            watermark=datetime(2024, 6, 10, 9, 39, 5, 178000, tzinfo=UTC),
+        )
+    ]
 
 
 def test_it_returns_nothing_for_an_echo_of_the_pages_own_message():

@@ -120,7 +120,7 @@ def test_it_registers_our_webhook_with_its_secret_and_the_updates_we_read(mocked
     assert json.loads(call.request.body) == {
         "url": HOOK,
         "secret_token": SECRET,
-        "allowed_updates": ["message", "callback_query", "message_reaction"],
+        "allowed_updates": ["message", "edited_message", "callback_query", "message_reaction"],
     }
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from integrations.channel import (
+    ButtonTapToAnswer,
     ContactCard,
     ContentType,
     InboundMessage,
@@ -369,13 +370,16 @@ def test_it_parses_a_button_tap_with_the_buttons_label(monkeypatch):
             payload="csat:yes",
             reply_to="555000111:57",
             provider_type="callback_query",
-        )
+        ),
+        # Bot API: "after the user presses a callback button, Telegram clients will
+        # display a progress bar until you call answerCallbackQuery".
+        ButtonTapToAnswer(query_id="2386578920472153601"),
     ]
 
 
 def test_it_stamps_a_button_tap_with_its_arrival_time_in_utc():
     before = datetime.now(UTC)
-    [event] = parsed("callback_query.json")
+    event, _ = parsed("callback_query.json")
     assert before <= event.sent_at <= datetime.now(UTC)
     assert event.sent_at.tzinfo is UTC
 
@@ -388,8 +392,31 @@ def test_it_keeps_a_button_tap_whose_message_is_too_old_to_carry_the_label():
         "message_id": 57,
         "date": 0,
     }
-    [event] = parse(request=request(json.dumps(update).encode()))
-    assert (event.type, event.payload, event.text) == (ContentType.INTERACTIVE, "csat:yes", "")
+    event, answer = parse(request=request(json.dumps(update).encode()))
+    # No label to show: the button's data is what the customer chose.
+    assert (event.type, event.payload, event.text) == (
+        ContentType.INTERACTIVE,
+        "csat:yes",
+        "csat:yes",
+    )
+    assert answer == ButtonTapToAnswer(query_id="2386578920472153601")
+
+
+def test_it_carries_a_button_tap_without_its_message_from_the_customer():
+    # Bot API CallbackQuery: "message: Optional" (absent for inline-mode buttons, which
+    # carry inline_message_id); the tapper is `from`.
+    update = json.loads(fixture("callback_query.json"))
+    del update["callback_query"]["message"]
+    update["callback_query"]["inline_message_id"] = "AAAAAGxJ"
+    event, answer = parse(request=request(json.dumps(update).encode()))
+    assert (event.sender, event.type, event.text, event.payload, event.reply_to) == (
+        JANE,
+        ContentType.INTERACTIVE,
+        "csat:yes",
+        "csat:yes",
+        "",
+    )
+    assert answer == ButtonTapToAnswer(query_id="2386578920472153601")
 
 
 def test_it_parses_a_reaction():
@@ -433,11 +460,22 @@ def test_it_keeps_a_custom_emoji_reaction_as_unsupported():
     ]
 
 
+def test_it_carries_an_edited_message_as_an_edit_of_the_original():
+    # Bot API, Update.edited_message: a Message with edit_date (Unix seconds).
+    assert parsed("edited_message.json") == [
+        InboundMessage(
+            provider_message_id="edit:100000016:555000111:41",
+            sender=JANE,
+            sent_at=datetime(2024, 6, 10, 6, 28, 20, tzinfo=UTC),
+            type=ContentType.TEXT,
+            text="Hi, where is my order #1043?",
+            provider_type="edited_message",
+            edits="555000111:41",
+        )
+    ]
+
+
 # --- updates we do not relay ---------------------------------------------------------
-
-
-def test_it_ignores_an_edited_message():
-    assert parsed("edited_message.json") == []
 
 
 def test_it_ignores_a_message_in_a_group():

@@ -324,6 +324,7 @@ def test_it_keeps_an_unsupported_message_as_unsupported():
             sent_at=at(1749418222),
             type=ContentType.UNSUPPORTED,
             provider_type="unsupported",
+            provider_note="Message type unknown: Message type is currently not supported.",
         )
     ]
 
