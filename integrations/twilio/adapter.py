@@ -44,6 +44,11 @@ class TwilioAdapter(ChannelAdapter):
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False
+    unregister_advice = (
+        "Twilio may still send this number's text messages to Octopods, where they are "
+        "lost. In the Twilio Console, open Phone Numbers → Manage → Active numbers → the "
+        'number, and under Messaging change or clear "A message comes in".'
+    )
 
     @property
     def form(self) -> type:
