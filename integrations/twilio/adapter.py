@@ -57,14 +57,15 @@ class TwilioAdapter(ChannelAdapter):
     def identify(self, *, data: dict) -> ChannelIdentity:
         number = _number(TwilioClient(data["account_sid"], data["auth_token"]), data)
         e164 = data["phone_number"]
+        credentials = {
+            "account_sid": data["account_sid"],
+            "auth_token": data["auth_token"],
+            "phone_number": e164,
+        }
+        if data.get("webhook_shared_key"):
+            credentials["webhook_shared_key"] = data["webhook_shared_key"]
         return ChannelIdentity(
-            identity=e164,
-            name=str(number.get("friendly_name") or e164),
-            credentials={
-                "account_sid": data["account_sid"],
-                "auth_token": data["auth_token"],
-                "phone_number": e164,
-            },
+            identity=e164, name=str(number.get("friendly_name") or e164), credentials=credentials
         )
 
     def register_webhook(self, *, credentials: Credentials, webhook_url: str) -> None:
