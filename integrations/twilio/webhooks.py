@@ -103,9 +103,10 @@ def _url_variants(url: str) -> set[str]:
 
 
 def _signing(credentials: Credentials, settings: str) -> tuple[str, Callable]:
-    """The secret and hash the request was signed with, read as twilio-python's
-    ``get_signature_algorithm`` reads the settings header: without one (or without an
-    ``algorithm=``), the Auth Token and HMAC-SHA1."""
+    """The secret and hash the request was signed with: without the settings header, the
+    Auth Token and HMAC-SHA1; with it, the channel's shared key and the header's
+    algorithm, read as twilio-python's ``get_signature_algorithm`` reads it (HMAC-SHA1
+    when it names none)."""
     if not settings.strip():
         return credentials.auth_token, hashlib.sha1
     named = dict(
@@ -119,8 +120,8 @@ def _signing(credentials: Credentials, settings: str) -> tuple[str, Callable]:
         raise WebhookRejected(f"unsupported signature algorithm {algorithm[:40]!r}")
     if not credentials.webhook_shared_key:
         raise WebhookRejected(
-            "signed with a Twilio shared key, but the channel has none: add the key's "
-            "secret to the channel, or remove the Webhook Rule at Twilio"
+            "signed with a Twilio shared key, but the channel has none: remove the Webhook "
+            "Rule at Twilio, or add the channel again with the key's secret"
         )
     return credentials.webhook_shared_key, hash_function
 
