@@ -551,17 +551,29 @@ def channel_add(*, workspace, kind: str, data: dict, name: str, user) -> Channel
     return channel
 
 
-def _channel_undo(*, channel: Channel, adapter) -> None:
+def _channel_undo(*, channel: Channel, adapter) -> str:
+    """Delete the channel after undoing its webhook registration; "" when that was
+    undone, else in plain words what was not and what to do at the provider."""
+    leftover = ""
     try:
         adapter.unregister_webhook(credentials=adapter.credentials(channel.credentials_data))
     except (ProviderError, ValueError) as error:
         logger.warning("channel %s: webhook not unregistered: %s", channel.pk, error)
+        why = (
+            error.message if isinstance(error, ProviderError) else "its credentials are unreadable"
+        )
+        leftover = (
+            f"Octopods could not tell {adapter.label} to stop sending messages here "
+            f"({why.rstrip('.')}). {adapter.unregister_advice}"
+        )
     channel.delete()
+    return leftover
 
 
-def channel_remove(*, channel: Channel) -> None:
+def channel_remove(*, channel: Channel) -> str:
     """Delete the channel with its contacts and messages, after asking the provider to
-    stop sending to it (best effort: a failure is logged and the channel still goes)."""
+    stop sending to it (best effort: the channel goes anyway). Returns "" when the
+    provider was told, else what could not be undone and what the admin should do."""
     workspace = channel.workspace
     if channel.inbox_channel_id and workspace.status == Status.ACTIVE:
         try:
@@ -572,7 +584,7 @@ def channel_remove(*, channel: Channel) -> None:
                 )
         except ProviderError as error:
             logger.warning("channel %s: not disconnected in the inbox: %s", channel.pk, error)
-    _channel_undo(channel=channel, adapter=channel_adapter(channel.kind))
+    return _channel_undo(channel=channel, adapter=channel_adapter(channel.kind))
 
 
 # --- the inbox's webhooks ----------------------------------------------------------------

@@ -270,8 +270,10 @@ def message_retry(request, pk, message_pk):
 def remove(request, pk):
     channel = channel_or_404(request, pk)
     if request.method == "POST":
-        channel_remove(channel=channel)
-        messages.success(request, f"{channel.name} was removed.")
+        if leftover := channel_remove(channel=channel):
+            messages.warning(request, f"{channel.name} was removed. {leftover}")
+        else:
+            messages.success(request, f"{channel.name} was removed.")
         return redirect("workspaces:detail", channel.workspace_id)
     return render(request, "channels/remove.html", {"channel": channel})
 

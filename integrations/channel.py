@@ -292,7 +292,8 @@ class ChannelAdapter:
       ``subscribed_apps``); ``manual_setup`` says the admin must still paste our
       callback URL and verify token into the provider's dashboard (Meta);
     - ``unregister_webhook(credentials=…)`` undoes it when a channel is removed (best
-      effort: the caller logs a failure and goes on).
+      effort: the caller goes on, and tells the admin ``unregister_advice``: what may
+      still point at Octopods and what to do about it at the provider).
     """
 
     kind: str
@@ -314,6 +315,9 @@ class ChannelAdapter:
     #: Business-initiated messages go out as templates the provider approved, synced
     #: from the provider with ``fetch_templates`` (WhatsApp).
     approved_templates: bool = False
+    #: Shown when ``unregister_webhook`` failed: in plain words, what the provider may
+    #: still send to Octopods and how the admin stops it at the provider.
+    unregister_advice: str = ""
 
     def credentials(self, data: dict):
         return self.Credentials.from_dict(data)

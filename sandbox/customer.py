@@ -77,11 +77,15 @@ def endpoint(value: str) -> Endpoint | None:
 
 # --- customers ------------------------------------------------------------------------
 
+# Every default customer is a different person with a number of their own: Pat shared
+# Kerry's number once, and since Intercom finds a customer by phone, Pat's texts landed
+# under Kerry's name (one person on two channels is README "One number on two
+# channels"; type the same number on both to see it).
 CUSTOMER_DEFAULTS = {
     Kind.TELEGRAM: ("Jane Doe", "555000111"),
     Kind.WHATSAPP: ("Kerry Fisher", "15551234567"),
     Kind.MESSENGER: ("Sam Lee", "7423051946112835"),
-    Kind.TWILIO: ("Pat Jones", "+15551234567"),
+    Kind.TWILIO: ("Pat Jones", "+15557654321"),
 }
 CUSTOMER_ID_HELP = {
     Kind.TELEGRAM: "Telegram user id (digits)",
@@ -97,7 +101,7 @@ def customer_id(kind: str, raw: str) -> str:
     if kind == Kind.TWILIO:
         value = "+" + re.sub(r"[^0-9]", "", value) if value.startswith("+") else value
         if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
-            raise ValueError("An SMS customer needs a phone number like +15551234567.")
+            raise ValueError("An SMS customer needs a phone number like +15557654321.")
         return value
     if kind == Kind.WHATSAPP:
         value = re.sub(r"[\s()+-]", "", value)

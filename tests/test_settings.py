@@ -102,7 +102,7 @@ def test_embedded_defaults_need_nothing_installed():
         env={**env, "DJANGO_SETTINGS_MODULE": "octopods.settings.dev", "ENV_FILE": os.devnull},
     )
     assert result.stdout.strip() == (
-        '["django.db.backends.sqlite3", true, "django.core.mail.backends.console.EmailBackend", '
+        '["django.db.backends.sqlite3", true, "octopods.mail.ConsoleEmailBackend", '
         'true, "django.core.cache.backends.locmem.LocMemCache"]'
     )
 

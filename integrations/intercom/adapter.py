@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 
@@ -183,6 +184,7 @@ class _Delivery:
             if customer.inbox_contact_id
             else None
         )
+        self.created_at = _created_at(delivery.sent_at)
 
     def run(self) -> InboxRefs:
         if self.contact is None:
@@ -248,7 +250,13 @@ class _Delivery:
                 if error.status != 404:
                     raise
                 return None
-            part = _landed(conversation, contact.id, delivery.body, attachments)
+            part = _landed(
+                conversation,
+                contact.id,
+                delivery.body,
+                attachments,
+                since=_reconcile_since(self.created_at),
+            )
             if part is not None:
                 return InboxRefs(
                     contact_id=contact.id,
@@ -264,6 +272,8 @@ class _Delivery:
         }
         if delivery.attachment_urls:
             reply["attachment_urls"] = list(delivery.attachment_urls)
+        if self.created_at is not None:
+            reply["created_at"] = self.created_at
         try:
             conversation = self.api.reply(conversation_id, reply)
         except ProviderError as error:
@@ -309,6 +319,8 @@ class _Delivery:
         body = {"from": {"type": contact.sender_type, "id": contact.id}, "body": delivery.body}
         if delivery.attachment_urls:
             body["attachment_urls"] = list(delivery.attachment_urls)
+        if self.created_at is not None:
+            body["created_at"] = self.created_at
         message = self.api.create_conversation(body)
         return InboxRefs(
             contact_id=contact.id,
@@ -320,7 +332,7 @@ class _Delivery:
     def _landed_conversation(self) -> InboxRefs | None:
         """A conversation an earlier attempt opened with this message, if there is one."""
         contact, delivery = self.contact, self.delivery
-        since = int(time.time()) - RECONCILE_WINDOW
+        since = _reconcile_since(self.created_at)
         query = {
             "operator": "AND",
             "value": [
@@ -450,7 +462,9 @@ def _ours(conversation: dict, contact_id: str, body: str, attachments: int) -> _
     return _newest_last(messages)[-1] if messages else None
 
 
-def _landed(conversation: dict, contact_id: str, body: str, attachments: int) -> _Part | None:
+def _landed(
+    conversation: dict, contact_id: str, body: str, attachments: int, *, since: int
+) -> _Part | None:
     """Our part, if an earlier attempt posted it: the contact's newest message, when it
     is recent and shows our body and as many files.
 
@@ -461,7 +475,7 @@ def _landed(conversation: dict, contact_id: str, body: str, attachments: int) ->
     if not messages:
         return None
     newest = messages[-1]
-    if newest.created_at < time.time() - RECONCILE_WINDOW:
+    if newest.created_at < since:
         return None
     return newest if newest.shows(body, attachments) else None
 
@@ -480,6 +494,22 @@ def _text(body: str) -> str:
 
 def _collapsed(text: str) -> str:
     return " ".join(text.split())
+
+
+def _created_at(sent_at: datetime | None) -> int | None:
+    """The customer's own time for Intercom's ``created_at`` (Unix seconds), so the
+    agent sees when the customer wrote, not when the relay caught up. Never later than
+    now: a provider clock ahead of ours must not date a message in the future."""
+    if sent_at is None:
+        return None
+    return min(int(sent_at.timestamp()), int(time.time()))
+
+
+def _reconcile_since(created_at: int | None) -> int:
+    # A part we posted carries the customer's time, which for a message relayed late
+    # is older than the window: look back far enough to find it.
+    since = int(time.time()) - RECONCILE_WINDOW
+    return since if created_at is None else min(since, created_at - 1)
 
 
 def _timestamp(value) -> int:

@@ -39,6 +39,11 @@ class MessengerAdapter(ChannelAdapter):
         "save. Then subscribe to the webhook fields messages, messaging_postbacks, "
         "message_deliveries, message_reads and message_reactions."
     )
+    unregister_advice = (
+        "Meta may still send this Page's messages to Octopods, where they are lost. In "
+        "your Meta app's dashboard, open Messenger → Messenger API Settings and remove "
+        "the Page from the app's webhook subscriptions (or change the callback URL)."
+    )
 
     @property
     def form(self) -> type:
@@ -75,6 +80,9 @@ class MessengerAdapter(ChannelAdapter):
         MessengerClient(credentials.page_access_token).subscribe_app(credentials.page_id)
 
     def unregister_webhook(self, *, credentials: Credentials) -> None:
+        # register_webhook subscribed the app to the Page on every connect, so the
+        # subscription is ours to undo; the app's callback URL is the admin's (pasted
+        # in the dashboard) and stays.
         MessengerClient(credentials.page_access_token).unsubscribe_app(credentials.page_id)
 
     # --- the message path ---------------------------------------------------------------

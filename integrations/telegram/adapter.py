@@ -32,6 +32,11 @@ class TelegramAdapter(ChannelAdapter):
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False
+    unregister_advice = (
+        "Telegram may still send the bot's messages to Octopods, where they are lost. "
+        "Connect the bot to Octopods again, or open https://api.telegram.org/bot<your "
+        "bot token>/deleteWebhook in a browser."
+    )
     # The Bot API reports no deliveries or reads; sendMessage answering ok means the
     # message is in the chat.
     delivery_receipts = False

@@ -44,6 +44,11 @@ class TwilioAdapter(ChannelAdapter):
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False
+    unregister_advice = (
+        "Twilio may still send this number's text messages to Octopods, where they are "
+        "lost. In the Twilio Console, open Phone Numbers → Manage → Active numbers → the "
+        'number, and under Messaging change or clear "A message comes in".'
+    )
 
     @property
     def form(self) -> type:
@@ -52,14 +57,15 @@ class TwilioAdapter(ChannelAdapter):
     def identify(self, *, data: dict) -> ChannelIdentity:
         number = _number(TwilioClient(data["account_sid"], data["auth_token"]), data)
         e164 = data["phone_number"]
+        credentials = {
+            "account_sid": data["account_sid"],
+            "auth_token": data["auth_token"],
+            "phone_number": e164,
+        }
+        if data.get("webhook_shared_key"):
+            credentials["webhook_shared_key"] = data["webhook_shared_key"]
         return ChannelIdentity(
-            identity=e164,
-            name=str(number.get("friendly_name") or e164),
-            credentials={
-                "account_sid": data["account_sid"],
-                "auth_token": data["auth_token"],
-                "phone_number": e164,
-            },
+            identity=e164, name=str(number.get("friendly_name") or e164), credentials=credentials
         )
 
     def register_webhook(self, *, credentials: Credentials, webhook_url: str) -> None:

@@ -14,3 +14,6 @@ class Credentials(ChannelCredentials):
     # for a subaccount's numbers), so it doubles as the webhook secret.
     auth_token: str = field(repr=False)
     phone_number: str  # our sending number, E.164 (e.g. +14155550100)
+    # The secret of a Twilio SharedKey, for webhooks a Webhook Rule has Twilio sign with
+    # it instead of the Auth Token (X-Twilio-Webhooks-Signature-Settings); optional.
+    webhook_shared_key: str = field(default="", repr=False)

@@ -66,5 +66,16 @@ class TwilioForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
     )
 
+    webhook_shared_key = forms.CharField(
+        label="Webhook shared key (optional)",
+        required=False,
+        max_length=256,
+        help_text="Only if a Twilio Webhook Rule signs this number's webhooks with a "
+        "SharedKey instead of the Auth Token: the key's secret, as Twilio showed it when "
+        "the key was created.",
+        widget=secret_input(),
+        validators=[RegexValidator(r"^\S+$", "A shared key's secret has no spaces.")],
+    )
+
     def clean_phone_number(self) -> str:
         return e164(self.cleaned_data["phone_number"])

@@ -38,6 +38,14 @@ from integrations.twilio.credentials import Credentials
 from integrations.webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+# Twilio's Webhooks configuration API (public beta; twilio.com/docs/usage/webhooks/
+# webhook-shared-keys): when a Webhook Rule matches the URL, Twilio signs with that
+# Setting's SharedKey instead of the Auth Token and says so here, as
+# "key=<SharedKey id>,algorithm=HMAC_SHA256". The signed string is unchanged (URL +
+# sorted parameters); only the key and the hash differ. Rules match any outbound
+# webhook by its URL, so this covers the Messaging webhooks too.
+SIGNATURE_SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
+_ALGORITHMS = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
 
 # Twilio expects TwiML back; an empty <Response> sends no auto-reply to the customer.
 ACK = (b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>', "text/xml")
@@ -94,13 +102,39 @@ def _url_variants(url: str) -> set[str]:
     return {url, parts.geturl(), parts._replace(netloc=f"{parts.netloc}:{default}").geturl()}
 
 
-def _signature(auth_token: str, url: str, params: Params) -> bytes:
+def _signing(credentials: Credentials, settings: str) -> tuple[str, Callable]:
+    """The secret and hash the request was signed with: without the settings header, the
+    Auth Token and HMAC-SHA1; with it, the channel's shared key and the header's
+    algorithm, read as twilio-python's ``get_signature_algorithm`` reads it (HMAC-SHA1
+    when it names none)."""
+    if not settings.strip():
+        return credentials.auth_token, hashlib.sha1
+    named = dict(
+        (name.strip(), value.strip())
+        for name, sep, value in (part.partition("=") for part in settings.split(","))
+        if sep
+    )
+    algorithm = named.get("algorithm") or "HMAC_SHA1"
+    hash_function = _ALGORITHMS.get(algorithm.upper())
+    if hash_function is None:
+        raise WebhookRejected(f"unsupported signature algorithm {algorithm[:40]!r}")
+    if not credentials.webhook_shared_key:
+        raise WebhookRejected(
+            "signed with a Twilio shared key, but the channel has none: remove the Webhook "
+            "Rule at Twilio, or add the channel again with the key's secret"
+        )
+    return credentials.webhook_shared_key, hash_function
+
+
+def _signature(
+    secret: str, url: str, params: Params, hash_function: Callable = hashlib.sha1
+) -> bytes:
     # Names sorted, then each name's values sorted. Identical repeated values count once:
     # twilio-python's RequestValidator dedupes them (sorted(set(values))) and we follow it.
     data = url + "".join(
         name + value for name in sorted(params) for value in sorted(set(params[name]))
     )
-    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    digest = hmac.new(secret.encode(), data.encode(), hash_function).digest()
     return base64.b64encode(digest)
 
 
@@ -114,8 +148,10 @@ def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
         raise WebhookRejected("body is not a UTF-8 form") from exc
     # A GET webhook's parameters are in the URL, which is signed as it stands.
     signed = {} if request.method.upper() == "GET" else params
-    token = credentials.auth_token
-    expected = [_signature(token, url, signed) for url in _url_variants(request.url)]
+    secret, hash_function = _signing(credentials, request.header(SIGNATURE_SETTINGS_HEADER))
+    expected = [
+        _signature(secret, url, signed, hash_function) for url in _url_variants(request.url)
+    ]
     # Every candidate is compared (no early exit), so the time taken says nothing.
     if not any([digests_equal(candidate, given) for candidate in expected]):
         raise WebhookRejected(f"bad {SIGNATURE_HEADER}")

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
+
 from ..base import ProviderError
 from ..channel import (
     ChannelAdapter,
@@ -44,6 +46,12 @@ class WhatsAppAdapter(ChannelAdapter):
     # The number's webhook override is set through the API, so nothing is pasted into
     # Meta's dashboard (the app itself must exist and be subscribed to "messages").
     manual_setup = False
+    unregister_advice = (
+        "Meta may still send this number's messages to Octopods, where they are lost. "
+        "Connect the number to Octopods again, or have whoever manages your Meta app "
+        "remove the number's alternate callback URL (its webhook override): a POST to "
+        "the phone number with an empty override_callback_uri in webhook_configuration."
+    )
     approved_templates = True
 
     @property
@@ -92,12 +100,15 @@ class WhatsAppAdapter(ChannelAdapter):
         )
 
     def unregister_webhook(self, *, credentials: Credentials) -> None:
-        # Deliberately nothing. How to remove a number's override is not documented in
-        # what we could confirm, and unsubscribing the app from the WABA would cut off
-        # its other numbers, which may be channels of their own. Meta keeps calling the
-        # removed channel's URL, which answers 404 (its key no longer exists) and stores
-        # nothing; connecting the number again replaces the override.
-        return None
+        # Only the number's override is ours to undo: unsubscribing the app from the
+        # WABA would cut off its other numbers, which may be channels of their own.
+        # Without its override the number falls back to the WABA's or the app's URL.
+        api = WhatsAppClient(credentials.access_token)
+        override = api.webhook_override(credentials.phone_number_id)
+        # Cleared only while it still points at this installation: if someone has since
+        # pointed the number elsewhere, that is theirs to keep (as for Twilio's URL).
+        if override.startswith(settings.PUBLIC_BASE_URL + "/"):
+            api.remove_webhook_override(credentials.phone_number_id)
 
     # --- the message path ---------------------------------------------------------------
 

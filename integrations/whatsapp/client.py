@@ -305,6 +305,37 @@ class WhatsAppClient:
         )
         require_success(body, action="send this number's messages to Octopods")
 
+    def webhook_override(self, phone_number_id: str) -> str:
+        """The number's own alternate callback URL, "" when it has none. Meta answers
+        ``webhook_configuration`` with the URL each level would use (``phone_number``,
+        ``whatsapp_business_account``, ``application``); only the first is the number's."""
+        body = graph_request(
+            self.session,
+            "GET",
+            f"/{phone_number_id}",
+            params={"fields": "webhook_configuration"},
+            describe=_about_number,
+        )
+        configuration = body.get("webhook_configuration") or {}
+        if not isinstance(configuration, dict):
+            raise ProviderError("Meta sent an answer we could not read", permanent=False)
+        url = configuration.get("phone_number") or ""
+        if not isinstance(url, str):
+            raise ProviderError("Meta sent an answer we could not read", permanent=False)
+        return url
+
+    def remove_webhook_override(self, phone_number_id: str) -> None:
+        # "Delete phone number alternate callback" on the same override page: an empty
+        # override_callback_uri, and the number falls back to its WABA's or the app's URL.
+        body = graph_request(
+            self.session,
+            "POST",
+            f"/{phone_number_id}",
+            json={"webhook_configuration": {"override_callback_uri": ""}},
+            describe=_about_number,
+        )
+        require_success(body, action="stop sending this number's messages to Octopods")
+
     def send_message(self, phone_number_id: str, payload: dict) -> str:
         """Send one message (``to``, ``type`` and its content) from the number; the
         answer's ``messages[0].id`` (wamid) is returned."""

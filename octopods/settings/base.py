@@ -264,7 +264,8 @@ if EMAIL_URL:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # Printed so that a link in it can be clicked as printed (octopods/mail.py).
+    MAILERS = {"default": {"BACKEND": "octopods.mail.ConsoleEmailBackend"}}
 
 # --- Secrets at rest ----------------------------------------------------------------
 # Fernet keys, newest first: the first encrypts, all decrypt. Separate from SECRET_KEY.

@@ -508,6 +508,127 @@ def test_a_channel_is_removed_even_when_the_provider_cannot_be_reached(cast, cha
     assert not Channel.objects.exists()
 
 
+def meta_channel(workspace, kind):
+    channel = Channel(workspace=workspace, kind=kind, name=f"Acme {kind}", identity="1001")
+    secrets_ = {"app_secret": "0123456789abcdef0123456789abcdef", "verify_token": "vt-1"}
+    if kind == "whatsapp":
+        channel.credentials_data = {
+            "phone_number_id": "1001",
+            "waba_id": "2002",
+            "access_token": "EAAG-secret-token",
+            **secrets_,
+        }
+    else:
+        channel.credentials_data = {
+            "page_id": "1001",
+            "page_access_token": "EAAG-page-token",
+            **secrets_,
+        }
+    channel.save()
+    return channel
+
+
+def graph_refusal(code: int, message: str) -> dict:
+    return {"error": {"message": message, "type": "OAuthException", "code": code}}
+
+
+def removed_page(cast, channel) -> str:
+    response = cast.admin_client.post(reverse("channels:remove", args=[channel.pk]), follow=True)
+    assert response.status_code == 200
+    assert not Channel.objects.filter(pk=channel.pk).exists()
+    return " ".join(response.content.decode().split())
+
+
+def test_removing_a_whatsapp_channel_deletes_the_numbers_webhook_override(cast, workspace, mocked):
+    """Meta's "Webhook overrides" page (developers.facebook.com/documentation/
+    business-messaging/whatsapp/webhooks/override): GET /<PHONE_NUMBER_ID>?fields=
+    webhook_configuration answers the number's own alternate callback as
+    ``phone_number``; "Delete phone number alternate callback" is a POST to the number
+    with ``override_callback_uri`` set to an empty string. The WABA's subscription,
+    which its other numbers need, is left alone."""
+    channel = meta_channel(workspace, "whatsapp")
+    ours = f"{settings.PUBLIC_BASE_URL}/hooks/whatsapp/{channel.webhook_key}/"
+    mocked.get(
+        f"{GRAPH}/1001",
+        json={
+            "webhook_configuration": {
+                "phone_number": ours,
+                "application": "https://elsewhere.example.com/meta",
+            },
+            "id": "1001",
+        },
+    )
+    mocked.post(f"{GRAPH}/1001", json={"success": True})
+    html = removed_page(cast, channel)
+    assert "Acme whatsapp was removed." in html
+    assert "could not" not in html
+    read, cleared = mocked.calls
+    assert parse_qs(read.request.url.split("?")[1]) == {"fields": ["webhook_configuration"]}
+    assert cleared.request.method == "POST"
+    assert json.loads(cleared.request.body) == {
+        "webhook_configuration": {"override_callback_uri": ""}
+    }
+    assert cleared.request.headers["Authorization"] == "Bearer EAAG-secret-token"
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    [
+        # Pointed elsewhere since: someone else's to keep.
+        {"phone_number": "https://elsewhere.example.com/hook", "application": "https://a.example"},
+        # No override of its own (only the app's URL).
+        {"application": f"{settings.PUBLIC_BASE_URL}/hooks/whatsapp/other/"},
+    ],
+)
+def test_a_whatsapp_override_that_is_not_ours_is_left_alone(cast, workspace, mocked, configuration):
+    channel = meta_channel(workspace, "whatsapp")
+    mocked.get(f"{GRAPH}/1001", json={"webhook_configuration": configuration, "id": "1001"})
+    html = removed_page(cast, channel)
+    assert "Acme whatsapp was removed." in html
+    assert [call.request.method for call in mocked.calls] == ["GET"]
+
+
+def test_when_meta_refuses_to_delete_the_override_the_page_says_what_to_do(cast, workspace, mocked):
+    channel = meta_channel(workspace, "whatsapp")
+    ours = f"{settings.PUBLIC_BASE_URL}/hooks/whatsapp/{channel.webhook_key}/"
+    mocked.get(f"{GRAPH}/1001", json={"webhook_configuration": {"phone_number": ours}})
+    mocked.post(f"{GRAPH}/1001", status=403, json=graph_refusal(200, "(#200) Permissions error"))
+    html = removed_page(cast, channel)
+    assert "Acme whatsapp was removed. Octopods could not tell WhatsApp to stop" in html
+    assert "Meta may still send this number&#x27;s messages to Octopods" in html
+    assert "remove the number&#x27;s alternate callback URL" in html
+    assert "EAAG-secret-token" not in html
+
+
+def test_removing_a_messenger_channel_unsubscribes_the_app_from_the_page(cast, workspace, mocked):
+    """Graph API reference, "Page Subscribed Apps" (developers.facebook.com/docs/
+    graph-api/reference/page/subscribed_apps): the edge subscribes or unsubscribes an
+    app for the Page's webhooks, with a Page access token; its writes answer
+    {"success": true}. Octopods subscribed the app when the channel was added."""
+    channel = meta_channel(workspace, "messenger")
+    mocked.delete(f"{GRAPH}/1001/subscribed_apps", json={"success": True})
+    html = removed_page(cast, channel)
+    assert "Acme messenger was removed." in html
+    (call,) = mocked.calls
+    assert call.request.method == "DELETE"
+    assert call.request.headers["Authorization"] == "Bearer EAAG-page-token"
+
+
+def test_when_meta_refuses_to_unsubscribe_the_page_the_page_says_what_to_do(
+    cast, workspace, mocked
+):
+    channel = meta_channel(workspace, "messenger")
+    mocked.delete(
+        f"{GRAPH}/1001/subscribed_apps",
+        status=400,
+        json=graph_refusal(190, "Error validating access token: Session has expired"),
+    )
+    html = removed_page(cast, channel)
+    assert "Acme messenger was removed. Octopods could not tell Messenger to stop" in html
+    assert "Meta may still send this Page&#x27;s messages to Octopods" in html
+    assert "Messenger API Settings" in html
+
+
 @pytest.mark.parametrize("pk", [2**63, 2**64 + 7, 0])
 def test_a_channel_id_no_row_can_have_is_a_404(cast, channel, pk):
     assert cast.admin_client.get(f"/channels/{pk}/").status_code == 404

@@ -372,6 +372,56 @@ def test_twilio_is_verified_over_the_public_url_and_answered_with_twiml(client, 
     assert tampered.status_code == 403
 
 
+def test_a_twilio_webhook_signed_with_a_shared_key_is_stored_and_a_wrong_one_refused(
+    client, workspace
+):
+    """Twilio's "Sign webhooks with shared keys" (twilio.com/docs/usage/webhooks/
+    webhook-shared-keys): HMAC-SHA256 with the SharedKey's secret over the URL and sorted
+    form fields, named in X-Twilio-Webhooks-Signature-Settings; signed here with
+    twilio-python's RequestValidator, posted as raw form bytes to the real endpoint."""
+    from twilio.request_validator import RequestValidator
+
+    channel = make_channel(
+        workspace,
+        "sms",
+        {
+            "account_sid": "AC" + "1" * 32,
+            "auth_token": "tw-auth",
+            "phone_number": "+15550001111",
+            "webhook_shared_key": "whsk_secret_of_the_key",
+        },
+        "+15550001111",
+    )
+    form = {
+        "MessageSid": "SM" + "b" * 32,
+        "AccountSid": "AC" + "1" * 32,
+        "From": "+15551234567",
+        "To": "+15550001111",
+        "Body": "Signed with a shared key",
+        "NumMedia": "0",
+    }
+    path = f"/hooks/sms/{channel.webhook_key}/"
+    url = settings.PUBLIC_BASE_URL + path
+    settings_header = "key=webhooks_sharedkey_01jz8y7x6w5v4t3s2r1q0p9n8m,algorithm=HMAC_SHA256"
+
+    def post(secret: str):
+        signature = RequestValidator(secret).compute_signature(url, form, "HMAC_SHA256")
+        return client.post(
+            path,
+            urlencode(form),
+            content_type="application/x-www-form-urlencoded",
+            headers={
+                "X-Twilio-Signature": signature,
+                "X-Twilio-Webhooks-Signature-Settings": settings_header,
+            },
+        )
+
+    assert post("tw-auth").status_code == 403
+    assert not Message.objects.exists()
+    assert post("whsk_secret_of_the_key").status_code == 200
+    assert Message.objects.get().text == "Signed with a shared key"
+
+
 # --- poison messages: a signed request is stored safely or refused with a reason -------
 
 

@@ -122,9 +122,9 @@ def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer
         page, sandbox, f"Twilio SMS: {number.friendly_name} ({number.phone_number})"
     )
     send_from_phone(page, "hello")
-    open_inbox_conversation(page, sandbox, WORKSPACE, "+15551234567", "hello")
+    open_inbox_conversation(page, sandbox, WORKSPACE, "+15557654321", "hello")
     # Someone on the team filled in who the number belongs to, in Intercom.
-    IntercomContact.objects.filter(workspace="sbx-acme", phone="+15551234567").update(
+    IntercomContact.objects.filter(workspace="sbx-acme", phone="+15557654321").update(
         name="Pat Jones", email="pat@example.com"
     )
 
@@ -132,7 +132,7 @@ def test_an_sms_to_a_customer_found_by_email_opens_the_conversation_their_answer
     panel.get_by_role("button", name="Open the Octopods app").click()
     panel.get_by_label("Or find a customer").fill("pat@example.com")
     panel.get_by_role("button", name="Search").click()
-    panel.get_by_role("button", name="Pat Jones (pat@example.com · +15551234567)").click()
+    panel.get_by_role("button", name="Pat Jones (pat@example.com · +15557654321)").click()
     panel.get_by_role("button", name=f"SMS · {number.friendly_name}").click()
     panel.get_by_label("Write your message (500 characters at most)").fill(
         "Your appointment on Monday is confirmed."
@@ -175,11 +175,11 @@ def test_a_saved_text_of_the_sms_line_is_filled_in_and_sent_from_the_panel(
         page, sandbox, f"Twilio SMS: {number.friendly_name} ({number.phone_number})"
     )
     send_from_phone(page, "hello")
-    open_inbox_conversation(page, sandbox, WORKSPACE, "+15551234567", "hello")
+    open_inbox_conversation(page, sandbox, WORKSPACE, "+15557654321", "hello")
 
     panel = page.get_by_role("region", name="Octopods (inbox app)")
     panel.get_by_role("button", name="Open the Octopods app").click()
-    panel.get_by_role("button", name="Send to +15551234567").click()
+    panel.get_by_role("button", name="Send to +15557654321").click()
     panel.get_by_role("button", name=f"SMS · {number.friendly_name}").click()
     panel.get_by_role("button", name="Appointment (en)").click()
     expect(panel.get_by_role("heading", name="Saved text Appointment")).to_be_visible()

@@ -143,7 +143,7 @@ def test_a_whatsapp_customer_gets_an_answer_and_a_late_reply_is_explained(
 def test_an_sms_customer_gets_an_answer(page: Page, sandbox, relay, console_errors):
     account = TWILIO_ACCOUNTS[0]
     number = account.numbers[0]
-    customer = "+15551234567"  # the phone's default SMS customer: a number, no name
+    customer = "+15557654321"  # the phone's default SMS customer: a number, no name
     connected_workspace(page, sandbox)
     channel_url = add_channel(
         page,

@@ -501,6 +501,7 @@ def test_the_customers_answer_lands_in_the_conversation_the_send_opened(
             "conversation_parts": {"conversation_parts": []},
         },
     )
+    answered_at = timezone.now() - timedelta(minutes=3)
     Message.objects.create(
         channel=whatsapp,
         contact=jane_on_whatsapp,
@@ -509,7 +510,7 @@ def test_the_customers_answer_lands_in_the_conversation_the_send_opened(
         type="text",
         text="Thanks, got it!",
         status=MessageStatus.RECEIVED,
-        sent_at=timezone.now(),
+        sent_at=answered_at,
     )
 
     contact_relay(contact_id=jane_on_whatsapp.pk)
@@ -521,6 +522,8 @@ def test_the_customers_answer_lands_in_the_conversation_the_send_opened(
         "type": "user",
         "intercom_user_id": JANE_INTERCOM_ID,
         "body": "Thanks, got it!",
+        # The customer's own time, not the relay's (Intercom's created_at, Unix seconds).
+        "created_at": int(answered_at.timestamp()),
     }
 
 

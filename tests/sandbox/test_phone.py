@@ -160,10 +160,21 @@ def test_it_refuses_to_open_a_conversation_with_an_endpoint_that_has_no_webhook(
     assert not Conversation.objects.exists()
 
 
+def test_every_default_customer_is_a_person_of_their_own():
+    """The phone's default customers: none shares another's name or number (Pat, on SMS,
+    once had Kerry's WhatsApp number and showed up in the inbox as Kerry)."""
+    from sandbox.customer import CUSTOMER_DEFAULTS, customer_id
+
+    names = [name for name, _ in CUSTOMER_DEFAULTS.values()]
+    numbers = [customer_id(kind, "").lstrip("+") for kind in CUSTOMER_DEFAULTS]
+    assert len(set(names)) == len(names) == 4
+    assert len(set(numbers)) == len(numbers) == 4
+
+
 def test_it_opens_a_conversation_with_default_or_typed_customers(client):
     register_twilio(client)
     default = open_chat(client, "sms")
-    assert (default.customer_name, default.customer_id) == ("Pat Jones", "+15551234567")
+    assert (default.customer_name, default.customer_id) == ("Pat Jones", "+15557654321")
     typed = open_chat(client, "sms", name="Ann  Lee", customer_id="+44 7700 900123")
     assert (typed.customer_name, typed.customer_id) == ("Ann Lee", "+447700900123")
     assert open_chat(client, "sms", name="Ann Lee", customer_id="+447700900123") == typed
@@ -670,7 +681,7 @@ def test_it_sends_an_sms_the_product_verifies_and_parses(client, mocked):
     message = only_message(twilio_events(request))
     assert message.type == ContentType.TEXT
     assert message.text == "STOP? no, HELP"
-    assert message.sender.external_id == "+15551234567"
+    assert message.sender.external_id == "+15557654321"
     assert message.provider_message_id.startswith("SM")
 
 

@@ -1,6 +1,7 @@
 import json
 import logging
 import time
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -689,3 +690,73 @@ def test_when_the_lead_cannot_be_deleted_the_conversation_is_closed(mocked):
     assert "closed" in done
     close = mocked.calls[-1].request
     assert json.loads(close.body) == {"message_type": "close", "type": "admin", "admin_id": "991"}
+
+
+# --- the customer's own time ---------------------------------------------------------
+#
+# Intercom's REST API reference (developers.intercom.com, "Reply to a conversation" and
+# "Create a conversation"; the official intercom-client's ContactReplyBaseRequest and
+# CreateConversationRequest are generated from it) takes an optional `created_at`, a UTC
+# Unix timestamp in seconds; without it Intercom uses the time of the call.
+
+SENT_AT = datetime.fromtimestamp(NOW - 3 * RECONCILE_WINDOW, tz=UTC)
+
+
+def test_a_reply_carries_the_time_the_customer_sent_it(mocked):
+    mocked.post(
+        intercom_api(f"/conversations/{CONVERSATION_ID}/reply"),
+        json=conversation(part("330", "<p>Hi, is my order on its way?</p>")),
+    )
+    deliver(conversation_id=CONVERSATION_ID, sent_at=SENT_AT)
+    assert sent(mocked) == [reply_as(created_at=NOW - 3 * RECONCILE_WINDOW)]
+
+
+def test_a_new_conversation_carries_the_time_the_customer_sent_it(mocked):
+    mocked.post(intercom_api("/conversations"), json=message())
+    mock_tagging(mocked)
+    deliver(sent_at=SENT_AT)
+    assert sent(mocked)[0] == opened_as("contact", created_at=NOW - 3 * RECONCILE_WINDOW)
+
+
+def test_a_time_ahead_of_ours_is_sent_as_now(mocked):
+    mocked.post(
+        intercom_api(f"/conversations/{CONVERSATION_ID}/reply"),
+        json=conversation(part("331", "<p>Hi, is my order on its way?</p>")),
+    )
+    deliver(conversation_id=CONVERSATION_ID, sent_at=datetime.fromtimestamp(NOW + 90, tz=UTC))
+    assert sent(mocked) == [reply_as(created_at=NOW)]
+
+
+def test_reconcile_finds_a_late_message_posted_with_the_customers_time(mocked):
+    """A message relayed hours late carries its old time; the earlier attempt's part
+    is older than the window but is still ours."""
+    mocked.get(
+        intercom_api(f"/conversations/{CONVERSATION_ID}"),
+        json=conversation(
+            part(
+                "340",
+                "<p>Hi, is my order on its way?</p>",
+                created_at=NOW - 3 * RECONCILE_WINDOW,
+            )
+        ),
+    )
+    refs = deliver(conversation_id=CONVERSATION_ID, reconcile=True, sent_at=SENT_AT)
+    assert refs.part_id == "340"
+    assert sent(mocked) == [("GET", f"/conversations/{CONVERSATION_ID}", None)]
+
+
+def test_reconcile_looks_for_a_late_conversation_from_the_customers_time(mocked):
+    mocked.post(
+        intercom_api("/conversations/search"),
+        json={"type": "conversation.list", "conversations": []},
+    )
+    mocked.post(intercom_api("/conversations"), json=message())
+    mock_tagging(mocked)
+    deliver(reconcile=True, sent_at=SENT_AT)
+    search = sent(mocked)[0][2]
+    assert search["query"]["value"][1] == {
+        "field": "created_at",
+        "operator": ">",
+        "value": str(NOW - 3 * RECONCILE_WINDOW - 1),
+    }
+    assert sent(mocked)[1] == opened_as("contact", created_at=NOW - 3 * RECONCILE_WINDOW)

@@ -28,7 +28,19 @@ def test_it_normalises_the_number_to_e164(typed, e164):
     form = form_with(phone_number=typed)
 
     assert form.is_valid(), form.errors
-    assert form.cleaned_data == {"account_sid": SID, "auth_token": AUTH, "phone_number": e164}
+    assert form.cleaned_data == {
+        "account_sid": SID,
+        "auth_token": AUTH,
+        "phone_number": e164,
+        "webhook_shared_key": "",
+    }
+
+
+def test_it_takes_an_optional_webhook_shared_key_without_spaces():
+    assert form_with(webhook_shared_key="whsk_abc123").is_valid()
+    form = form_with(webhook_shared_key="two words")
+    assert not form.is_valid()
+    assert form.errors["webhook_shared_key"] == ["A shared key's secret has no spaces."]
 
 
 @pytest.mark.parametrize("typed", ["555 000 2222", "(555) 000-2222", "5550002222"])

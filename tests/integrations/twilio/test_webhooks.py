@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, quote, quote_plus, urlencode, urlparse
 
 import pytest
 from django.utils.datastructures import MultiValueDict
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from integrations.channel import (
     ContentType,
@@ -312,6 +312,106 @@ def test_it_agrees_with_twilios_request_validator_on_generated_requests():
         assert not validator.validate(url, multi(tampered_params), signature), case
         with pytest.raises(WebhookRejected):
             verify(credentials=CREDENTIALS, request=tampered)
+
+
+# --- verify: a SharedKey signature (Webhooks configuration API) --------------------------
+#
+# Twilio's "Sign webhooks with shared keys" (twilio.com/docs/usage/webhooks/
+# webhook-shared-keys, public beta): a Webhook Rule matching the webhook's URL (any
+# outbound webhook, Messaging's included) makes Twilio sign with the Setting's SharedKey
+# and algorithm and add X-Twilio-Webhooks-Signature-Settings: key=<id>,algorithm=<alg>.
+# The signed string stays URL + sorted parameters. twilio-python's RequestValidator
+# (get_signature_algorithm, compute_signature(..., algorithm)) signs these below.
+
+SHARED_KEY = "whsk_9c1f2e3d4b5a69788796a5b4c3d2e1f0a1b2c3d4"
+KEY_ID = "webhooks_sharedkey_01jz8y7x6w5v4t3s2r1q0p9n8m"
+WITH_SHARED_KEY = Credentials(
+    account_sid=ACCOUNT_SID,
+    auth_token=AUTH_TOKEN,
+    phone_number="+14155550100",
+    webhook_shared_key=SHARED_KEY,
+)
+
+
+def shared_key_signed(
+    body: bytes, *, algorithm="HMAC_SHA256", secret=SHARED_KEY, settings: str | None = None
+) -> WebhookRequest:
+    params = parse_qs(body.decode(), keep_blank_values=True)
+    signature = RequestValidator(secret).compute_signature(URL, multi(params), algorithm)
+    hook = request(body, signature=signature)
+    header = f"key={KEY_ID},algorithm={algorithm}" if settings is None else settings
+    return WebhookRequest(
+        method=hook.method,
+        url=hook.url,
+        headers={**hook.headers, "X-Twilio-Webhooks-Signature-Settings": header},
+        body=hook.body,
+        form=hook.form,
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["HMAC_SHA256", "HMAC_SHA1"])
+def test_it_accepts_a_messaging_webhook_signed_with_the_channels_shared_key(algorithm):
+    body = fixture("sms_text.txt")
+    hook = shared_key_signed(body, algorithm=algorithm)
+    # The official validator agrees, given the header's algorithm and the key's secret.
+    validator = RequestValidator(SHARED_KEY)
+    settings = hook.header("X-Twilio-Webhooks-Signature-Settings")
+    assert validator.validate(
+        URL,
+        multi(parse_qs(body.decode(), keep_blank_values=True)),
+        hook.header("X-Twilio-Signature"),
+        get_signature_algorithm(settings),
+    )
+    verify(credentials=WITH_SHARED_KEY, request=hook)
+
+
+def test_a_channel_with_a_shared_key_still_takes_the_auth_token_signature():
+    # No Rule matched (no settings header): Twilio signs with the Auth Token.
+    verify(credentials=WITH_SHARED_KEY, request=signed(fixture("sms_text.txt")))
+
+
+def test_it_rejects_a_shared_key_signature_made_with_another_secret():
+    hook = shared_key_signed(fixture("sms_text.txt"), secret="whsk_someone_else")
+    with pytest.raises(WebhookRejected, match="bad X-Twilio-Signature"):
+        verify(credentials=WITH_SHARED_KEY, request=hook)
+
+
+def test_it_rejects_the_auth_token_hashed_with_sha256_under_the_settings_header():
+    hook = shared_key_signed(fixture("sms_text.txt"), secret=AUTH_TOKEN)
+    with pytest.raises(WebhookRejected, match="bad X-Twilio-Signature"):
+        verify(credentials=WITH_SHARED_KEY, request=hook)
+
+
+def test_it_says_so_when_the_channel_has_no_shared_key():
+    hook = shared_key_signed(fixture("sms_text.txt"))
+    with pytest.raises(WebhookRejected, match="the channel has none"):
+        verify(credentials=CREDENTIALS, request=hook)
+
+
+def test_it_rejects_an_algorithm_twilios_validator_does_not_know():
+    body = fixture("sms_text.txt")
+    hook = shared_key_signed(body, settings=f"key={KEY_ID},algorithm=HMAC_SHA512")
+    assert not RequestValidator(SHARED_KEY).validate(
+        URL, {}, hook.header("X-Twilio-Signature"), "HMAC_SHA512"
+    )
+    with pytest.raises(WebhookRejected, match="unsupported signature algorithm"):
+        verify(credentials=WITH_SHARED_KEY, request=hook)
+
+
+def test_it_reads_a_settings_header_without_an_algorithm_as_sha1_like_twilios_sdk():
+    body = fixture("sms_text.txt")
+    assert get_signature_algorithm(f"key={KEY_ID}") == "HMAC_SHA1"
+    hook = shared_key_signed(body, algorithm="HMAC_SHA1", settings=f"key={KEY_ID}")
+    verify(credentials=WITH_SHARED_KEY, request=hook)
+
+
+def test_the_shared_key_is_optional_and_kept_out_of_the_repr():
+    data = {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "phone_number": "+14155550100"}
+    assert Credentials.from_dict({**data, "webhook_shared_key": ""}) == CREDENTIALS
+    stored = {**data, "webhook_shared_key": SHARED_KEY}
+    assert Credentials.from_dict(stored) == WITH_SHARED_KEY
+    assert WITH_SHARED_KEY.to_dict() == stored
+    assert SHARED_KEY not in repr(WITH_SHARED_KEY)
 
 
 # --- parse: inbound messages ------------------------------------------------------------

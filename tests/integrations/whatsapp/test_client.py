@@ -309,10 +309,37 @@ def test_it_refuses_a_write_meta_does_not_confirm(mocked):
     assert not error.permanent
 
 
-def test_it_leaves_the_waba_and_its_other_numbers_alone_on_removal(mocked):
+def test_on_removal_it_deletes_only_the_numbers_own_override(mocked):
+    """Meta's "Webhook overrides" page: GET /<PHONE_NUMBER_ID>?fields=
+    webhook_configuration, then "Delete phone number alternate callback" (a POST with
+    an empty override_callback_uri). The WABA's subscription is not touched: its other
+    numbers may be channels of their own."""
+    ours = f"{settings.PUBLIC_BASE_URL}/hooks/whatsapp/chn_3f9a1c2b7d/"
+    mocked.get(
+        graph(f"/{PHONE_NUMBER_ID}"),
+        json={"webhook_configuration": {"phone_number": ours}, "id": PHONE_NUMBER_ID},
+    )
+    mocked.post(graph(f"/{PHONE_NUMBER_ID}"), json={"success": True})
+
     adapter.unregister_webhook(credentials=CREDENTIALS)
 
-    assert len(mocked.calls) == 0
+    read, cleared = mocked.calls
+    assert parse_qs(urlsplit(read.request.url).query) == {"fields": ["webhook_configuration"]}
+    assert json.loads(cleared.request.body) == {
+        "webhook_configuration": {"override_callback_uri": ""}
+    }
+    assert all(call.request.headers["Authorization"] == f"Bearer {TOKEN}" for call in mocked.calls)
+
+
+def test_on_removal_a_refused_override_deletion_is_an_error(mocked):
+    ours = f"{settings.PUBLIC_BASE_URL}/hooks/whatsapp/chn_3f9a1c2b7d/"
+    mocked.get(graph(f"/{PHONE_NUMBER_ID}"), json={"webhook_configuration": {"phone_number": ours}})
+    mocked.post(graph(f"/{PHONE_NUMBER_ID}"), json={"success": False})
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.unregister_webhook(credentials=CREDENTIALS)
+
+    assert "stop sending this number's messages to Octopods" in caught.value.message
 
 
 # --- transient failures ------------------------------------------------------------------
