@@ -313,7 +313,7 @@ def send_template(waba_id: str, content: dict) -> Rendered | Refusal:
                 return Refusal(
                     132012,
                     "(#132012) Parameter format does not match format in the created template",
-                    f"header: expected a {header_format.lower()} parameter",
+                    f"header: expected {_a(header_format.lower())} parameter",
                 )
             header_link = str(media.get("link") or media.get("id") or "")
             if not header_link:
@@ -397,3 +397,8 @@ def _count(kind: str, given: int, expected: int) -> Refusal:
         f"{kind}: number of localizable_params ({given}) does not match the expected number "
         f"of params ({expected})",
     )
+
+
+def _a(word: str) -> str:
+    """``word`` with its article (Meta's header formats: "an image", "a video")."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
