@@ -13,8 +13,10 @@ import responses
 from django.conf import settings
 from django.core.management import call_command
 
-from channels.models import Channel, Contact, Direction, Message, MessageStatus
+from channels.models import Contact, Direction, Message, MessageStatus
 from relay.content import inbox_content
+
+from .test_webhook_view import BOT_SECRET, make_channel
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +30,6 @@ WATERMARK = datetime(2024, 6, 10, 9, 39, 5, 178000, tzinfo=UTC)
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
-
-
-def make_channel(workspace, kind, credentials, identity):
-    channel = Channel(workspace=workspace, kind=kind, name=f"{kind} line", identity=identity)
-    channel.credentials_data = credentials
-    channel.save()
-    return channel
 
 
 @pytest.fixture
@@ -218,8 +213,6 @@ def test_every_unsupported_sentence_has_the_right_article(contact, provider_type
 
 
 # ---- point 3: Telegram edits -------------------------------------------------------------
-
-BOT_SECRET = "tg-secret_token-123"
 
 
 @pytest.fixture
