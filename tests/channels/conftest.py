@@ -55,3 +55,23 @@ def conversation(contact, workspace):
     return Conversation.objects.create(
         workspace=workspace, contact=contact, inbox_conversation_id="conv-1"
     )
+
+
+# The secret the Telegram channel below registered its webhook with.
+BOT_SECRET = "tg-secret_token-123"
+
+
+@pytest.fixture
+def telegram(workspace):
+    """A Telegram channel whose webhooks carry BOT_SECRET, in the module's workspace."""
+    from channels.models import Channel
+
+    channel = Channel(workspace=workspace, kind="telegram", name="telegram line", identity="123")
+    channel.credentials_data = {
+        "bot_token": "123:abc",
+        "secret_token": BOT_SECRET,
+        "bot_id": "123",
+        "bot_username": "acme_bot",
+    }
+    channel.save()
+    return channel

@@ -16,7 +16,8 @@ from django.core.management import call_command
 from channels.models import Contact, Direction, Message, MessageStatus
 from relay.content import inbox_content
 
-from .test_webhook_view import BOT_SECRET, make_channel
+from .conftest import BOT_SECRET
+from .test_webhook_view import make_channel
 
 pytestmark = pytest.mark.django_db
 
@@ -213,21 +214,6 @@ def test_every_unsupported_sentence_has_the_right_article(contact, provider_type
 
 
 # ---- point 3: Telegram edits -------------------------------------------------------------
-
-
-@pytest.fixture
-def telegram(workspace):
-    return make_channel(
-        workspace,
-        "telegram",
-        {
-            "bot_token": "123:abc",
-            "secret_token": BOT_SECRET,
-            "bot_id": "123",
-            "bot_username": "acme_bot",
-        },
-        "123",
-    )
 
 
 def post_telegram(client, channel, body: bytes):

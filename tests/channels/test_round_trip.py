@@ -13,8 +13,9 @@ from workspaces.models import InboxAdmin, Provider, Status, Workspace
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def channel(cast, live_server, settings):
+def sandbox_workspace(cast, live_server, settings) -> Workspace:
+    """The cast's workspace connected to the sandbox's Intercom, served by the live
+    server, with the sandbox's providers configured."""
     settings.PUBLIC_BASE_URL = live_server.url
     for name, value in sandbox_provider_settings(live_server.url).items():
         setattr(settings, name, value)
@@ -26,6 +27,12 @@ def channel(cast, live_server, settings):
         access_token=tokens.issue("intercom.token", ws="sbx-acme"),
     )
     InboxAdmin.objects.create(workspace=workspace, external_id="1001", name="Ada Admin")
+    return workspace
+
+
+@pytest.fixture
+def channel(cast, live_server, settings):
+    workspace = sandbox_workspace(cast, live_server, settings)
     channel = Channel(workspace=workspace, kind="telegram", name="Acme bot", identity="7000000001")
     channel.credentials_data = {
         "bot_token": "7000000001:AAHsandbox-acme-support-bot-token01",

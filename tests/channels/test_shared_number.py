@@ -6,13 +6,11 @@ on two channels")."""
 import pytest
 
 from channels.models import Contact
-from octopods.settings.base import sandbox_provider_settings
 from relay.engine import contact_relay
 from relay.lease import keeper
-from sandbox import tokens
 from sandbox.models import IntercomContact, IntercomConversation, IntercomPart
-from workspaces.models import InboxAdmin, Provider, Workspace
 
+from .test_round_trip import sandbox_workspace
 from .test_webhook_view import APP_SECRET, make_channel, post_sms, post_whatsapp, wa_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,18 +24,7 @@ def _no_leftover_leases():
 
 @pytest.fixture
 def workspace(cast, live_server, settings):
-    settings.PUBLIC_BASE_URL = live_server.url
-    for name, value in sandbox_provider_settings(live_server.url).items():
-        setattr(settings, name, value)
-    workspace = Workspace.objects.create(
-        account=cast.account,
-        provider=Provider.INTERCOM,
-        external_id="sbx-acme",
-        name="Acme Support",
-        access_token=tokens.issue("intercom.token", ws="sbx-acme"),
-    )
-    InboxAdmin.objects.create(workspace=workspace, external_id="1001", name="Ada Admin")
-    return workspace
+    return sandbox_workspace(cast, live_server, settings)
 
 
 SHARED = "+15551234567"  # wa_text's customer writes from 15551234567

@@ -10,12 +10,12 @@ import responses
 from django.conf import settings
 
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
+from tests.channels.conftest import BOT_SECRET
 from workspaces.models import Provider, Workspace
 
 pytestmark = pytest.mark.django_db
 
 APP_SECRET = "wa-app-secret"
-BOT_SECRET = "tg-secret_token-123"
 
 
 @pytest.fixture
@@ -45,21 +45,6 @@ def whatsapp(workspace):
             "verify_token": "verify-me",
         },
         "PNID",
-    )
-
-
-@pytest.fixture
-def telegram(workspace):
-    return make_channel(
-        workspace,
-        "telegram",
-        {
-            "bot_token": "123:abc",
-            "secret_token": BOT_SECRET,
-            "bot_id": "123",
-            "bot_username": "acme_bot",
-        },
-        "123",
     )
 
 
