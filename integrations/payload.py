@@ -1,15 +1,25 @@
-"""Typed reads of a provider's JSON payload: anything not shaped as the provider sends
-it raises MalformedPayload (the webhook answers 400 and stores nothing).
+"""Reading a provider's JSON payload: one way for every provider.
 
 ``load_json`` is how every provider's body becomes Python: a body that could never be
 stored (nested past any real payload, numbers no column or datetime holds) is refused
 here with a reason, and text is made safe for PostgreSQL, which refuses NUL and unpaired
 surrogates in text and jsonb alike.
+
+``parse_as`` then reads the document as a typed model (a ``Payload`` subclass written
+from the provider's documentation, in each provider's ``schema.py``): a field we read
+that is missing or of the wrong type raises MalformedPayload naming where it is (the
+webhook answers 400 with that reason and stores nothing); fields we do not read are
+ignored, since providers add fields without notice.
 """
 
 import json
 import math
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from .channel import MalformedPayload
 
@@ -130,3 +140,66 @@ def str_at(obj: dict, key: str) -> str:
 def opt_str_at(obj: dict, key: str) -> str:
     """A string that may be missing or null ("" then)."""
     return "" if obj.get(key) is None else str_at(obj, key)
+
+
+class Payload(BaseModel):
+    """A JSON object as a provider documents it. Strict: "5" is not an integer, 1 is not
+    a string, true is not a number — a provider that changes a type is refused loudly
+    rather than read wrongly. Read-only once parsed."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+def parse_as[M: Payload](model: type[M], data: object) -> M:
+    """``data`` (from ``load_json``) read as ``model``, or MalformedPayload with the path
+    to the first field that is not as documented ("entry.0.messaging.0.sender.id: ...")."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise MalformedPayload(_reason(error)) from None
+
+
+# pydantic's error types in the words the rest of the webhook refusals use.
+_SAYS = {
+    "missing": "is missing",
+    "model_type": "is not an object",
+    "dict_type": "is not an object",
+    "list_type": "is not a list",
+    "string_type": "is not a string",
+    "int_type": "is not an integer",
+    "float_type": "is not a number",
+    "bool_type": "is not true or false",
+    "literal_error": "is not one of the documented values",
+}
+
+
+def _reason(error: ValidationError) -> str:
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    says = _SAYS.get(first["type"]) or first["msg"].removeprefix("Value error, ")
+    return f"{where} {says}"
+
+
+def _null_as(default: object) -> BeforeValidator:
+    return BeforeValidator(lambda value: default if value is None else value)
+
+
+# Optional fields: absent or null read as empty, anything else must be of the type.
+OptStr = Annotated[str, _null_as("")]
+
+
+def _check_unix(scale: int) -> Callable[[Any], datetime]:
+    def read(value: Any) -> datetime:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("is not a Unix time")
+        try:
+            return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(value) / scale)
+        except (ValueError, OverflowError) as error:
+            raise ValueError("is not a Unix time") from error
+
+    return read
+
+
+# Unix times as providers send them: an integer, or its digits as a string (Meta).
+UnixSeconds = Annotated[datetime, BeforeValidator(_check_unix(1))]
+UnixMillis = Annotated[datetime, BeforeValidator(_check_unix(1000))]
