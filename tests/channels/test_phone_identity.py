@@ -19,9 +19,11 @@ custom channels API (``POST /conversations/v3/custom-channels/{id}/messages`` wi
 ``senders[].deliveryIdentifier`` of type ``HS_PHONE_NUMBER``).
 """
 
+import base64
 import hashlib
 import hmac
 import json
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -285,26 +287,77 @@ def test_intercom_finds_the_customer_by_either_form_and_the_reply_reaches_them(
 # --- HubSpot -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("writes_from", [EIGHT, NINE])
-def test_hubspot_files_either_form_under_the_number_an_agent_types(
-    client, mocked, store, hubspot_line, writes_from, settings
-):
-    settings.HUBSPOT_CUSTOM_CHANNEL_ID = "cc-1"
-    mocked.post(
-        f"{settings.HUBSPOT_API_URL}/conversations/v3/custom-channels/"
-        f"{settings.HUBSPOT_CUSTOM_CHANNEL_ID}/messages",
-        json={"id": "hs-m-1", "conversationsThreadId": "t-1"},
+def post_hubspot_reply(client, thread_id: str, text: str):
+    """HubSpot's ``OUTGOING_CHANNEL_MESSAGE_CREATED`` for an agent's reply in the thread,
+    signed v3 as HubSpot's "Validating requests" guide gives it (method + URL + body +
+    timestamp, HMAC-SHA256 with the app's client secret, base64)."""
+    body = json.dumps(
+        {
+            "type": "OUTGOING_CHANNEL_MESSAGE_CREATED",
+            "portalId": 4242,
+            "message": {
+                "id": f"hs-out-{thread_id}",
+                "conversationsThreadId": thread_id,
+                "direction": "OUTGOING",
+                "text": text,
+                "senders": [{"actorId": "A-1", "name": "Ben Agent"}],
+            },
+        }
+    ).encode()
+    timestamp = str(int(time.time() * 1000))
+    url = settings.PUBLIC_BASE_URL + "/hooks/hubspot/"
+    source = b"POST" + url.encode() + body + timestamp.encode()
+    digest = hmac.new(settings.HUBSPOT_CLIENT_SECRET.encode(), source, hashlib.sha256).digest()
+    response = client.post(
+        "/hooks/hubspot/",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+            "X-HubSpot-Request-Timestamp": timestamp,
+        },
     )
-    post_whatsapp(client, hubspot_line, wa_message("wamid.in-1", wa_id=writes_from[1:]))
-    contact = Contact.objects.get(channel=hubspot_line)
+    assert response.status_code == 200, response.content
 
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [(NINE, EIGHT), (EIGHT, NINE)],
+    ids=["known-with-the-ninth-digit", "writes-first-without-it"],
+)
+def test_hubspot_files_either_form_under_the_number_an_agent_types(
+    client, mocked, store, hubspot_line, first, then, settings
+):
+    """Whichever form arrives first, HubSpot is given the one an agent types, so it files
+    both messages under one contact and one thread; the reply goes to the number
+    WhatsApp last wrote from."""
+    settings.HUBSPOT_CUSTOM_CHANNEL_ID = "cc-1"
+    publish = (
+        f"{settings.HUBSPOT_API_URL}/conversations/v3/custom-channels/"
+        f"{settings.HUBSPOT_CUSTOM_CHANNEL_ID}/messages"
+    )
+    mocked.post(publish, json={"id": "hs-m-1", "conversationsThreadId": "t-1"})
+    post_whatsapp(client, hubspot_line, wa_message("wamid.in-1", wa_id=first[1:]))
+    contact = Contact.objects.get(channel=hubspot_line)
+    contact_relay(contact_id=contact.pk)
+    post_whatsapp(client, hubspot_line, wa_message("wamid.in-2", wa_id=then[1:]))
     contact_relay(contact_id=contact.pk)
 
-    (published,) = [json.loads(call.request.body) for call in mocked.calls]
-    assert published["senders"][0]["deliveryIdentifier"] == {
-        "type": "HS_PHONE_NUMBER",
-        "value": NINE,
-    }
+    published = calls_to(mocked, publish)
+    assert [p["senders"][0]["deliveryIdentifier"] for p in published] == [
+        {"type": "HS_PHONE_NUMBER", "value": NINE}
+    ] * 2
+    assert {p["integrationThreadId"] for p in published} == {f"whatsapp:{first[1:]}"}
+    assert Contact.objects.filter(channel=hubspot_line).count() == 1
+
+    graph_accepts(mocked, then[1:])
+    mocked.patch(f"{publish}/hs-out-t-1", json={})
+    post_hubspot_reply(client, "t-1", "Obrigado! Chega amanhã.")
+    contact_relay(contact_id=contact.pk)
+
+    (sent,) = calls_to(mocked, GRAPH_SEND)
+    assert sent["to"] == then[1:]
+    assert sent["text"]["body"] == "Obrigado! Chega amanhã."
 
 
 # --- one contact in Octopods ---------------------------------------------------------------
