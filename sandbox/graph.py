@@ -9,6 +9,7 @@ a form or a JSON body, as Graph accepts all three.
 
 import hmac
 import json
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -44,6 +45,9 @@ from .views import BadRequest, request_params
 APP_NAME = "Octopods (sandbox)"
 MEDIA_URL_MAX_AGE = 5 * 60  # WhatsApp's media download URLs live about five minutes
 # Tags that let a Page message a person after the 24-hour window (PROVIDERS.md §6.2).
+# A business-scoped user id: a country code, a dot, then letters and digits (a parent id
+# adds ENT.), e.g. US.13491208655302741918.
+BSUID = re.compile(r"[A-Z]{2}(\.ENT)?\.[A-Za-z0-9]{1,128}")
 MESSAGE_TAGS = {"CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE", "HUMAN_AGENT"}
 WHATSAPP_TYPES = {
     "text",
@@ -565,10 +569,16 @@ def _whatsapp_send(params: dict, number: WhatsAppNumber):
     if params.get("status") == "read":
         return _mark_read(params, number)
     to = params.get("to")
-    if not isinstance(to, str | int) or not str(to).strip():
+    recipient = params.get("recipient")
+    if to is None and isinstance(recipient, str) and BSUID.fullmatch(recipient):
+        # A customer known by their business-scoped user id only (a username): Meta
+        # takes it in ``recipient``; ``to`` wins when both are given.
+        wa_id, to, answer_key = recipient, recipient, "user_id"
+    elif not isinstance(to, str | int) or not str(to).strip():
         return _missing("to", whatsapp=True)
-    wa_id = "".join(ch for ch in str(to) if ch.isdigit())
-    if not 7 <= len(wa_id) <= 15:
+    else:
+        wa_id, answer_key = "".join(ch for ch in str(to) if ch.isdigit()), "wa_id"
+    if answer_key == "wa_id" and not 7 <= len(wa_id) <= 15:
         return graph_error(
             400,
             131009,
@@ -624,7 +634,7 @@ def _whatsapp_send(params: dict, number: WhatsAppNumber):
     )
     response = {
         "messaging_product": "whatsapp",
-        "contacts": [{"input": str(to), "wa_id": wa_id}],
+        "contacts": [{"input": str(to), answer_key: wa_id}],
         "messages": [{"id": wamid}],
     }
     if message_type == "template":

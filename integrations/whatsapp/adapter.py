@@ -122,7 +122,7 @@ class WhatsAppAdapter(ChannelAdapter):
 
     def send(self, *, credentials: Credentials, message: OutboundMessage) -> str:
         return WhatsAppClient(credentials.access_token).send_message(
-            credentials.phone_number_id, {"to": message.to, **_content(message)}
+            credentials.phone_number_id, {**_recipient(message.to), **_content(message)}
         )
 
     def fetch_templates(self, *, credentials: Credentials) -> TemplateListing:
@@ -169,6 +169,17 @@ class WhatsAppAdapter(ChannelAdapter):
             mime_type=mime_type or "application/octet-stream",
             filename=safe_filename(media.filename) or fetched.filename,
         )
+
+
+def _recipient(to: str) -> dict:
+    """A number (``wa_id``) goes in ``to``; a customer known only by their business-scoped
+    user id (``BR.1502576394655843``: a country code, a dot, letters and digits — a
+    username that hides the number) goes in ``recipient``, which Meta added to the send
+    call for them (Meta's "Business-scoped user IDs": "Use to to send to a phone number,
+    recipient to send to a BSUID or parent BSUID")."""
+    if to.lstrip("+").isdigit():
+        return {"to": to}
+    return {"recipient": to}
 
 
 def _content(message: OutboundMessage) -> dict:

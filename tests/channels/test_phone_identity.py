@@ -410,6 +410,37 @@ def test_the_business_scoped_user_id_keys_a_customer_whose_number_goes_away(
     assert Message.objects.filter(contact=contact).count() == 2
 
 
+def test_a_customer_known_only_by_their_user_id_is_answered_through_recipient(
+    client, mocked, store, intercom_line
+):
+    """A customer with a username and no number: the reply goes by their user id in
+    ``recipient``, never in ``to`` (Meta's "Business-scoped user IDs": "Use to to send to
+    a phone number, recipient to send to a BSUID"; the answer names them in
+    ``contacts[].user_id``)."""
+    bsuid = "BR.1502576394655843"
+    intercom_knows(mocked, "nobody")
+    mocked.post(intercom("/contacts"), json={"type": "contact", "id": "ic-new", "role": "lead"})
+    post_whatsapp(client, intercom_line, wa_message("wamid.in-1", user_id=bsuid))
+    contact = Contact.objects.get(channel=intercom_line)
+    contact_relay(contact_id=contact.pk)
+
+    mocked.post(
+        GRAPH_SEND,
+        json={
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": bsuid, "user_id": bsuid}],
+            "messages": [{"id": "wamid.out-1"}],
+        },
+    )
+    post_agent_reply(client, "499")
+    contact_relay(contact_id=contact.pk)
+
+    (sent,) = calls_to(mocked, GRAPH_SEND)
+    assert sent["recipient"] == bsuid
+    assert "to" not in sent
+    assert Message.objects.get(contact=contact, direction=Direction.OUTBOUND).status == "sent"
+
+
 def test_a_user_id_appearing_beside_a_known_number_keeps_the_contact(client, store, intercom_line):
     post_whatsapp(client, intercom_line, wa_message("wamid.in-1", wa_id=NINE[1:]))
     post_whatsapp(

@@ -204,6 +204,18 @@ def test_it_sends_inside_the_window(client):
     assert sent.detail["text"]["body"] == "Hi Kerry"
 
 
+def test_it_sends_to_a_business_scoped_user_id_in_recipient(client):
+    """Meta's "Business-scoped user IDs": ``recipient`` takes a BSUID, and the answer
+    names it in ``contacts[].user_id`` rather than ``wa_id``."""
+    bsuid = "BR.1502576394655843"
+    chat = customer(customer_id=bsuid, ago=timedelta(hours=1))
+    text = {"recipient": bsuid, "type": "text", "text": {"body": "Oi"}}
+    body = send(client, text).json()
+    assert body["contacts"] == [{"input": bsuid, "user_id": bsuid}]
+    assert chat.messages.get().text == "Oi"
+    assert error_of(send(client, {**text, "recipient": "not an id"}), 400)["code"] == 100
+
+
 @pytest.mark.parametrize("ago", [timedelta(hours=25), None])
 def test_it_refuses_free_form_outside_the_window_with_131047(client, ago):
     if ago is not None:
