@@ -12,7 +12,11 @@ transaction around it. Other databases (SQLite on a laptop) take the ORM's way i
 channels/services.py; both give the same rows, as the tests check.
 """
 
-from django.db import connections
+import hashlib
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+
+from django.db import connections, transaction
 from django.utils import timezone
 
 from octopods.prepared import Prepared
@@ -28,6 +32,35 @@ _channel_by_webhook = Prepared(
 def webhook_channel(kind: str, key: str) -> Channel | None:
     """The channel whose webhook URL this is."""
     return _channel_by_webhook.first(kind, key)
+
+
+def hold_customers(*, connection, channel_id: int, customers: Iterable[Sequence[str]]) -> None:
+    """Inside the caller's transaction, wait for any other transaction finding or
+    creating one of these customers (each given by the E.164 forms of their number) on
+    this channel, until it ends.
+
+    Only a number with another national form needs it: two messages in the two forms
+    (a Brazilian wa_id without the ninth digit and an agent's send to the number with
+    it) would each find no contact under their own form and each create one. Every
+    other customer has one key, and the unique (channel, external id) makes the second
+    insert find the first. The lock is PostgreSQL's transaction-level advisory lock on a
+    hash of the channel and the number's forms: the statement after it takes its
+    snapshot once the other transaction has committed, so it sees that contact. Several
+    customers are locked in one order, so two webhooks naming the same two cannot each
+    hold one and wait for the other."""
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted({_customer_key(channel_id, phones) for phones in customers if len(phones) > 1})
+    if not keys:
+        return
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _customer_key(channel_id: int, phones: Sequence[str]) -> int:
+    name = f"contact:{channel_id}:{min(phones)}".encode()
+    return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
 
 
 def _columns(model, given: dict, connection, now, *, skip=()) -> tuple[list[str], list]:
@@ -134,11 +167,15 @@ def store_message(*, channel: Channel, contact: dict, message: dict) -> int:
         updated_at.get_db_prep_save(now, connection),
         *message_values,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if row is not None:
-            return row[0]
+    held = len(phones) > 1
+    with transaction.atomic(using=connection.alias) if held else nullcontext():
+        if held:
+            hold_customers(connection=connection, channel_id=channel.pk, customers=[phones])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    if row is not None:
+        return row[0]
     # The message was there already (a retry): the contact is the one it belongs to.
     return (
         contacts_of_customer(channel=channel, ids=ids, phones=phones)

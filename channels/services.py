@@ -177,21 +177,23 @@ def contact_upsert(*, channel: Channel, sender: Sender) -> Contact:
     """The channel's contact for this sender, created on first sight; name kept fresh."""
     phone = phone_to_e164(sender.phone) if sender.phone else ""
     ids, phones = same_customer(sender.external_id, phone)
-    # The same contact as channels/ingest.py finds: by the id, or any equivalent form of
-    # the number (integrations/phone_identity.py).
-    contact = contacts_of_customer(channel=channel, ids=ids, phones=phones).first()
-    created = False
-    if contact is None:
-        contact, created = Contact.objects.get_or_create(
-            channel=channel,
-            external_id=sender.external_id,
-            defaults={
-                "phone_e164": phone,
-                "name": sender.name,
-                "username": sender.username,
-                "address": sender.address,
-            },
-        )
+    with transaction.atomic() if len(phones) > 1 else nullcontext():
+        ingest.hold_customers(connection=connection, channel_id=channel.pk, customers=[phones])
+        # The same contact as channels/ingest.py finds: by the id, or any equivalent
+        # form of the number (integrations/phone_identity.py).
+        contact = contacts_of_customer(channel=channel, ids=ids, phones=phones).first()
+        created = False
+        if contact is None:
+            contact, created = Contact.objects.get_or_create(
+                channel=channel,
+                external_id=sender.external_id,
+                defaults={
+                    "phone_e164": phone,
+                    "name": sender.name,
+                    "username": sender.username,
+                    "address": sender.address,
+                },
+            )
     if not created:
         fresh = {
             "name": sender.name or contact.name,
@@ -221,6 +223,12 @@ def _message_data(message: InboundMessage) -> dict:
         if getattr(message, key):
             data[key] = getattr(message, key)
     return data
+
+
+def _number_forms(message: InboundMessage) -> tuple[str, ...]:
+    """The forms of the sender's number as _store_message will look them up."""
+    sender = _storable_sender(_made_safe(message).sender, _Fitter())
+    return same_customer(sender.external_id, phone_to_e164(sender.phone) if sender.phone else "")[1]
 
 
 def _store_message(channel: Channel, message: InboundMessage) -> int:
@@ -345,6 +353,14 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
         len(events) == 1 and isinstance(events[0], InboundMessage) and _stored_in_one_statement()
     )
     with nullcontext() if alone else transaction.atomic():
+        messages = [event for event in events if isinstance(event, InboundMessage)]
+        if len(messages) > 1:
+            # Each customer's lock in one order, before any is taken one by one.
+            ingest.hold_customers(
+                connection=connection,
+                channel_id=channel.pk,
+                customers=[_number_forms(message) for message in messages],
+            )
         for event in events:
             if isinstance(event, InboundMessage):
                 contact_ids[_store_message(channel, event)] = None
