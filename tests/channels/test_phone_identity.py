@@ -360,6 +360,35 @@ def test_hubspot_files_either_form_under_the_number_an_agent_types(
     assert sent["text"]["body"] == "Obrigado! Chega amanhã."
 
 
+def test_hubspot_files_whatsapp_and_sms_from_one_number_under_one_contact_in_two_threads(
+    client, mocked, store, hubspot_line, settings
+):
+    """One number on two channels (README "One number on two channels"): both channels
+    give HubSpot the same ``HS_PHONE_NUMBER``, by which HubSpot files a message under a
+    contact (custom channels API, ``senders[].deliveryIdentifier``), each in the thread
+    of its own channel account and ``integrationThreadId``."""
+    settings.HUBSPOT_CUSTOM_CHANNEL_ID = "cc-1"
+    publish = (
+        f"{settings.HUBSPOT_API_URL}/conversations/v3/custom-channels/"
+        f"{settings.HUBSPOT_CUSTOM_CHANNEL_ID}/messages"
+    )
+    mocked.post(publish, json={"id": "hs-m-1", "conversationsThreadId": "t-1"})
+    post_whatsapp(client, hubspot_line, wa_message("wamid.in-1", wa_id=EIGHT[1:]))
+    sms = sms_on(hubspot_line.workspace)
+    sms.inbox_channel_id = "ca-78"
+    sms.save()
+    post_sms(client, sms, NINE, "SM" + "c" * 32)
+    for contact in Contact.objects.order_by("pk"):
+        contact_relay(contact_id=contact.pk)
+
+    published = calls_to(mocked, publish)
+    assert [p["senders"][0]["deliveryIdentifier"]["value"] for p in published] == [NINE, NINE]
+    assert [(p["channelAccountId"], p["integrationThreadId"]) for p in published] == [
+        ("ca-77", f"whatsapp:{EIGHT[1:]}"),
+        ("ca-78", f"sms:{NINE}"),
+    ]
+
+
 # --- one contact in Octopods ---------------------------------------------------------------
 
 
@@ -457,6 +486,17 @@ def test_a_user_id_appearing_beside_a_known_number_keeps_the_contact(client, sto
 # --- SMS, and the inbox app's lookup -------------------------------------------------------
 
 
+def sms_on(workspace) -> Channel:
+    channel = Channel(workspace=workspace, kind="sms", name="Twilio", identity="+15550001111")
+    channel.credentials_data = {
+        "account_sid": "AC" + "1" * 32,
+        "auth_token": "tw-auth",
+        "phone_number": "+15550001111",
+    }
+    channel.save()
+    return channel
+
+
 def post_sms(client, channel, sender: str, sid: str):
     """Twilio's incoming-message webhook (form fields as Twilio's "TwiML for
     Programmable Messaging" request parameters list them), signed as the official
@@ -481,15 +521,7 @@ def post_sms(client, channel, sender: str, sid: str):
 
 
 def test_an_sms_from_mexicos_old_mobile_form_is_the_same_contact(client, store, cast):
-    channel = Channel(
-        workspace=acme_workspace(cast), kind="sms", name="Twilio", identity="+15550001111"
-    )
-    channel.credentials_data = {
-        "account_sid": "AC" + "1" * 32,
-        "auth_token": "tw-auth",
-        "phone_number": "+15550001111",
-    }
-    channel.save()
+    channel = sms_on(acme_workspace(cast))
     post_sms(client, channel, "+525512345678", "SM" + "a" * 32)
     post_sms(client, channel, "+5215512345678", "SM" + "b" * 32)
 
