@@ -2,8 +2,9 @@
 seen through to the inbox: a Brazilian customer whose WhatsApp number lacks the ninth
 digit lands on the contact the team already has and gets the answer; on Telegram a
 customer's edit shows in the inbox marked as an edit of the earlier message, and a
-button tap shows as text; on Messenger the customer's read receipt (a watermark, naming
-no message) marks the teammate's reply Read on the channel page."""
+button tap shows there as text while the phone shows the tap answered; on Messenger the
+customer's read receipt (a watermark, naming no message) marks the teammate's reply Read
+on the channel page."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -112,6 +113,9 @@ def test_a_telegram_edit_and_a_button_tap_reach_the_inbox(
     page.get_by_label("Tap a button labelled").fill("Yes, please")
     page.get_by_role("button", name="Tap the button").click()
     expect(page.get_by_role("status")).to_contain_text("Delivered to your webhook (200).")
+    # Octopods answers the tap (answerCallbackQuery), which stops the button's spinner.
+    tapped = page.get_by_role("listitem").filter(has_text="Tapped the button “Yes, please”.")
+    reload_until(page, lambda: expect(tapped).to_contain_text("The bot answered the tap"))
 
     page.goto(inbox_url)
     tap = customer_parts(page).filter(has_text="Yes, please")
