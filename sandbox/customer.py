@@ -23,7 +23,7 @@ from .directory import (
     twilio_number,
     whatsapp_number,
 )
-from .models import AppSubscription, Conversation, Kind, Message, Webhook
+from .models import TAP, AppSubscription, Conversation, Kind, Message, Webhook
 from .telegram import chat_json
 
 LATER = timedelta(hours=25)
@@ -359,8 +359,20 @@ def customer_taps(conversation: Conversation, label: str) -> Outcome:
             "text": bot_message.text,
             "reply_markup": {"inline_keyboard": [[{"text": label, "callback_data": data}]]},
         }
+    # The phone shows the tap, and whether the bot answered it (answerCallbackQuery marks
+    # it answered), before the webhook is sent: the answer may come while it is.
+    tapped = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.IN,
+        provider_message_id=query["id"],
+        content_type=TAP,
+        text=label,
+        detail={"data": data},
+    )
     update = {"update_id": _telegram_update_id(), "callback_query": query}
     outcome = delivery.post_telegram(target.webhook.url, update, secret_token=target.webhook.secret)
+    tapped.outcome = outcome.text
+    tapped.save(update_fields=["outcome"])
     _remember(target.webhook, outcome)
     return outcome
 

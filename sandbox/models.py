@@ -121,6 +121,12 @@ class Conversation(models.Model):
         return last is not None and timezone.now() - last < length
 
 
+# A Telegram button tap is kept with the customer's messages (content type TAP, the
+# callback query's id as its provider id); answerCallbackQuery sets its status.
+TAP = "tap"
+TAP_ANSWERED = "answered"
+
+
 class Message(models.Model):
     class Direction(models.TextChoices):
         IN = "in", "From the customer"

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import media
 from .directory import TelegramBot, telegram_bot
-from .models import Conversation, Kind, Message, Webhook
+from .models import TAP, TAP_ANSWERED, Conversation, Kind, Message, Webhook
 from .views import BadRequest, request_params
 
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -314,10 +314,17 @@ def file(request, token, file_path):
 
 
 def answer_callback_query(bot: TelegramBot, params: dict):
-    # The customer's phone shows no spinner, so there is nothing to stop; Telegram
-    # answers True for any query id it still knows.
-    if not params.get("callback_query_id"):
+    # Telegram answers True for any query id it still knows; the customer's phone shows
+    # the tap answered (its spinner stopped).
+    query_id = str(params.get("callback_query_id") or "")
+    if not query_id:
         return error(400, "Bad Request: query is too old and response timeout expired")
+    Message.objects.filter(
+        conversation__kind=Kind.TELEGRAM,
+        conversation__endpoint=str(bot.id),
+        content_type=TAP,
+        provider_message_id=query_id,
+    ).update(status=TAP_ANSWERED)
     return ok(True)
 
 

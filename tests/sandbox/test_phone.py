@@ -324,6 +324,26 @@ def test_it_sends_a_telegram_button_tap_and_answers_answer_callback_query(client
     assert answered.json() == {"ok": True, "result": True}
 
 
+def test_the_phone_shows_the_tap_and_whether_the_bot_answered_it(client, mocked):
+    register_telegram(client)
+    hook(mocked, "telegram")
+    chat = open_chat(client, "telegram")
+    say(client, chat, what="text", text="Is it shipped?")
+    mocked.calls.reset()
+    html = client.post(
+        f"/sandbox/phone/{chat.pk}/tap", {"label": "Yes, thanks"}, follow=True
+    ).content.decode()
+    assert "Tapped the button “Yes, thanks”." in html
+    assert "The bot has not answered the tap yet" in html
+    # A tap is not a text the customer can edit: the one text is all the edit offers.
+    assert html.count("<option value=") == 1
+    _, answer = telegram_events(mocked)
+    tg(client, "answerCallbackQuery", {"callback_query_id": answer.query_id})
+    html = client.get(f"/sandbox/phone/{chat.pk}/").content.decode()
+    assert "The bot answered the tap (answerCallbackQuery)." in html
+    assert "has not answered" not in html
+
+
 def test_a_telegram_tap_under_the_bots_message_carries_the_buttons_label(client, mocked):
     register_telegram(client)
     hook(mocked, "telegram")
