@@ -203,3 +203,16 @@ def _check_unix(scale: int) -> Callable[[Any], datetime]:
 # Unix times as providers send them: an integer, or its digits as a string (Meta).
 UnixSeconds = Annotated[datetime, BeforeValidator(_check_unix(1))]
 UnixMillis = Annotated[datetime, BeforeValidator(_check_unix(1000))]
+
+
+def _check_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValueError("is not an id")
+    return str(value)
+
+
+# An id that some payloads send as a string and others as a number (Intercom, HubSpot):
+# read as its string either way. Never empty, never true/false.
+Id = Annotated[str, BeforeValidator(_check_id)]
+# The same, optional: absent or null reads as "" (an empty string is still no id).
+OptId = Annotated[str, BeforeValidator(lambda value: "" if value is None else _check_id(value))]
