@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import account_role
 from integrations.channel import MalformedPayload
-from integrations.payload import as_dict, load_json
+from integrations.payload import load_json
 from integrations.webhook_guard import body_refusal, digests_equal
 from workspaces.models import Provider, Workspace
 
@@ -83,9 +83,13 @@ def canvas_endpoint(handler):
         if refusal := _signature_refusal(body, request.headers.get("X-Body-Signature", "")):
             return refusal
         try:
-            payload = as_dict(load_json(body), "request")
+            payload = load_json(body)
         except MalformedPayload as error:
             return _plain(400, f"Malformed Canvas Kit request: {error}.")
+        # Only the top level is read here; the flow reads the rest leniently (a field of
+        # another shape is as good as absent), so there is no model to hold it to.
+        if not isinstance(payload, dict):
+            return _plain(400, "Malformed Canvas Kit request: request is not an object.")
         workspace_id = payload.get("workspace_id")
         if not isinstance(workspace_id, str) or not workspace_id:
             return _plain(400, "Malformed Canvas Kit request: workspace_id is not a string.")

@@ -94,54 +94,6 @@ def _check_number(value: object) -> None:
         raise MalformedPayload("a number in the body is NaN or infinite")
 
 
-def as_dict(value: object, name: str) -> dict:
-    if not isinstance(value, dict):
-        raise MalformedPayload(f"{name} is not an object")
-    return value
-
-
-def dict_at(obj: dict, key: str) -> dict:
-    if key not in obj:
-        raise MalformedPayload(f"missing {key}")
-    return as_dict(obj[key], key)
-
-
-def list_at(obj: dict, key: str) -> list:
-    value = obj.get(key)
-    if not isinstance(value, list):
-        raise MalformedPayload(f"{key} is not a list")
-    return value
-
-
-def int_at(obj: dict, key: str) -> int:
-    value = obj.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise MalformedPayload(f"{key} is not an integer")
-    return value
-
-
-def float_at(obj: dict, key: str) -> float:
-    value = obj.get(key)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise MalformedPayload(f"{key} is not a number")
-    try:
-        return float(value)
-    except OverflowError as error:  # an integer beyond any float
-        raise MalformedPayload(f"{key} is out of range") from error
-
-
-def str_at(obj: dict, key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} is not a string")
-    return value
-
-
-def opt_str_at(obj: dict, key: str) -> str:
-    """A string that may be missing or null ("" then)."""
-    return "" if obj.get(key) is None else str_at(obj, key)
-
-
 class Payload(BaseModel):
     """A JSON object as a provider documents it. Strict: "5" is not an integer, 1 is not
     a string, true is not a number — a provider that changes a type is refused loudly
@@ -203,3 +155,16 @@ def _check_unix(scale: int) -> Callable[[Any], datetime]:
 # Unix times as providers send them: an integer, or its digits as a string (Meta).
 UnixSeconds = Annotated[datetime, BeforeValidator(_check_unix(1))]
 UnixMillis = Annotated[datetime, BeforeValidator(_check_unix(1000))]
+
+
+def _check_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise ValueError("is not an id")
+    return str(value)
+
+
+# An id that some payloads send as a string and others as a number (Intercom, HubSpot):
+# read as its string either way. Never empty, never true/false.
+Id = Annotated[str, BeforeValidator(_check_id)]
+# The same, optional: absent or null reads as "" (an empty string is still no id).
+OptId = Annotated[str, BeforeValidator(lambda value: "" if value is None else _check_id(value))]

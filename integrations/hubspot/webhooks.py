@@ -16,15 +16,15 @@ import mimetypes
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from ..base import AgentReply, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
-from ..payload import as_dict, dict_at, load_json, opt_str_at
+from ..payload import load_json, parse_as
 from ..webhook_guard import digests_equal
+from . import schema
 
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
@@ -93,37 +93,44 @@ def verify(*, secret: str, request: WebhookRequest) -> None:
 
 
 def parse(*, request: WebhookRequest) -> list[InboxEvent]:
+    data = load_json(request.body)
+    # One event per request as far as anyone has seen; HubSpot's other webhooks batch
+    # them in a list, so a list is read too.
+    items = data if isinstance(data, list) else [data]
+    envelopes = parse_as(schema.Batch, {"events": items}).events
     events: list[InboxEvent] = []
-    for event in _events(request.body):
-        handler = EVENT_HANDLERS.get(_event_type(event))
+    for index, (envelope, item) in enumerate(zip(envelopes, items, strict=True)):
+        if not envelope.event_type:
+            raise MalformedPayload(f"events.{index} has no type")
+        handler = EVENT_HANDLERS.get(envelope.event_type)
         # CHANNEL_ACCOUNT_CREATED / _UPDATED (an admin connected or changed an account
         # in HubSpot; ours are made through the API) and whatever HubSpot adds: nothing
         # to send to a customer.
         if handler is not None:
-            events.extend(handler(event))
+            events.extend(handler(item))
     return events
 
 
-def _on_outgoing_message(event: dict) -> list[InboxEvent]:
-    message = dict_at(event, "message")
-    if opt_str_at(message, "direction") not in ("", "OUTGOING"):
+def _on_outgoing_message(item: dict) -> list[InboxEvent]:
+    event = parse_as(schema.OutgoingMessageEvent, item)
+    message = event.message
+    if message.direction not in ("", "OUTGOING"):
         return []
-    if _our_own_write(as_dict(message.get("client") or {}, "client")):
+    if _our_own_write(message.client):
         return []
-    sender = _first_sender(message)
+    sender = message.senders[0] if message.senders else schema.Sender()
     return [
         AgentReply(
-            workspace_external_id=_id(event, "portalId"),
-            conversation_id=_id(message, "conversationsThreadId"),
-            part_id=_id(message, "id"),
-            admin_id=_opt_id(sender, "actorId") or _opt_id(message, "createdBy"),
-            admin_name=opt_str_at(sender, "name"),
+            workspace_external_id=event.portalId,
+            conversation_id=message.conversationsThreadId,
+            part_id=message.id,
+            admin_id=sender.actorId or message.createdBy,
+            admin_name=sender.name,
             body_html=_body_html(message),
             attachments=_attachments(message),
-            at=_opt_time(message, "createdAt") or _opt_time(event, "eventTimestamp"),
-            customer_external_id=_thread_ids(event, message),
-            channel_account_id=_opt_id(message, "channelAccountId")
-            or _opt_id(event, "channelAccountId"),
+            at=message.createdAt or event.eventTimestamp,
+            customer_external_id=_thread_ids(event),
+            channel_account_id=message.channelAccountId or event.channelAccountId,
         )
     ]
 
@@ -133,42 +140,29 @@ EVENT_HANDLERS: dict[str, Callable[[dict], list[InboxEvent]]] = {
 }
 
 
-def _our_own_write(client: dict) -> bool:
+def _our_own_write(client: schema.Client) -> bool:
     """A message our integration published (the app's id on an INTEGRATION client)
     must not go back out to the customer. With HUBSPOT_APP_ID set only ours are
     skipped; unset, every integration-written one is (the safe side)."""
-    if opt_str_at(client, "clientType") != "INTEGRATION":
+    if client.clientType != "INTEGRATION":
         return False
     ours = settings.HUBSPOT_APP_ID
-    return not ours or _opt_id(client, "integrationAppId") == str(ours)
+    return not ours or client.integrationAppId == str(ours)
 
 
-def _first_sender(message: dict) -> dict:
-    senders = message.get("senders") or []
-    if not isinstance(senders, list):
-        raise MalformedPayload("senders is not a list")
-    return as_dict(senders[0], "sender") if senders else {}
-
-
-def _thread_ids(event: dict, message: dict) -> str:
+def _thread_ids(event: schema.OutgoingMessageEvent) -> str:
     """Our ``integrationThreadId`` for the customer; integrations have seen the list on
     the message and on the event."""
-    for holder in (message, event):
-        ids = holder.get("channelIntegrationThreadIds")
-        if ids is None:
-            continue
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise MalformedPayload("channelIntegrationThreadIds is not a list of strings")
+    for ids in (event.message.channelIntegrationThreadIds, event.channelIntegrationThreadIds):
         if ids:
             return ids[0]
-    return opt_str_at(message, "integrationThreadId")
+    return event.message.integrationThreadId
 
 
-def _body_html(message: dict) -> str:
-    rich = opt_str_at(message, "richText")
-    if rich.strip():
-        return rich
-    return text_to_html(opt_str_at(message, "text"))
+def _body_html(message: schema.Message) -> str:
+    if message.richText.strip():
+        return message.richText
+    return text_to_html(message.text)
 
 
 def text_to_html(text: str) -> str:
@@ -182,20 +176,18 @@ def text_to_html(text: str) -> str:
     )
 
 
-def _attachments(message: dict) -> tuple[InboxAttachment, ...]:
-    attachments = message.get("attachments") or []
-    if not isinstance(attachments, list):
-        raise MalformedPayload("attachments is not a list")
-    found = []
-    for attachment in (as_dict(a, "attachment") for a in attachments):
-        url = attachment.get("url")
+def _attachments(message: schema.Message) -> tuple[InboxAttachment, ...]:
+    return tuple(
+        InboxAttachment(
+            url=attachment.url,
+            name=attachment.name,
+            content_type=_content_type(attachment.name, attachment.url),
+        )
+        for attachment in message.attachments
         # Only files come with something to send on, and only when HubSpot gave a link
         # (a bare fileId would need the Files API).
-        if opt_str_at(attachment, "type") != "FILE" or not isinstance(url, str) or not url:
-            continue
-        name = opt_str_at(attachment, "name")
-        found.append(InboxAttachment(url=url, name=name, content_type=_content_type(name, url)))
-    return tuple(found)
+        if attachment.type == "FILE" and attachment.url
+    )
 
 
 def _content_type(name: str, url: str) -> str:
@@ -205,52 +197,3 @@ def _content_type(name: str, url: str) -> str:
         if guessed:
             return guessed
     return ""
-
-
-# --- shapes: anything else is MalformedPayload -----------------------------------------
-
-
-def _events(body: bytes) -> list[dict]:
-    data = load_json(body)
-    # One event per request as far as anyone has seen; HubSpot's other webhooks batch
-    # them in a list, so a list is read too.
-    items = data if isinstance(data, list) else [data]
-    return [as_dict(item, "event") for item in items]
-
-
-def _event_type(event: dict) -> str:
-    for key in ("type", "eventType"):
-        if isinstance(event.get(key), str) and event[key]:
-            return event[key]
-    raise MalformedPayload("event has no type")
-
-
-def _id(obj: dict, key: str) -> str:
-    # HubSpot's ids are strings in some payloads and numbers in others.
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise MalformedPayload(f"{key} is not an id")
-    return str(value)
-
-
-def _opt_id(obj: dict, key: str) -> str:
-    return "" if obj.get(key) in (None, "") else _id(obj, key)
-
-
-def _opt_time(obj: dict, key: str) -> datetime | None:
-    """An ISO 8601 time, or milliseconds since the epoch."""
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError) as error:
-            raise MalformedPayload(f"{key} is out of range") from error
-    if not isinstance(value, str):
-        raise MalformedPayload(f"{key} is not a time")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise MalformedPayload(f"{key} is not an ISO 8601 time") from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

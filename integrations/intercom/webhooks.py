@@ -12,15 +12,15 @@ import hmac
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 
 from ..base import AgentReply, ConversationState, InboxAttachment, InboxEvent
 from ..channel import MalformedPayload, WebhookRejected, WebhookRequest
-from ..payload import as_dict, dict_at, load_json, opt_str_at, str_at
+from ..payload import load_json, parse_as
 from ..webhook_guard import digests_equal
+from . import schema
+from .schema import ConversationNotification
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 
@@ -42,61 +42,40 @@ def verify(*, secret: str, request: WebhookRequest) -> None:
         raise WebhookRejected("signature mismatch")
 
 
-# --- the notification, typed -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Notification:
-    topic: str
-    app_id: str  # the workspace (its id_code)
-    created_at: datetime | None
-    item: dict  # the object the topic is about, with its own "type"
-
-
-@dataclass(frozen=True)
-class Part:
-    id: str
-    part_type: str
-    body: str
-    author_type: str
-    author_id: str
-    author_name: str
-    attachments: tuple[InboxAttachment, ...]
-    created_at: datetime | None
-    # Set when the part was written through the REST API (by some app: ours included).
-    app_package_code: str | None
-
-
 def parse(*, request: WebhookRequest) -> list[InboxEvent]:
-    notification = _notification(request.body)
-    handler = TOPIC_HANDLERS.get(notification.topic)
+    data = load_json(request.body)
+    topic = parse_as(schema.Notification, data).topic
+    handler = TOPIC_HANDLERS.get(topic)
     if handler is None:
         # ping, conversation.admin.noted (notes stay in the inbox), conversation.user.*
         # (the customer's own words, which came from us), snoozes, assignments, contact
         # topics and whatever Intercom adds: nothing to send to the customer.
         return []
-    return handler(notification)
+    # The topics we handle are all about a conversation: read the item as one.
+    return handler(parse_as(schema.ConversationNotification, data))
 
 
 # --- topics ----------------------------------------------------------------------------
 
 
-def _on_admin_replied(notification: Notification) -> list[InboxEvent]:
-    conversation_id = _id(notification.item, "id")
+def _on_admin_replied(notification: ConversationNotification) -> list[InboxEvent]:
+    conversation_id = _conversation_id(notification)
+    if notification.data.item.conversation_parts is None:
+        raise MalformedPayload("data.item.conversation_parts is missing")
     return [
         AgentReply(
             workspace_external_id=notification.app_id,
             conversation_id=conversation_id,
             part_id=part.id,
-            admin_id=part.author_id,
-            admin_name=part.author_name,
+            admin_id=part.author.id,
+            admin_name=part.author.name,
             body_html=_as_html(part.body),
-            attachments=part.attachments,
+            attachments=_attachments(part),
             at=part.created_at,
         )
-        for part in _parts(notification.item, required=True)
+        for part in _parts(notification)
         if part.part_type == "comment"
-        and part.author_type == "admin"
+        and part.author.type == "admin"
         and not _our_own_write(part.app_package_code)
     ]
 
@@ -112,24 +91,24 @@ def _our_own_write(app_package_code: str | None) -> bool:
     return not ours or app_package_code == ours
 
 
-def _on_admin_closed(notification: Notification) -> list[InboxEvent]:
+def _on_admin_closed(notification: ConversationNotification) -> list[InboxEvent]:
     return [_state(notification, open=False, part_types={"close"})]
 
 
-def _on_admin_opened(notification: Notification) -> list[InboxEvent]:
+def _on_admin_opened(notification: ConversationNotification) -> list[InboxEvent]:
     return [_state(notification, open=True, part_types={"open"})]
 
 
-def _on_user_replied(notification: Notification) -> list[InboxEvent]:
+def _on_user_replied(notification: ConversationNotification) -> list[InboxEvent]:
     # A contact's reply to a closed conversation reopens it and arrives as an "open"
     # part carrying the reply; an ordinary reply changes no state and is not relayed
     # (the customer's words reached Intercom through us).
-    if not any(part.part_type == "open" for part in _parts(notification.item)):
+    if not any(part.part_type == "open" for part in _parts(notification)):
         return []
     return [_state(notification, open=True, part_types={"open"})]
 
 
-TOPIC_HANDLERS: dict[str, Callable[[Notification], list[InboxEvent]]] = {
+TOPIC_HANDLERS: dict[str, Callable[[ConversationNotification], list[InboxEvent]]] = {
     "conversation.admin.replied": _on_admin_replied,
     "conversation.admin.closed": _on_admin_closed,
     "conversation.admin.opened": _on_admin_opened,
@@ -137,17 +116,19 @@ TOPIC_HANDLERS: dict[str, Callable[[Notification], list[InboxEvent]]] = {
 }
 
 
-def _state(notification: Notification, *, open: bool, part_types: set[str]) -> ConversationState:
+def _state(
+    notification: ConversationNotification, *, open: bool, part_types: set[str]
+) -> ConversationState:
     # The part that changed the state dates it; the notification's own time is later
     # (and later still on a resend), so it is only the fallback.
     times = [
         part.created_at
-        for part in _parts(notification.item)
+        for part in _parts(notification)
         if part.part_type in part_types and part.created_at is not None
     ]
     return ConversationState(
         workspace_external_id=notification.app_id,
-        conversation_id=_id(notification.item, "id"),
+        conversation_id=_conversation_id(notification),
         open=open,
         at=max(times) if times else notification.created_at,
     )
@@ -177,83 +158,27 @@ def text_to_html(text: str) -> str:
     )
 
 
-# --- shapes: anything else is MalformedPayload -----------------------------------------
+# --- reading the conversation ------------------------------------------------------------
 
 
-def _notification(body: bytes) -> Notification:
-    data = as_dict(load_json(body), "notification")
-    app_id = str_at(data, "app_id")
-    if not app_id:
-        raise MalformedPayload("app_id is empty")
-    return Notification(
-        topic=str_at(data, "topic"),
-        app_id=app_id,
-        created_at=_opt_time(data, "created_at"),
-        item=dict_at(dict_at(data, "data"), "item"),
-    )
+def _conversation_id(notification: ConversationNotification) -> str:
+    conversation_id = notification.data.item.id
+    if conversation_id is None:
+        raise MalformedPayload("data.item.id is not an id")
+    return conversation_id
 
 
-def _parts(item: dict, *, required: bool = False) -> list[Part]:
-    if "conversation_parts" not in item and not required:
-        return []
-    listing = dict_at(item, "conversation_parts")
-    parts = listing.get("conversation_parts")
-    if not isinstance(parts, list):
-        raise MalformedPayload("conversation_parts is not a list")
-    return [_part(as_dict(part, "conversation part")) for part in parts]
+def _parts(notification: ConversationNotification) -> list[schema.Part]:
+    listing = notification.data.item.conversation_parts
+    return [] if listing is None else listing.conversation_parts
 
 
-def _part(part: dict) -> Part:
-    author = as_dict(part.get("author") or {}, "author")
-    code = part.get("app_package_code")
-    return Part(
-        id=_id(part, "id"),
-        part_type=str_at(part, "part_type"),
-        body=opt_str_at(part, "body"),
-        author_type=opt_str_at(author, "type"),
-        author_id=_opt_id(author, "id"),
-        author_name=opt_str_at(author, "name"),
-        attachments=_attachments(part),
-        created_at=_opt_time(part, "created_at"),
-        app_package_code=None if code is None else str(code),
-    )
-
-
-def _attachments(part: dict) -> tuple[InboxAttachment, ...]:
-    attachments = part.get("attachments") or []
-    if not isinstance(attachments, list):
-        raise MalformedPayload("attachments is not a list")
+def _attachments(part: schema.Part) -> tuple[InboxAttachment, ...]:
     return tuple(
         InboxAttachment(
-            url=attachment["url"],
-            name=opt_str_at(attachment, "name"),
-            content_type=opt_str_at(attachment, "content_type"),
+            url=attachment.url, name=attachment.name, content_type=attachment.content_type
         )
-        for attachment in (as_dict(a, "attachment") for a in attachments)
+        for attachment in part.attachments
         # An attachment without a link has nothing to send on.
-        if isinstance(attachment.get("url"), str) and attachment["url"]
+        if attachment.url
     )
-
-
-def _id(obj: dict, key: str) -> str:
-    # Intercom's ids are strings; older payloads had numbers for some of them.
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise MalformedPayload(f"{key} is not an id")
-    return str(value)
-
-
-def _opt_id(obj: dict, key: str) -> str:
-    return "" if obj.get(key) is None else _id(obj, key)
-
-
-def _opt_time(obj: dict, key: str) -> datetime | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MalformedPayload(f"{key} is not a timestamp")
-    try:
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (OverflowError, OSError, ValueError) as error:
-        raise MalformedPayload(f"{key} is out of range") from error

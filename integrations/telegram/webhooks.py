@@ -23,17 +23,9 @@ from ..channel import (
     WebhookRejected,
     WebhookRequest,
 )
-from ..payload import (
-    as_dict,
-    dict_at,
-    float_at,
-    int_at,
-    list_at,
-    load_json,
-    opt_str_at,
-    str_at,
-)
+from ..payload import load_json, parse_as
 from ..webhook_guard import digests_equal
+from . import schema
 from .credentials import Credentials
 
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -54,70 +46,75 @@ def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
 
 
 def parse(*, request: WebhookRequest) -> list[InboundEvent]:
-    update = _load(request.body)
-    update_id = int_at(update, "update_id")
-    kind = next((key for key in UPDATE_HANDLERS if key in update), None)
+    data = load_json(request.body)
+    update = parse_as(schema.Update, data)
+    kind = next((key for key in UPDATE_HANDLERS if getattr(update, key) is not None), None)
     if kind is None:
         # channel_post / edited_channel_post: broadcasts to subscribers, not a customer.
         # business_message: chats of a Telegram Business account, which we do not connect.
         # my_chat_member (user blocked or restarted the bot) and any future kind: no
         # message to relay; the view logs it as unknown and answers 200.
         return []
-    return UPDATE_HANDLERS[kind](update_id, dict_at(update, kind))
+    # The raw document rides along only to name an unsupported message's kind.
+    return UPDATE_HANDLERS[kind](update, data[kind])  # type: ignore[index]
 
 
 # --- updates -------------------------------------------------------------------------
 
 
-def _on_message(update_id: int, message: dict) -> list[InboundEvent]:
-    chat = dict_at(message, "chat")
+def _on_message(update: schema.Update, raw: dict) -> list[InboundEvent]:
+    message = update.message or update.edited_message
     # Only a private chat is one customer talking to the bot; relaying groups or
     # channels would pour strangers' chatter into the inbox.
-    if str_at(chat, "type") != "private":
+    if message.chat.type != "private":
         return []
-    chat_id = int_at(chat, "id")
-    user = dict_at(message, "from")
-    kind = next((key for key in CONTENT_HANDLERS if key in message), None)
+    user = message.from_
+    if user is None:
+        kind = "message" if update.message is not None else "edited_message"
+        raise MalformedPayload(f"{kind}.from is missing")
+    chat_id = message.chat.id
+    kind = next((key for key in CONTENT_HANDLERS if getattr(message, key) is not None), None)
     if kind is None:
         content: dict[str, Any] = {
             "type": ContentType.UNSUPPORTED,
-            "provider_type": _content_kind(message),
+            "provider_type": _content_kind(raw),
         }
     else:
         content = CONTENT_HANDLERS[kind](message)
         content.setdefault("provider_type", kind)
     reply_to = ""
-    if "reply_to_message" in message:
+    if message.reply_to_message is not None:
         # external_reply (a quote of a message in another chat) has no id in this
         # conversation, so only same-chat replies are linked.
-        reply_to = _message_ref(chat_id, int_at(dict_at(message, "reply_to_message"), "message_id"))
+        reply_to = _message_ref(chat_id, message.reply_to_message.message_id)
     return [
         InboundMessage(
-            provider_message_id=_message_ref(chat_id, int_at(message, "message_id")),
+            provider_message_id=_message_ref(chat_id, message.message_id),
             sender=_sender(user, phone=_own_phone(message, user)),
-            sent_at=_time(message, "date"),
+            sent_at=message.date,
             reply_to=reply_to,
             **content,
         )
     ]
 
 
-def _on_edited_message(update_id: int, message: dict) -> list[InboundEvent]:
+def _on_edited_message(update: schema.Update, raw: dict) -> list[InboundEvent]:
     # The new version of a message the bot already has (Bot API, Update.edited_message;
     # edit_date is when it was changed). A customer can change only a text or a
     # caption; a live location's moves also arrive as edits, and carry no words, so
     # they are not carried. Inboxes cannot edit a part, so the edit is a message of its
     # own naming the one it replaces.
-    events = _on_message(update_id, message)
+    events = _on_message(update, raw)
     if not events or not events[0].text:
         return []
     original = events[0]
+    edit_date = update.edited_message.edit_date
     return [
         replace(
             original,
             # A retried update is the same edit; two edits of one message are two updates.
-            provider_message_id=f"edit:{update_id}:{original.provider_message_id}",
-            sent_at=_time(message, "edit_date") if "edit_date" in message else original.sent_at,
+            provider_message_id=f"edit:{update.update_id}:{original.provider_message_id}",
+            sent_at=edit_date if edit_date is not None else original.sent_at,
             type=ContentType.TEXT,
             media=None,
             provider_type="edited_message",
@@ -127,29 +124,28 @@ def _on_edited_message(update_id: int, message: dict) -> list[InboundEvent]:
     ]
 
 
-def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
+def _on_callback_query(update: schema.Update, raw: dict) -> list[InboundEvent]:
     # Bot API CallbackQuery: id, from, and message only when the button was on a
     # message the bot sent in a chat (inline-mode buttons carry inline_message_id
     # instead); exactly one of data / game_short_name. Whatever it is, the customer's
     # button spins until it is answered.
-    query_id = str_at(query, "id")
-    answer = ButtonTapToAnswer(query_id=query_id)
+    query = update.callback_query
+    answer = ButtonTapToAnswer(query_id=query.id)
     base: dict[str, Any] = {
-        "provider_message_id": f"cb:{query_id}",
-        "sender": _sender(dict_at(query, "from")),
+        "provider_message_id": f"cb:{query.id}",
+        "sender": _sender(query.from_),
         # A callback query carries no timestamp; it is sent the moment the button is
         # tapped, so its arrival time is the best we have.
         "sent_at": _now(),
     }
-    message = dict_at(query, "message") if "message" in query else None
+    message = query.message
     if message is not None:
-        chat = dict_at(message, "chat")
-        if str_at(chat, "type") != "private":
+        if message.chat.type != "private":
             # Same reason as for messages: groups carry no customers (but the tapper's
             # button still stops spinning).
             return [answer]
-        base["reply_to"] = _message_ref(int_at(chat, "id"), int_at(message, "message_id"))
-    if "data" not in query:
+        base["reply_to"] = _message_ref(message.chat.id, message.message_id)
+    if query.data is None:
         # Games are not a reply.
         return [
             InboundMessage(
@@ -157,7 +153,7 @@ def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
             ),
             answer,
         ]
-    data = str_at(query, "data")
+    data = query.data
     return [
         InboundMessage(
             **base,
@@ -172,45 +168,48 @@ def _on_callback_query(update_id: int, query: dict) -> list[InboundEvent]:
     ]
 
 
-def _on_message_reaction(update_id: int, reaction: dict) -> list[InboundEvent]:
-    chat = dict_at(reaction, "chat")
-    if str_at(chat, "type") != "private":
+def _on_message_reaction(update: schema.Update, raw: dict) -> list[InboundEvent]:
+    reaction = update.message_reaction
+    if reaction.chat.type != "private":
         return []  # reactions in groups come from members, not a customer conversation
+    # Only group members can react anonymously (actor_chat); a private chat always
+    # names the user.
+    if reaction.user is None:
+        raise MalformedPayload("message_reaction.user is missing")
     base = {
         # One update per change: a user can react, change and remove on one message,
         # so the update id is the only unique key.
-        "provider_message_id": f"reaction:{update_id}",
-        # Only group members can react anonymously (actor_chat); a private chat always
-        # names the user.
-        "sender": _sender(dict_at(reaction, "user")),
-        "sent_at": _time(reaction, "date"),
-        "reacted_to": _message_ref(int_at(chat, "id"), int_at(reaction, "message_id")),
+        "provider_message_id": f"reaction:{update.update_id}",
+        "sender": _sender(reaction.user),
+        "sent_at": reaction.date,
+        "reacted_to": _message_ref(reaction.chat.id, reaction.message_id),
     }
-    new = [_reaction_type(item) for item in list_at(reaction, "new_reaction")]
-    old = [_reaction_type(item) for item in list_at(reaction, "old_reaction")]
+    new, old = reaction.new_reaction, reaction.old_reaction
     if not new:
         return [InboundMessage(**base, type=ContentType.REACTION, provider_type="reaction")]
     # Premium users may keep several reactions; we keep one, the one just added (or, if
     # one was taken away, one that is left).
     chosen = next((item for item in new if item not in old), new[0])
-    if chosen["type"] != "emoji":
+    if chosen.type != "emoji":
         # custom_emoji (an id, no Unicode) and paid (Telegram Stars) have no emoji to show.
         return [
             InboundMessage(
-                **base, type=ContentType.UNSUPPORTED, provider_type=f"reaction.{chosen['type']}"
+                **base, type=ContentType.UNSUPPORTED, provider_type=f"reaction.{chosen.type}"
             )
         ]
+    if chosen.emoji is None:
+        raise MalformedPayload("message_reaction.new_reaction.emoji is not a string")
     return [
         InboundMessage(
             **base,
             type=ContentType.REACTION,
-            reaction_emoji=str_at(chosen, "emoji"),
+            reaction_emoji=chosen.emoji,
             provider_type="reaction",
         )
     ]
 
 
-UPDATE_HANDLERS: dict[str, Callable[[int, dict], list[InboundEvent]]] = {
+UPDATE_HANDLERS: dict[str, Callable[[schema.Update, dict], list[InboundEvent]]] = {
     "message": _on_message,
     "edited_message": _on_edited_message,
     "callback_query": _on_callback_query,
@@ -221,93 +220,87 @@ UPDATE_HANDLERS: dict[str, Callable[[int, dict], list[InboundEvent]]] = {
 # --- message contents ----------------------------------------------------------------
 
 
-def _text(message: dict) -> dict[str, Any]:
-    return {"type": ContentType.TEXT, "text": str_at(message, "text")}
+def _text(message: schema.Message) -> dict[str, Any]:
+    return {"type": ContentType.TEXT, "text": message.text}
 
 
-def _photo(message: dict) -> dict[str, Any]:
-    sizes = [as_dict(size, "photo[]") for size in list_at(message, "photo")]
-    if not sizes:
+def _photo(message: schema.Message) -> dict[str, Any]:
+    if not message.photo:
         raise MalformedPayload("photo has no sizes")
     # The array lists the same picture at several sizes; fetch the biggest.
-    largest = max(sizes, key=lambda size: int_at(size, "width") * int_at(size, "height"))
+    largest = max(message.photo, key=lambda size: size.width * size.height)
     return {
         "type": ContentType.IMAGE,
-        "text": opt_str_at(message, "caption"),
+        "text": message.caption,
         # Telegram re-encodes every photo as JPEG and states no mime type for it.
         "media": _media(largest, mime_type="image/jpeg"),
     }
 
 
-def _file(field_name: str, content_type: ContentType) -> Callable[[dict], dict[str, Any]]:
-    def handler(message: dict) -> dict[str, Any]:
+def _file(field_name: str, content_type: ContentType) -> Callable[[schema.Message], dict]:
+    def handler(message: schema.Message) -> dict[str, Any]:
         return {
             "type": content_type,
-            "text": opt_str_at(message, "caption"),
-            "media": _media(dict_at(message, field_name)),
+            "text": message.caption,
+            "media": _media(getattr(message, field_name)),
         }
 
     return handler
 
 
-def _animation(message: dict) -> dict[str, Any]:
+def _animation(message: schema.Message) -> dict[str, Any]:
     # A "GIF" in Telegram is a silent MP4; the customer sees a video, so we relay one.
-    return {
-        "type": ContentType.VIDEO,
-        "text": opt_str_at(message, "caption"),
-        "media": _media(dict_at(message, "animation")),
-    }
+    return {"type": ContentType.VIDEO, "text": message.caption, "media": _media(message.animation)}
 
 
-def _video_note(message: dict) -> dict[str, Any]:
+def _video_note(message: schema.Message) -> dict[str, Any]:
     # A round video message: no caption, no mime type, no file name.
-    return {"type": ContentType.VIDEO, "media": _media(dict_at(message, "video_note"))}
+    return {"type": ContentType.VIDEO, "media": _media(message.video_note)}
 
 
-def _sticker(message: dict) -> dict[str, Any]:
-    sticker = dict_at(message, "sticker")
+def _sticker(message: schema.Message) -> dict[str, Any]:
+    sticker = message.sticker
     # Stickers state no mime type; the format follows from these flags.
-    if sticker.get("is_animated") is True:
+    if sticker.is_animated:
         mime_type = "application/x-tgsticker"
-    elif sticker.get("is_video") is True:
+    elif sticker.is_video:
         mime_type = "video/webm"
     else:
         mime_type = "image/webp"
     return {"type": ContentType.STICKER, "media": _media(sticker, mime_type=mime_type)}
 
 
-def _location(message: dict) -> dict[str, Any]:
+def _location(message: schema.Message) -> dict[str, Any]:
     # A live location arrives once here; its moves come as edited_message (ignored).
-    return {"type": ContentType.LOCATION, "location": _point(dict_at(message, "location"))}
+    return {"type": ContentType.LOCATION, "location": _point(message.location)}
 
 
-def _venue(message: dict) -> dict[str, Any]:
-    venue = dict_at(message, "venue")
-    point = _point(dict_at(venue, "location"))
+def _venue(message: schema.Message) -> dict[str, Any]:
+    venue = message.venue
     return {
         "type": ContentType.LOCATION,
         "location": Location(
-            latitude=point.latitude,
-            longitude=point.longitude,
-            name=str_at(venue, "title"),
-            address=str_at(venue, "address"),
+            latitude=venue.location.latitude,
+            longitude=venue.location.longitude,
+            name=venue.title,
+            address=venue.address,
         ),
     }
 
 
-def _contact(message: dict) -> dict[str, Any]:
-    contact = dict_at(message, "contact")
+def _contact(message: schema.Message) -> dict[str, Any]:
+    contact = message.contact
     card = ContactCard(
         name=_full_name(contact),
-        phones=(str_at(contact, "phone_number"),),
-        emails=_vcard_emails(opt_str_at(contact, "vcard")),
+        phones=(contact.phone_number,),
+        emails=_vcard_emails(contact.vcard),
     )
     return {"type": ContentType.CONTACTS, "contacts": (card,)}
 
 
 # Order matters: Telegram also sets `document` on an animation and `location` on a
 # venue for old clients, so the richer field must be looked at first.
-CONTENT_HANDLERS: dict[str, Callable[[dict], dict[str, Any]]] = {
+CONTENT_HANDLERS: dict[str, Callable[[schema.Message], dict[str, Any]]] = {
     "text": _text,
     "photo": _photo,
     "animation": _animation,
@@ -321,6 +314,7 @@ CONTENT_HANDLERS: dict[str, Callable[[dict], dict[str, Any]]] = {
     "location": _location,
     "contact": _contact,
 }
+
 
 # Message fields that describe a message rather than carry its content; whatever key is
 # left names the kind of an unsupported message (poll, dice, game, story, …).
@@ -384,43 +378,41 @@ def _message_ref(chat_id: int, message_id: int) -> str:
     return f"{chat_id}:{message_id}"
 
 
-def _sender(user: dict, *, phone: str = "") -> Sender:
+def _sender(user: schema.User, *, phone: str = "") -> Sender:
     return Sender(
-        external_id=str(int_at(user, "id")),
+        external_id=str(user.id),
         phone=phone,
         name=_full_name(user),
-        username=opt_str_at(user, "username"),
+        username=user.username,
     )
 
 
-def _own_phone(message: dict, user: dict) -> str:
+def _own_phone(message: schema.Message, user: schema.User) -> str:
     # Telegram never tells a bot a user's number, except when they share their own
     # contact (the "share my phone number" button): then the card's user_id is theirs.
-    contact = message.get("contact")
-    if isinstance(contact, dict) and contact.get("user_id") == user.get("id"):
-        return str_at(contact, "phone_number")
+    contact = message.contact
+    if contact is not None and contact.user_id == user.id:
+        return contact.phone_number
     return ""
 
 
-def _full_name(person: dict) -> str:
-    return " ".join(filter(None, (str_at(person, "first_name"), opt_str_at(person, "last_name"))))
+def _full_name(person: schema.User | schema.Contact) -> str:
+    return " ".join(filter(None, (person.first_name, person.last_name)))
 
 
-def _media(file: dict, *, mime_type: str = "") -> Media:
+def _media(file: schema.File, *, mime_type: str = "") -> Media:
     # Telegram gives no checksum; file_unique_id cannot be downloaded, file_id can
     # (through getFile), so file_id is the reference.
     return Media(
-        ref=str_at(file, "file_id"),
-        mime_type=opt_str_at(file, "mime_type") or mime_type,
-        filename=opt_str_at(file, "file_name"),
-        size=_opt_int(file, "file_size"),
+        ref=file.file_id,
+        mime_type=file.mime_type or mime_type,
+        filename=file.file_name,
+        size=file.file_size,
     )
 
 
-def _point(location: dict) -> Location:
-    return Location(
-        latitude=float_at(location, "latitude"), longitude=float_at(location, "longitude")
-    )
+def _point(location: schema.Location) -> Location:
+    return Location(latitude=location.latitude, longitude=location.longitude)
 
 
 def _vcard_emails(vcard: str) -> tuple[str, ...]:
@@ -433,10 +425,10 @@ def _vcard_emails(vcard: str) -> tuple[str, ...]:
     return tuple(emails)
 
 
-def _button_title(message: dict, data: str) -> str:
+def _button_title(message: schema.ButtonMessage, data: str) -> str:
     # The query carries only the button's data; its label is on the message we sent,
     # unless that message is too old to be included (then it has no reply_markup).
-    markup = message.get("reply_markup")
+    markup = message.reply_markup
     rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
     for row in rows if isinstance(rows, list) else ():
         for button in row if isinstance(row, list) else ():
@@ -446,29 +438,5 @@ def _button_title(message: dict, data: str) -> str:
     return ""
 
 
-def _reaction_type(item: object) -> dict:
-    reaction = as_dict(item, "reaction")
-    str_at(reaction, "type")
-    return reaction
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-# --- typed access: anything not shaped like Telegram's is a MalformedPayload ----------
-
-
-def _load(body: bytes) -> dict:
-    return as_dict(load_json(body), "update")
-
-
-def _opt_int(obj: dict, key: str) -> int | None:
-    return None if obj.get(key) is None else int_at(obj, key)
-
-
-def _time(obj: dict, key: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(int_at(obj, key), tz=UTC)
-    except (OverflowError, OSError, ValueError) as error:
-        raise MalformedPayload(f"{key} is out of range for a date") from error

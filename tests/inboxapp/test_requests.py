@@ -140,6 +140,13 @@ def test_it_refuses_a_body_that_is_not_json_with_its_reason(workspace):
     assert response.content.startswith(b"Malformed Canvas Kit request: body is not JSON")
 
 
+def test_it_refuses_a_body_that_is_not_an_object(workspace):
+    response = post(INITIALIZE, b'["workspace_id"]')
+
+    assert response.status_code == 400
+    assert response.content == b"Malformed Canvas Kit request: request is not an object."
+
+
 def test_it_refuses_a_request_without_a_workspace_id(workspace):
     response = post(INITIALIZE, {"admin": {"id": "991"}})
 

@@ -5,7 +5,16 @@ from datetime import UTC, datetime
 import pytest
 
 from integrations.channel import MalformedPayload
-from integrations.payload import OptStr, Payload, UnixMillis, UnixSeconds, load_json, parse_as
+from integrations.payload import (
+    Id,
+    OptId,
+    OptStr,
+    Payload,
+    UnixMillis,
+    UnixSeconds,
+    load_json,
+    parse_as,
+)
 
 
 class Person(Payload):
@@ -62,3 +71,39 @@ def test_parsed_payloads_are_read_only():
     person = parse_as(Person, {"id": 1})
     with pytest.raises(ValueError, match="frozen"):
         person.id = 2
+
+
+class Thing(Payload):
+    id: Id
+    owner: OptId = ""
+
+
+@pytest.mark.parametrize(
+    ("document", "read"),
+    [
+        ({"id": "abc"}, ("abc", "")),
+        ({"id": 42, "owner": 7}, ("42", "7")),
+        ({"id": 1, "owner": None}, ("1", "")),
+    ],
+)
+def test_an_id_is_read_as_a_string_whether_sent_as_one_or_as_a_number(document, read):
+    thing = parse_as(Thing, document)
+    assert (thing.id, thing.owner) == read
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ({}, "id is missing"),
+        ({"id": ""}, "id is not an id"),
+        ({"id": True}, "id is not an id"),
+        ({"id": 1.5}, "id is not an id"),
+        ({"id": None}, "id is not an id"),
+        ({"id": 1, "owner": ""}, "owner is not an id"),
+        ({"id": 1, "owner": False}, "owner is not an id"),
+    ],
+)
+def test_what_is_not_an_id_is_refused(document, reason):
+    with pytest.raises(MalformedPayload) as refused:
+        parse_as(Thing, document)
+    assert str(refused.value) == reason

@@ -342,10 +342,10 @@ def test_it_uses_the_integration_thread_id_when_no_list_is_given():
     [
         (b"not json", "not JSON"),
         (b"\xff\xfe", "not JSON"),
-        (b'"a string"', "event is not an object"),
-        (b"[1]", "event is not an object"),
+        (b'"a string"', "events.0 is not an object"),
+        (b"[1]", "events.0 is not an object"),
         (b'{"portalId": "1"}', "no type"),
-        (b'{"type": "OUTGOING_CHANNEL_MESSAGE_CREATED", "portalId": "1"}', "missing message"),
+        (b'{"type": "OUTGOING_CHANNEL_MESSAGE_CREATED", "portalId": "1"}', "message is missing"),
     ],
 )
 def test_it_rejects_a_body_that_is_not_hubspots(payload, problem):
@@ -374,5 +374,53 @@ def test_it_rejects_a_message_of_the_wrong_shape(change, problem):
 def test_it_rejects_an_event_without_its_portal():
     event = outgoing()
     del event["portalId"]
-    with pytest.raises(MalformedPayload, match="portalId is not an id"):
+    with pytest.raises(MalformedPayload, match="portalId is missing"):
         parse_json(event)
+
+
+# --- the event as typed models -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"senders": [{"actorId": True, "name": "Ben"}]}, "message.senders.0.actorId is not an id"),
+        (
+            {"attachments": [{"type": "FILE", "url": "https://x/a.pdf", "name": 7}]},
+            "message.attachments.0.name is not a string",
+        ),
+        ({"client": {"clientType": ["INTEGRATION"]}}, "message.client.clientType is not a string"),
+    ],
+)
+def test_it_names_where_a_field_deep_in_the_message_is_of_the_wrong_type(change, problem):
+    """The message is shaped as HubSpot's custom-channel message (senders[].actorId,
+    client.clientType, attachments[].name: https://developers.hubspot.com/docs/api-reference/legacy/conversations/custom-channels/messages/create-custom-channel)."""
+    with pytest.raises(MalformedPayload) as refused:
+        parse_json(outgoing(**change))
+    assert str(refused.value) == problem
+
+
+def test_it_reads_null_optional_fields_as_empty():
+    """Optional fields of the message may come as null (PROVIDERS.md §2.3)."""
+    [reply] = parse_json(
+        outgoing(
+            senders=[{"actorId": None, "name": None}],
+            createdBy=None,
+            direction=None,
+            client=None,
+            richText=None,
+            attachments=None,
+            createdAt=None,
+        )
+    )
+    assert (reply.admin_id, reply.admin_name, reply.body_html) == ("", "", "<p>Hello</p>")
+    assert (reply.attachments, reply.at) == ((), None)
+
+
+def test_it_ignores_fields_it_does_not_read():
+    """HubSpot adds fields to its webhook events and messages without notice."""
+    plain = parse_json(outgoing())
+    event = outgoing(truncationStatus={"new": 1}, status={"statusType": "SENT"})
+    event["subscriptionId"] = 12
+    event["attemptNumber"] = "0"
+    assert parse_json(event) == plain

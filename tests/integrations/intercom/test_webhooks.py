@@ -285,13 +285,13 @@ def test_an_unknown_topic_gives_no_events():
     [
         (b"not json", "not JSON"),
         (b"\xff\xfe", "not JSON"),
-        (b"[]", "notification is not an object"),
-        (b'{"topic": "ping", "data": {"item": {}}}', "app_id is not a string"),
+        (b"[]", "body is not an object"),
+        (b'{"topic": "ping", "data": {"item": {}}}', "app_id is missing"),
         (b'{"topic": "ping", "app_id": "", "data": {"item": {}}}', "app_id is empty"),
-        (b'{"topic": "ping", "app_id": "acme-app"}', "missing data"),
-        (b'{"topic": "ping", "app_id": "acme-app", "data": {}}', "missing item"),
+        (b'{"topic": "ping", "app_id": "acme-app"}', "data is missing"),
+        (b'{"topic": "ping", "app_id": "acme-app", "data": {}}', "data.item is missing"),
         (b'{"topic": "ping", "app_id": "acme-app", "data": {"item": []}}', "item is not"),
-        (b'{"app_id": "acme-app", "data": {"item": {}}}', "topic is not a string"),
+        (b'{"app_id": "acme-app", "data": {"item": {}}}', "topic is missing"),
     ],
 )
 def test_it_refuses_what_intercom_does_not_send(body, error):
@@ -302,7 +302,7 @@ def test_it_refuses_what_intercom_does_not_send(body, error):
 def test_an_admin_reply_without_parts_is_malformed():
     body = json.loads(fixture("conversation.admin.replied.json"))
     del body["data"]["item"]["conversation_parts"]
-    with pytest.raises(MalformedPayload, match="missing conversation_parts"):
+    with pytest.raises(MalformedPayload, match="conversation_parts is missing"):
         adapter.parse_webhook(request=request(json.dumps(body).encode()))
 
 
@@ -338,3 +338,61 @@ def test_text_becomes_escaped_paragraphs_with_line_breaks():
         "<p>Order &lt;#42&gt; &amp; co<br>line two</p><p>next paragraph</p>"
     )
     assert text_to_html("  \n ") == ""
+
+
+# --- the notification as typed models ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        (
+            {"author": {"type": "admin", "id": True}},
+            "data.item.conversation_parts.conversation_parts.0.author.id is not an id",
+        ),
+        (
+            {"attachments": [{"url": "https://x/a.png", "name": 5}]},
+            "data.item.conversation_parts.conversation_parts.0.attachments.0.name is not a string",
+        ),
+        (
+            {"created_at": 10**30},
+            "data.item.conversation_parts.conversation_parts.0.created_at is out of range",
+        ),
+    ],
+)
+def test_a_wrong_type_deep_in_a_notification_is_refused_with_its_path(fields, error):
+    """conversation_part.author.id is a string (older payloads: a number), attachment
+    names are strings, created_at is Unix seconds (Intercom's conversation_part and
+    part_attachment, PROVIDERS.md §1.5; the notification wraps the conversation in
+    data.item: https://developers.intercom.com/docs/references/2.5/webhooks/webhook-models)."""
+    with pytest.raises(MalformedPayload) as refused:
+        replied(comment("1", **fields))
+    assert str(refused.value) == error
+
+
+def test_null_optional_fields_of_a_part_read_as_empty():
+    """author.name, body, attachment name and content_type may be null in Intercom's
+    payloads (PROVIDERS.md §1.5)."""
+    [reply] = replied(
+        comment(
+            "1",
+            body=None,
+            author={"type": "admin", "id": 991267715, "name": None},
+            attachments=[{"url": "https://x/a.png", "name": None, "content_type": None}],
+        )
+    )
+    assert reply.admin_id == "991267715"
+    assert reply.admin_name == ""
+    assert reply.body_html == ""
+    assert reply.attachments == (InboxAttachment(url="https://x/a.png", name="", content_type=""),)
+
+
+def test_fields_intercom_adds_are_ignored():
+    """Intercom adds fields to its webhook models without notice
+    (https://developers.intercom.com/docs/references/2.5/webhooks/webhook-models)."""
+    body = json.loads(fixture("conversation.admin.replied.json"))
+    body["delivery_status"] = {"new": True}
+    body["data"]["item"]["ai_agent"] = {"source_type": 3}
+    body["data"]["item"]["conversation_parts"]["conversation_parts"][0]["redacted"] = "no"
+    events = adapter.parse_webhook(request=request(json.dumps(body).encode()))
+    assert events == parsed("conversation.admin.replied.json")

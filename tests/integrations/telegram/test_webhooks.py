@@ -565,3 +565,64 @@ def test_it_keeps_secrets_out_of_the_repr():
     shown = repr(CREDENTIALS)
     assert CREDENTIALS.bot_token not in shown
     assert SECRET not in shown
+
+
+# --- the Update as typed models --------------------------------------------------------
+
+
+def _text_update(**message_changes) -> bytes:
+    update = json.loads(fixture("text.json"))
+    update["message"].update(message_changes)
+    return json.dumps(update).encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"from": {"id": "555000111", "first_name": "Jane"}}, "message.from.id is not an integer"),
+        ({"chat": {"id": 1, "type": 7}}, "message.chat.type is not a string"),
+        ({"text": None}, "message.text is not a string"),
+        ({"reply_to_message": {"message_id": True}}, "message.reply_to_message.message_id"),
+        ({"photo": [{"file_id": "f", "width": 1, "height": "2"}]}, "message.photo.0.height"),
+        ({"location": {"latitude": True, "longitude": 1}}, "message.location.latitude"),
+    ],
+)
+def test_it_names_where_a_field_is_not_as_telegram_documents_it(change, reason):
+    """Types from https://core.telegram.org/bots/api#message (Message, User, Chat,
+    PhotoSize, Location): a wrong type deep in the update is refused with its path."""
+    with pytest.raises(MalformedPayload, match=reason.replace(".", r"\.")):
+        parse(request=request(_text_update(**change)))
+
+
+def test_it_reads_a_null_optional_field_as_empty():
+    """User.last_name and User.username are optional (https://core.telegram.org/bots/api#user)."""
+    update = json.loads(fixture("text.json"))
+    update["message"]["from"].update(last_name=None, username=None)
+    [event] = parse(request=request(json.dumps(update).encode()))
+    assert event.sender == Sender(external_id="555000111", name="Jane")
+
+
+def test_it_ignores_fields_it_does_not_read():
+    """Telegram adds fields to Update and Message without notice."""
+    update = json.loads(fixture("text.json"))
+    update["business_connection"] = {"id": "x"}
+    update["message"]["is_from_offline"] = {"new": [1, 2]}
+    update["message"]["from"]["is_premium"] = "yes"
+    assert parse(request=request(json.dumps(update).encode())) == parsed("text.json")
+
+
+def test_it_ignores_a_group_message_without_a_sender():
+    """Message.from "may be empty for messages sent to channels"; a chat that is not
+    private is never relayed, so its sender is not asked for."""
+    update = json.loads(fixture("group_message.json"))
+    del update["message"]["from"]
+    assert parse(request=request(json.dumps(update).encode())) == []
+
+
+def test_it_ignores_an_anonymous_reaction_in_a_group():
+    """MessageReactionUpdated.user is absent "if the user is anonymous"
+    (https://core.telegram.org/bots/api#messagereactionupdated)."""
+    update = json.loads(fixture("message_reaction.json"))
+    update["message_reaction"]["chat"] = {"id": -100123, "type": "supergroup", "title": "G"}
+    del update["message_reaction"]["user"]
+    assert parse(request=request(json.dumps(update).encode())) == []
