@@ -18,11 +18,14 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     PlainValidator,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from ..payload import OptStr, Payload
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _not_empty(value: str) -> str:
@@ -42,13 +45,11 @@ def _millis(value: Any) -> datetime:
         raise ValueError("is out of range") from None
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# An id (mid, PSID, attachment type…): a string that is not empty.
+# An id (mid, user_ref, attachment type…): a string that is not empty.
 Id = Annotated[str, AfterValidator(_not_empty)]
 # Unix milliseconds, as a JSON integer.
 Millis = Annotated[datetime, BeforeValidator(_millis)]
-# A flag Meta sets to true (is_echo) or a number it sets (sticker_id): read as truthy.
+# A value Meta sets only when it applies (sticker_id, a number): read as truthy.
 Flag = Annotated[bool, BeforeValidator(bool)]
 # Optional parts Meta may send as {} or "" when they are empty: read as absent.
 _empty_as_none = BeforeValidator(lambda value: value or None)
@@ -187,23 +188,21 @@ class Message(Payload):
     quick_reply: QuickReply | None = None
     attachments: Annotated[list[Attachment], _empty_as_list] = []
 
-    @model_validator(mode="before")
+    @field_validator("attachments", mode="before")
     @classmethod
-    def _unread_attachments(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not data.get("attachments"):
-            return data
-        if data.get("quick_reply") is not None:
+    def _attachments_read(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("quick_reply") is not None:
             # A quick reply is read as its payload; attachments are not looked at.
-            return {key: value for key, value in data.items() if key != "attachments"}
-        attachments = data["attachments"]
-        if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
-            return data
+            return []
         # Until the sticker transition ends (2026-08-30) a sticker comes twice: as a
         # "sticker" attachment and as the old "image" one with sticker_id. Keep one.
-        if any(a.get("type") == "sticker" for a in attachments):
-            attachments = [a for a in attachments if not _is_transition_image(a)]
-            return {**data, "attachments": attachments}
-        return data
+        if (
+            isinstance(value, list)
+            and all(isinstance(a, dict) for a in value)
+            and any(a.get("type") == "sticker" for a in value)
+        ):
+            return [a for a in value if not _is_transition_image(a)]
+        return value
 
 
 class MessageEvent(Payload):
