@@ -510,3 +510,163 @@ def test_it_returns_nothing_for_an_optin():
 
 def test_it_returns_nothing_for_standby_events_of_a_thread_another_app_owns():
     assert parsed("standby") == []
+
+
+# ---- typed reading: Meta's payload as documented ----------------------------------------
+# Shapes from Meta's Messenger Platform webhook references, developers.facebook.com/
+# documentation/business-messaging/messenger-platform/webhooks/webhook-events/… (messages,
+# message-deliveries, message-reads, messaging_postbacks).
+
+
+def fixture_json(name: str) -> dict:
+    return json.loads(body(name))
+
+
+def event_of(document: dict) -> dict:
+    return document["entry"][0]["messaging"][0]
+
+
+def parse_json(document: dict):
+    return parse(request=post(json.dumps(document).encode()))
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        (
+            "text",
+            lambda event: event["sender"].update(id=7423051946112835),
+            "entry.0.messaging.0.sender.id is not a string",
+        ),
+        (
+            "text",
+            lambda event: event["message"].update(mid=""),
+            "entry.0.messaging.0.message.mid is empty",
+        ),
+        (
+            "text",
+            lambda event: event.update(timestamp=True),
+            "entry.0.messaging.0.timestamp is not an integer",
+        ),
+        (
+            "image",
+            lambda event: event["message"]["attachments"][0]["payload"].update(url=["x"]),
+            "entry.0.messaging.0.message.attachments.0.payload.url is not a string",
+        ),
+        (
+            "location",
+            lambda event: event["message"]["attachments"][0]["payload"]["coordinates"].update(
+                lat="52.37"
+            ),
+            "entry.0.messaging.0.message.attachments.0.payload.coordinates.lat is not a number",
+        ),
+        (
+            "delivery",
+            lambda event: event["delivery"].update(mids=["m_1", 2]),
+            "entry.0.messaging.0.delivery.mids.1 is not a string",
+        ),
+        (
+            "read",
+            lambda event: event["read"].pop("watermark"),
+            "entry.0.messaging.0.read.watermark is missing",
+        ),
+    ],
+    ids=[
+        "sender-id-number",
+        "mid-empty",
+        "timestamp-bool",
+        "image-url-list",
+        "latitude-string",
+        "delivery-mid-number",
+        "read-without-watermark",
+    ],
+)
+def test_it_names_the_path_of_a_field_that_is_not_as_documented(name, change, reason):
+    """A field we read is a string (ids), a JSON integer (Unix ms times), an array
+    (delivery.mids) or a number (legacy location coordinates) in Meta's messages,
+    message-deliveries and message-reads references: anything else is refused, with the
+    path to it, however deep."""
+    document = fixture_json(name)
+    change(event_of(document))
+    with pytest.raises(MalformedPayload) as refused:
+        parse_json(document)
+    assert str(refused.value) == reason
+
+
+def test_it_reads_null_optional_fields_as_empty():
+    """messaging_postbacks reference: an older postback carries no mid, and title and
+    payload are optional text; null reads as absent."""
+    document = fixture_json("postback")
+    event_of(document)["postback"].update(mid=None, title=None, payload=None)
+    assert parse_json(document) == [
+        InboundMessage(
+            provider_message_id=f"postback:{PSID}:1718012345678",
+            sender=SENDER,
+            sent_at=SENT_AT,
+            type=ContentType.INTERACTIVE,
+            text="",
+            payload="",
+        )
+    ]
+
+
+def test_it_reads_a_null_reply_to_and_text_as_absent():
+    """messages reference: text and reply_to are optional parts of a message."""
+    document = fixture_json("image")
+    event_of(document)["message"].update(text=None, reply_to=None)
+    (message,) = parse_json(document)
+    assert (message.type, message.text, message.reply_to) == (ContentType.IMAGE, "", "")
+
+
+def test_it_ignores_fields_it_does_not_read():
+    """Meta adds fields without notice (messages reference: reply_to.is_self_reply,
+    message.nlp, commands…); anything we do not read is ignored at every level."""
+    document = fixture_json("multiple_attachments")
+    document["hub"] = {"version": 25}
+    document["entry"][0]["changes"] = [{"field": "feed", "value": 1}]
+    event = event_of(document)
+    event["recipient"]["name"] = "Octopods Shop"
+    event["sender"]["community"] = {"id": "1"}
+    event["message"].update(nlp={"entities": {}}, is_echo=False, commands=[{"name": "x"}])
+    event["message"]["attachments"][0]["payload"]["is_reusable"] = True
+    event["message"]["attachments"][2]["title"] = 42
+    assert parse_json(document) == parsed("multiple_attachments")
+
+
+def test_it_still_parses_a_delivery_dated_by_its_watermark_when_it_has_no_timestamp():
+    """message-deliveries reference: delivery.mids (may be absent) and delivery.watermark
+    (always present, Unix ms); Meta's own example carries no event timestamp."""
+    document = fixture_json("delivery")
+    event = event_of(document)
+    del event["timestamp"]
+    event["delivery"]["watermark"] = 1718012345678
+    assert parse_json(document) == [
+        DeliveryStatus(provider_message_id=mid, state=DeliveryState.DELIVERED, at=SENT_AT)
+        for mid in event["delivery"]["mids"]
+    ]
+
+
+def test_it_still_parses_a_read_watermark_in_milliseconds():
+    """message-reads reference: read.watermark, Unix ms; sender.id is the PSID."""
+    document = fixture_json("read")
+    event_of(document)["read"]["watermark"] = 1718012345678
+    assert parse_json(document) == [
+        ReadWatermark(customer_external_id=PSID, watermark=SENT_AT),
+    ]
+
+
+def test_it_does_not_read_other_objects_or_standby_events():
+    """Another Meta object (Instagram) and standby events (another app owns the thread)
+    are not ours: they are not read at all, so not refused either."""
+    instagram = {"object": "instagram", "entry": "not ours to read"}
+    standby = {"object": "page", "entry": [{"id": "1", "standby": [{"sender": 5}]}]}
+    assert parse_json(instagram) == []
+    assert parse_json(standby) == []
+
+
+def test_it_does_not_read_an_event_of_a_kind_it_does_not_relay():
+    """An optin or an echo of the Page's own send is not read: no 400 for its fields."""
+    optin = {"recipient": {"id": "1"}, "timestamp": "soon", "optin": {"ref": 5}}
+    echo = {"sender": None, "message": {"is_echo": True, "mid": 5}}
+    document = {"object": "page", "entry": [{"messaging": [optin, echo]}]}
+    assert parse_json(document) == []
