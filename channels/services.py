@@ -25,9 +25,9 @@ from integrations.channel import (
     DeliveryStatus,
     InboundEvent,
     InboundMessage,
-    ReadWatermark,
     Sender,
     TemplateStatusUpdate,
+    Watermark,
 )
 from integrations.payload import text_safe
 from integrations.phone_identity import canonical
@@ -322,19 +322,26 @@ def _apply_status(channel: Channel, status: DeliveryStatus) -> None:
     message.save(update_fields=fields)
 
 
-def _apply_read_watermark(channel: Channel, read: ReadWatermark) -> None:
-    """Mark read every message we sent this customer on this channel before the
-    watermark. Only sent and delivered ones move: pending ones are not out yet, a
-    failed one stays failed, and a read one is read already (never moving back)."""
-    read = _made_safe(read)
+def _apply_watermark(channel: Channel, mark: Watermark) -> None:
+    """Move every message we sent this customer on this channel before the watermark
+    to the watermark's state (delivered or read). Only messages out and not yet there
+    move: pending ones are not out yet, a failed one stays failed, and none moves back
+    (a delivery watermark leaves a read message read)."""
+    mark = _made_safe(mark)
+    earlier = {
+        DeliveryState.DELIVERED: [MessageStatus.SENT],
+        DeliveryState.READ: [MessageStatus.SENT, MessageStatus.DELIVERED],
+    }.get(mark.state)
+    if not earlier:
+        return
     Message.objects.filter(
         channel=channel,
         contact__channel=channel,
-        contact__external_id=read.customer_external_id,
+        contact__external_id=mark.customer_external_id,
         direction=Direction.OUTBOUND,
-        status__in=[MessageStatus.SENT, MessageStatus.DELIVERED],
-        sent_at__lte=read.watermark,
-    ).update(status=MessageStatus.READ, updated_at=timezone.now())
+        status__in=earlier,
+        sent_at__lte=mark.watermark,
+    ).update(status=_STATE_TO_STATUS[mark.state], updated_at=timezone.now())
 
 
 def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
@@ -368,8 +375,8 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
                 update = _made_safe(event)
                 if not whatsapp_template_status_apply(channel=channel, update=update):
                     templates_unknown = True
-            elif isinstance(event, ReadWatermark):
-                _apply_read_watermark(channel, event)
+            elif isinstance(event, Watermark):
+                _apply_watermark(channel, event)
             elif isinstance(event, ButtonTapToAnswer):
                 taps.append(event.query_id)
             else:

@@ -162,12 +162,14 @@ class TemplateStatusUpdate:
 
 
 @dataclass(frozen=True)
-class ReadWatermark:
-    """The customer has read everything we sent them up to ``watermark`` (Messenger's
-    ``read`` event names no message, only this instant)."""
+class Watermark:
+    """Everything we sent the customer up to ``watermark`` has reached ``state``
+    (Messenger's ``read`` event, and a ``delivery`` event without ``mids``, name no
+    message, only this instant)."""
 
     customer_external_id: str
     watermark: datetime
+    state: DeliveryState = DeliveryState.READ
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ class ButtonTapToAnswer:
 
 
 InboundEvent = (
-    InboundMessage | DeliveryStatus | TemplateStatusUpdate | ReadWatermark | ButtonTapToAnswer
+    InboundMessage | DeliveryStatus | TemplateStatusUpdate | Watermark | ButtonTapToAnswer
 )
 
 

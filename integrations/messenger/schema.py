@@ -259,6 +259,8 @@ class Delivery(Payload):
 
 
 class DeliveryEvent(Payload):
+    # Read only for a delivery naming no message (its watermark is the customer's).
+    sender: Sender | None = None
     # Meta's own example has no event timestamp.
     timestamp: Millis | None = None
     delivery: Delivery

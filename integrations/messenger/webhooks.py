@@ -18,8 +18,8 @@ from ..channel import (
     InboundMessage,
     Location,
     Media,
-    ReadWatermark,
     Sender,
+    Watermark,
     WebhookRequest,
 )
 from ..payload import load_json, parse_as
@@ -159,8 +159,18 @@ def _on_delivery(event: DeliveryEvent) -> list[InboundEvent]:
     delivery = event.delivery
     # Meta's own example has no event timestamp; the watermark then dates it.
     at = event.timestamp or delivery.watermark
-    # Watermark-only deliveries (older clients) name no message: nothing per-message to
-    # record here; the domain may apply watermarks later.
+    if not delivery.mids:
+        # A delivery naming no message: everything sent before the watermark has
+        # arrived ("mids" may be absent, message-deliveries reference).
+        if event.sender is None:
+            return []
+        return [
+            Watermark(
+                customer_external_id=event.sender.external_id,
+                watermark=delivery.watermark,
+                state=DeliveryState.DELIVERED,
+            )
+        ]
     return [
         DeliveryStatus(provider_message_id=mid, state=DeliveryState.DELIVERED, at=at)
         for mid in delivery.mids
@@ -171,7 +181,7 @@ def _on_read(event: ReadEvent) -> list[InboundEvent]:
     # Reads carry only a watermark ("everything sent before this was read"), no mids:
     # the domain marks that customer's earlier messages on this Page read.
     return [
-        ReadWatermark(customer_external_id=event.sender.external_id, watermark=event.read.watermark)
+        Watermark(customer_external_id=event.sender.external_id, watermark=event.read.watermark)
     ]
 
 

@@ -167,6 +167,33 @@ def test_a_messenger_read_without_a_watermark_is_a_400(client, messenger):
     assert post_meta(client, messenger, json.dumps(body).encode()).status_code == 400
 
 
+def test_a_messenger_delivery_naming_no_message_marks_delivered_up_to_its_watermark(
+    client, messenger, no_outbound_http
+):
+    """Meta's "message_deliveries Webhook Event Reference": ``delivery.mids`` may be
+    absent, and ``delivery.watermark`` (Unix ms) says "all messages that were sent before
+    this timestamp were delivered". As a read does for Read, it moves every earlier sent
+    message to Delivered — and never a read one back."""
+    body = json.loads(fixture("messenger_read.json"))
+    event = body["entry"][0]["messaging"][0]
+    event["delivery"] = event.pop("read")
+    jane = Contact.objects.create(channel=messenger, external_id=PSID)
+    before = WATERMARK - timedelta(minutes=1)
+    outbound(jane, "m.sent", status=MessageStatus.SENT, sent_at=before)
+    outbound(jane, "m.read", status=MessageStatus.READ, sent_at=before)
+    outbound(jane, "m.failed", status=MessageStatus.FAILED, sent_at=before)
+    outbound(jane, "m.later", status=MessageStatus.SENT, sent_at=WATERMARK + timedelta(seconds=1))
+
+    assert post_meta(client, messenger, json.dumps(body).encode()).status_code == 200
+
+    assert dict(Message.objects.values_list("provider_message_id", "status")) == {
+        "m.sent": MessageStatus.DELIVERED,
+        "m.read": MessageStatus.READ,
+        "m.failed": MessageStatus.FAILED,
+        "m.later": MessageStatus.SENT,
+    }
+
+
 # ---- point 5: WhatsApp "unsupported" keeps Meta's explanation ----------------------------
 
 

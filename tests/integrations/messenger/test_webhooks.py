@@ -14,8 +14,8 @@ from integrations.channel import (
     Location,
     MalformedPayload,
     Media,
-    ReadWatermark,
     Sender,
+    Watermark,
     WebhookRejected,
     WebhookRequest,
 )
@@ -463,14 +463,22 @@ def test_it_parses_a_delivery_into_one_status_per_mid():
     ]
 
 
-def test_it_returns_nothing_for_a_watermark_only_delivery():
-    assert parsed("delivery_watermark_only") == []
+def test_a_watermark_only_delivery_is_the_customers_delivered_watermark():
+    """message-deliveries reference: ``mids`` may be absent; ``watermark`` says every
+    message before it was delivered."""
+    assert parsed("delivery_watermark_only") == [
+        Watermark(
+            customer_external_id="7423051946112835",
+            watermark=datetime(2024, 6, 10, 9, 39, 4, 678000, tzinfo=UTC),
+            state=DeliveryState.DELIVERED,
+        )
+    ]
 
 
 def test_it_reads_a_read_watermark_as_the_customers_and_in_milliseconds():
     # Meta's message_reads reference: read.watermark, Unix ms; sender.id is the PSID.
     assert parsed("read") == [
-        ReadWatermark(
+        Watermark(
             customer_external_id="7423051946112835",
             watermark=datetime(2024, 6, 10, 9, 39, 5, 178000, tzinfo=UTC),
         )
@@ -651,7 +659,7 @@ def test_it_still_parses_a_read_watermark_in_milliseconds():
     document = fixture_json("read")
     event_of(document)["read"]["watermark"] = 1718012345678
     assert parse_json(document) == [
-        ReadWatermark(customer_external_id=PSID, watermark=SENT_AT),
+        Watermark(customer_external_id=PSID, watermark=SENT_AT),
     ]
 
 
