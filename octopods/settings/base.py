@@ -49,6 +49,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: /healthz and /readyz answered before Host validation and the https
+    # redirect, which a load balancer's probe of the container's IP would fail
+    # (octopods/health.py).
+    "octopods.health.HealthMiddleware",
     # Outermost: whatever fails on an unreachable database answers 503 + Retry-After.
     "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -340,6 +344,12 @@ RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
 # calls are waits, not work: enough threads to keep a provider's latency from capping
 # throughput (README, "Scaling").
 RELAY_THREADS = env.int("RELAY_THREADS", default=32)
+# /readyz answers "not ready" when the oldest message that is due to be relayed has
+# waited longer than this many seconds (octopods/health.py): the relay is stuck or far
+# behind. Retries backing off are not due until their time.
+READY_MAX_BACKLOG_AGE = env.int("READY_MAX_BACKLOG_AGE", default=300)
+# Seconds each of /readyz's checks may take before it counts as "not ok".
+READY_CHECK_TIMEOUT = env.int("READY_CHECK_TIMEOUT", default=2)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
 
