@@ -198,6 +198,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # reuse it; reuse more than doubles worker throughput.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
+# Beat's scheduler touches HEARTBEAT_FILE as it goes (octopods/celery.py).
+CELERY_BEAT_SCHEDULER = "octopods.celery:HeartbeatScheduler"
+# A file the Celery worker and beat touch every few seconds, for the container's health
+# check (docker-compose.yml) to compare with the clock. Empty: none.
+HEARTBEAT_FILE = env.str("HEARTBEAT_FILE", default="")
 # A static schedule: django-celery-beat does not support Django 6.1.
 CELERY_BEAT_SCHEDULE = {
     "check-inbox-connections": {
