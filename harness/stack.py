@@ -18,6 +18,9 @@ import requests
 
 from .services import PostgresServer, RedisServer, ServiceError, free_port, wait_until
 
+# The queues of octopods/celery.py (QUEUES); tests/test_queues.py keeps them equal.
+WORKER_QUEUES = "relay,maintenance"
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 INTERCOM_WORKSPACE = "sbx-acme"
@@ -150,6 +153,10 @@ class Stack:
                     "threads",
                     "--concurrency",
                     str(threads),
+                    # Every queue (octopods/celery.py), so the stack needs no
+                    # worker per queue: the relay's and the sweep's.
+                    "-Q",
+                    WORKER_QUEUES,
                     "--hostname",
                     f"worker{n}@%h",
                     "--without-gossip",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from channels.models import Contact, Direction, Message, MessageStatus
 from octopods.prepared import Prepared
+from workspaces.models import Status
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,19 @@ def waiting_filter(statuses: dict) -> Q:
     for direction, status in statuses.items():
         waiting |= Q(direction=direction, status=status)
     return waiting
+
+
+def due_messages(now=None):
+    """Every message waiting to be relayed whose time has come (never tried, or its
+    retry's time is past), in either direction, of Active workspaces (the others' wait
+    by design): what the sweeper wakes (engine.contacts_due) and what /readyz measures
+    the age of (octopods/health.py)."""
+    now = now or timezone.now()
+    return (
+        Message.objects.filter(status__in=list(WAITING_STATUS.values()))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(channel__workspace__status=Status.ACTIVE)
+    )
 
 
 def due(message: Message) -> bool:

@@ -20,11 +20,10 @@ import logging
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from channels.models import Contact, Message, MessageStatus
+from channels.models import Contact
 from octopods.prepared import Prepared
-from workspaces.models import Status
 
-from .backlog import Backlog, RelayResult, arrived_meanwhile
+from .backlog import Backlog, RelayResult, arrived_meanwhile, due_messages
 from .inbound import relay_inbound
 from .inbox import admins_first_to_last
 from .lease import LeaseLost, claim, release
@@ -89,10 +88,8 @@ def contacts_due(*, limit: int = 1000) -> list[int]:
     wakes each. Messages of workspaces that are not Active wait."""
     now = timezone.now()
     return list(
-        Message.objects.filter(status__in=[MessageStatus.RECEIVED, MessageStatus.PENDING])
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        due_messages(now)
         .filter(Q(contact__relay_lease_until__isnull=True) | Q(contact__relay_lease_until__lt=now))
-        .filter(channel__workspace__status=Status.ACTIVE)
         .values_list("contact_id", flat=True)
         .distinct()[:limit]
     )

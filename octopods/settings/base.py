@@ -8,14 +8,17 @@ without the secrets production needs.
 import os
 from pathlib import Path
 
-import environ
 from django.utils.csp import CSP
+
+from .environment import StrictEnv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
+# Every boolean, integer and URL variable is read strictly: a malformed one stops
+# start-up with a message naming it (octopods/settings/environment.py).
+env = StrictEnv()
 # Variables already in the environment win over the file.
-environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
+StrictEnv.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -24,7 +27,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public address of this deployment, used in links we e-mail and in the URLs we
 # give providers (OAuth redirect, webhooks). Behind a proxy the request's own host is
 # not what the provider signed, so we never derive it from the request.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+PUBLIC_BASE_URL = env.web_url("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -46,6 +49,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: /healthz and /readyz answered before Host validation and the https
+    # redirect, which a load balancer's probe of the container's IP would fail
+    # (octopods/health.py).
+    "octopods.health.HealthMiddleware",
     # Outermost: whatever fails on an unreachable database answers 503 + Retry-After.
     "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -133,7 +140,7 @@ if POSTGRESQL:
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env.redis_url("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -150,7 +157,7 @@ if REDIS_URL:
     SESSION_ENGINE = "accounts.sessions"
 
 # --- Celery -------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env.redis_url("CELERY_BROKER_URL", default=REDIS_URL)
 # With no broker configured, run tasks in-process so a laptop needs nothing installed.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -191,6 +198,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # reuse it; reuse more than doubles worker throughput.
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
+# Beat's scheduler touches HEARTBEAT_FILE as it goes (octopods/celery.py).
+CELERY_BEAT_SCHEDULER = "octopods.celery:HeartbeatScheduler"
+# A file the Celery worker and beat touch every few seconds, for the container's health
+# check (docker-compose.yml) to compare with the clock. Empty: none.
+HEARTBEAT_FILE = env.str("HEARTBEAT_FILE", default="")
 # A static schedule: django-celery-beat does not support Django 6.1.
 CELERY_BEAT_SCHEDULE = {
     "check-inbox-connections": {
@@ -279,18 +291,20 @@ SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 # code has no sandbox special case.
 INTERCOM_CLIENT_ID = env.str("INTERCOM_CLIENT_ID", default="")
 INTERCOM_CLIENT_SECRET = env.str("INTERCOM_CLIENT_SECRET", default="")
-INTERCOM_AUTHORIZE_URL = env.str("INTERCOM_AUTHORIZE_URL", default="https://app.intercom.com/oauth")
-INTERCOM_API_URL = env.str("INTERCOM_API_URL", default="https://api.intercom.io")
+INTERCOM_AUTHORIZE_URL = env.web_url(
+    "INTERCOM_AUTHORIZE_URL", default="https://app.intercom.com/oauth"
+)
+INTERCOM_API_URL = env.web_url("INTERCOM_API_URL", default="https://api.intercom.io")
 INTERCOM_API_VERSION = env.str("INTERCOM_API_VERSION", default="2.14")
 # The app's package code (Developer Hub), which Intercom stamps on parts the app writes
 # through the API: replies with it are our own echoes. Empty: skip every API-written part.
 INTERCOM_APP_PACKAGE_CODE = env.str("INTERCOM_APP_PACKAGE_CODE", default="")
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
-HUBSPOT_AUTHORIZE_URL = env.str(
+HUBSPOT_AUTHORIZE_URL = env.web_url(
     "HUBSPOT_AUTHORIZE_URL", default="https://app.hubspot.com/oauth/authorize"
 )
-HUBSPOT_API_URL = env.str("HUBSPOT_API_URL", default="https://api.hubapi.com")
+HUBSPOT_API_URL = env.web_url("HUBSPOT_API_URL", default="https://api.hubapi.com")
 # The HubSpot app's id, and its developer account's API key: together they register the
 # app's custom channel (only `manage.py hubspot_custom_channel` uses the key). The id
 # also tells our own messages apart in HubSpot's webhooks.
@@ -311,9 +325,9 @@ HUBSPOT_SCOPES = env.list(
     ],
 )
 # Channel providers' APIs (PROVIDERS.md §3-6); settings so the sandbox can stand in.
-TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="https://api.telegram.org")
-META_GRAPH_API_URL = env.str("META_GRAPH_API_URL", default="https://graph.facebook.com/v25.0")
-TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+TELEGRAM_API_URL = env.web_url("TELEGRAM_API_URL", default="https://api.telegram.org")
+META_GRAPH_API_URL = env.web_url("META_GRAPH_API_URL", default="https://graph.facebook.com/v25.0")
+TWILIO_API_URL = env.web_url("TWILIO_API_URL", default="https://api.twilio.com")
 # Refresh HubSpot access tokens this long before they expire.
 HUBSPOT_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_REFRESH_MARGIN_SECONDS", default=300)
 # Largest webhook body we read; Meta batches several events per POST.
@@ -335,6 +349,12 @@ RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
 # calls are waits, not work: enough threads to keep a provider's latency from capping
 # throughput (README, "Scaling").
 RELAY_THREADS = env.int("RELAY_THREADS", default=32)
+# /readyz answers "not ready" when the oldest message that is due to be relayed has
+# waited longer than this many seconds (octopods/health.py): the relay is stuck or far
+# behind. Retries backing off are not due until their time.
+READY_MAX_BACKLOG_AGE = env.int("READY_MAX_BACKLOG_AGE", default=300)
+# Seconds each of /readyz's checks may take before it counts as "not ok".
+READY_CHECK_TIMEOUT = env.int("READY_CHECK_TIMEOUT", default=2)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
 
@@ -366,7 +386,10 @@ def sandbox_provider_settings(public_base_url: str) -> dict:
         "META_GRAPH_API_URL": f"{sandbox}/graph/v25.0",
         "TWILIO_API_URL": f"{sandbox}/twilio",
     }
-    return {name: env.str(name, default=value) for name, value in defaults.items()}
+    return {
+        name: (env.web_url if name.endswith("_URL") else env.str)(name, default=value)
+        for name, value in defaults.items()
+    }
 
 
 # --- Security headers ---------------------------------------------------------------

@@ -31,6 +31,7 @@ from accounts.models import Account
 from channels.models import Channel
 from harness.services import PostgresServer, RedisServer, ServiceError, wait_until
 from octopods import celery_app
+from octopods.celery import QUEUES
 from octopods.settings.base import sandbox_provider_settings
 from sandbox import tokens
 from workspaces.models import InboxAdmin, Provider, Workspace
@@ -133,6 +134,9 @@ class Workers:
                     "threads",
                     "--concurrency",
                     str(concurrency),
+                    # Every queue: the relay's tasks, the sweep and the probes.
+                    "-Q",
+                    ",".join(QUEUES),
                     *[arg for module in include for arg in ("-I", module)],
                     "--without-gossip",
                     "--without-mingle",
