@@ -7,7 +7,7 @@ wake-ups. Settings live in Django settings under the ``CELERY_`` prefix.
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "octopods.settings.dev")
 
@@ -40,6 +40,14 @@ class RelayDispatch(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(RelayDispatch)
+
+
+@worker_init.connect
+def _metrics_exporter(**kwargs):
+    # The worker's own Prometheus metrics on METRICS_PORT (README, "Metrics").
+    from octopods.metrics import worker_exporter_start
+
+    worker_exporter_start()
 
 
 @setup_logging.connect

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "octopods.metrics.RequestMetricsMiddleware",  # times every request, by route name
     # Outermost: whatever fails on an unreachable database answers 503 + Retry-After.
     "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -337,6 +338,12 @@ RELAY_IN_PROCESS = env.bool("RELAY_IN_PROCESS", default=not CELERY_BROKER_URL)
 RELAY_THREADS = env.int("RELAY_THREADS", default=32)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
+# Prometheus (octopods/metrics.py, README "Metrics"): /metrics answers a scraper with
+# this bearer token, and is off without it; a Celery worker serves its own metrics on
+# METRICS_PORT (0: none), on METRICS_ADDR.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PORT = env.int("METRICS_PORT", default=0)
+METRICS_ADDR = env.str("METRICS_ADDR", default="0.0.0.0")  # noqa: S104 - a pod's scraper
 
 
 def sandbox_provider_settings(public_base_url: str) -> dict:
