@@ -448,15 +448,19 @@ def _answer(environ, start_response, token: str, collectors):
 def scrape(environ, start_response):
     """The web's /metrics; None when it is off (no METRICS_TOKEN): Django answers."""
     from django.conf import settings
-    from django.db import close_old_connections
+    from django.core import signals
 
     token = getattr(settings, "METRICS_TOKEN", "")
     if not token:
         return None
+    # A request as far as the database connection goes (Django's handler is not on
+    # this path): a connection a restart broke is replaced before the backlog's query,
+    # and one that aged out is closed after it.
+    signals.request_started.send(sender=__name__, environ=environ)
     try:
         return _answer(environ, start_response, token, web_collectors())
     finally:
-        close_old_connections()  # the backlog's query, outside Django's request cycle
+        signals.request_finished.send(sender=__name__)
 
 
 # --- Celery workers ---------------------------------------------------------------------
