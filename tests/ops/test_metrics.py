@@ -431,3 +431,18 @@ def test_the_dashboard_is_json_and_queries_only_metrics_we_export():
     families = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in metrics.metric_names()}
     shown = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in named}
     assert families <= shown, families - shown
+
+
+# --- cost on the webhook path ------------------------------------------------------------------
+
+
+def test_metrics_add_microseconds_to_a_webhook_in_multiprocess_mode():
+    """PERFORMANCE.md: a webhook costs about 10 ms of CPU; what metrics add (the
+    decorator, the stored count, the request timer, writing gunicorn's shared files)
+    must stay in microseconds. Measured as bench.metrics_cost does (best of rounds);
+    the bound is loose for a busy machine, the figure is typically under 10 µs."""
+    from bench.metrics_cost import run
+
+    figures = run(multiprocess=True)
+    assert figures["mode"] == "multiprocess"
+    assert figures["extra_us"] < 50, figures
