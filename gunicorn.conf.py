@@ -11,7 +11,10 @@ live gauges' files go with it.
 
 import glob
 import os
+import shutil
 import tempfile
+
+_made = []  # the folder this server made for itself, removed when it stops
 
 
 def on_starting(server):
@@ -20,6 +23,7 @@ def on_starting(server):
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:
         path = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="octopods-metrics-")
+        _made.append(path)
     os.makedirs(path, exist_ok=True)
     for stale in glob.glob(os.path.join(path, "*.db")):
         os.remove(stale)
@@ -29,3 +33,8 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for path in _made:
+        shutil.rmtree(path, ignore_errors=True)

@@ -376,7 +376,9 @@ def test_gunicorn_starts_with_an_empty_directory_and_forgets_dead_workers(tmp_pa
     hooks["on_starting"](None)
     made = Path(__import__("os").environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir()
-    made.rmdir()
+    hooks["on_exit"](None)  # a folder it made itself goes when it stops
+    assert not made.exists()
+    assert folder.is_dir()  # one it was given stays
 
 
 def test_a_worker_serves_its_own_metrics_behind_the_token(settings):
