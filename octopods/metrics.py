@@ -372,7 +372,10 @@ class BacklogCollector:
         ok = GaugeMetricFamily(BACKLOG_UP, "1 when the backlog could be read at this scrape.")
         try:
             rows = list(
-                Message.objects.filter(waiting_filter(WAITING_STATUS))
+                # The status list as the sweeper's partial index (message_due) names it,
+                # so the query reads that index: waiting rows only, never the history.
+                Message.objects.filter(status__in=list(WAITING_STATUS.values()))
+                .filter(waiting_filter(WAITING_STATUS))
                 .order_by()
                 .values("channel__workspace__provider", "direction")
                 .annotate(
