@@ -74,7 +74,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
         if refusal := refused(message):
             failed = fail_unstarted(lease, message, refusal)
             result.failed += failed
-            metrics.failed(channel.kind, Direction.INBOUND, failed)
+            metrics.failed(channel.kind, Direction.INBOUND, int(failed))
             backlog.done(Direction.INBOUND) if failed else backlog.forget(Direction.INBOUND)
             continue
         if not looked_up:
