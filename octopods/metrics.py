@@ -166,6 +166,20 @@ def _outcome(method: str, status: int) -> str:
     return _OUTCOMES.get(status) or f"{status // 100}xx"
 
 
+_webhook_outcomes: dict = {}
+
+
+def _webhook_child(kind: str, method: str, status: int):
+    """The counter child for one answer, found in one dict lookup after its first."""
+    key = (kind, method, status)
+    child = _webhook_outcomes.get(key)
+    if child is None:
+        if kind not in _webhook_kinds():
+            kind = "unknown"
+        child = _webhook_outcomes[key] = _webhook(kind, _outcome(method, status))
+    return child
+
+
 def webhook_counted(view):
     """Count each answer of a webhook view by kind (the URL's ``kind`` or ``provider``,
     if it is one we have; ``unknown`` otherwise) and outcome (from its status)."""
@@ -173,25 +187,32 @@ def webhook_counted(view):
 
     @wraps(view)
     def counted(request, *args, **kwargs):
-        kind = kwargs.get("kind") or kwargs.get("provider")
-        if kind not in _webhook_kinds():
-            kind = "unknown"
+        kind = kwargs.get("kind") or kwargs.get("provider") or ""
         try:
             response = view(request, *args, **kwargs)
         except Http404:
-            _webhook(kind, "unknown_channel").inc()
+            _webhook_child(kind, request.method, 404).inc()
             raise
-        _webhook(kind, _outcome(request.method, response.status_code)).inc()
+        _webhook_child(kind, request.method, response.status_code).inc()
         return response
 
     return counted
 
 
+_inbound_message = None
+
+
 def messages_stored(kind: str, events) -> None:
     """A channel webhook's customer messages, once stored."""
-    from integrations.channel import InboundMessage
+    global _inbound_message
+    if _inbound_message is None:
+        from integrations.channel import InboundMessage
 
-    count = sum(isinstance(event, InboundMessage) for event in events)
+        _inbound_message = InboundMessage
+    count = 0
+    for event in events:
+        if type(event) is _inbound_message or isinstance(event, _inbound_message):
+            count += 1
     if count:
         _stored("in", kind).inc(count)
 
@@ -330,11 +351,17 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         match = request.resolver_match
-        route = (match.view_name or "unnamed") if match is not None else "unmatched"
-        _request(route, _STATUS_CLASSES.get(response.status_code // 100, "other")).observe(
-            time.perf_counter() - started
-        )
+        key = (match.view_name if match is not None else None, response.status_code)
+        child = _routes.get(key)
+        if child is None:
+            route = (match.view_name or "unnamed") if match is not None else "unmatched"
+            status = _STATUS_CLASSES.get(response.status_code // 100, "other")
+            child = _routes[key] = _request(route, status)
+        child.observe(time.perf_counter() - started)
         return response
+
+
+_routes: dict = {}
 
 
 _STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
