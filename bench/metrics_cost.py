@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import timeit
+from pathlib import Path
 
 ROUNDS = 7
 CALLS = 20_000
@@ -82,6 +83,7 @@ def run(multiprocess: bool) -> dict:
             env["PROMETHEUS_MULTIPROC_DIR"] = folder
         output = subprocess.run(
             [sys.executable, "-m", "bench.metrics_cost", "--one"],
+            cwd=Path(__file__).resolve().parent.parent,
             env=env,
             capture_output=True,
             text=True,
