@@ -33,6 +33,7 @@ from integrations.payload import text_safe
 from integrations.phone_identity import canonical
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
+from octopods import metrics
 from relay.wakeup import relay_wake
 from workspaces.models import Status
 
@@ -646,9 +647,9 @@ def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> None:
                 )
                 continue
             # ON CONFLICT DO NOTHING: Intercom resending the webhook is a no-op.
-            Message.objects.bulk_create(
-                _agent_reply_rows(conversation, event), ignore_conflicts=True
-            )
+            rows = _agent_reply_rows(conversation, event)
+            Message.objects.bulk_create(rows, ignore_conflicts=True)
+            metrics.replies_stored(conversation.contact.channel.kind, len(rows))
             contact_ids[conversation.contact_id] = None
         if contact_ids:
             transaction.on_commit(lambda: relay_wake(list(contact_ids)))

@@ -21,6 +21,7 @@ from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from integrations.webhook_guard import body_refusal
+from octopods import metrics
 from relay.media import media_path
 from workspaces.models import Workspace
 
@@ -68,6 +69,7 @@ def _webhook_request(request) -> WebhookRequest:
 
 
 @csrf_exempt  # providers sign their requests instead
+@metrics.webhook_counted
 @require_http_methods(["GET", "POST"])
 def webhook(request, kind, key):
     if kind not in CHANNELS:
@@ -119,6 +121,7 @@ def webhook(request, kind, key):
             kind, channel, f"a value could not be stored ({refused.__class__.__name__})"
         )
     logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
+    metrics.messages_stored(kind, events)
     return HttpResponse(body, content_type=content_type)
 
 
@@ -282,6 +285,7 @@ def remove(request, pk):
 
 
 @csrf_exempt  # the inbox signs its requests instead
+@metrics.webhook_counted
 @require_http_methods(["HEAD", "POST"])
 def inbox_webhook(request, provider):
     """Agent replies and conversation changes from the inbox: verify, store, 200.

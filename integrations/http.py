@@ -15,6 +15,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 
+from octopods import metrics
+
 logger = logging.getLogger("integrations.http")
 
 # Segments this long are credentials (HubSpot puts tokens in paths), not resource ids.
@@ -47,6 +49,7 @@ class _Seam:
                 (time.monotonic() - started) * 1000,
                 type(error).__name__,
             )
+            metrics.provider_call(method, url, time.monotonic() - started, error)
             raise
         logger.info(
             "provider call: %s %s -> %s in %.0f ms",
@@ -55,6 +58,7 @@ class _Seam:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        metrics.provider_call(method, url, time.monotonic() - started, response.status_code)
         return response
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from celery import Celery, bootsteps
 from celery.beat import PersistentScheduler
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "octopods.settings.dev")
 
@@ -116,6 +116,14 @@ class HeartbeatScheduler(PersistentScheduler):
             beat_heart(settings.HEARTBEAT_FILE)
             self._touched = time.monotonic()
         return super().tick(*args, **kwargs)
+
+
+@worker_init.connect
+def _metrics_exporter(**kwargs):
+    # The worker's own Prometheus metrics on METRICS_PORT (README, "Metrics").
+    from octopods.metrics import worker_exporter_start
+
+    worker_exporter_start()
 
 
 @setup_logging.connect

@@ -20,8 +20,11 @@ pages = get_wsgi_application()  # sets Django up
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
+from octopods import metrics  # noqa: E402
+
 WEBHOOK_PREFIX = "/hooks/"
 WEBHOOK_MIDDLEWARE = [
+    "octopods.metrics.RequestMetricsMiddleware",
     "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,4 +54,9 @@ webhooks = WebhookHandler()
 def application(environ, start_response):
     if environ.get("PATH_INFO", "").startswith(WEBHOOK_PREFIX):
         return webhooks(environ, start_response)
+    if (
+        environ.get("PATH_INFO") in metrics.PATHS
+        and (scraped := metrics.scrape(environ, start_response)) is not None
+    ):
+        return scraped
     return pages(environ, start_response)

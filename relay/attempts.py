@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from channels.models import Contact, Direction, Message, MessageStatus
 from integrations.base import ProviderError
-from octopods import prepared
+from octopods import metrics, prepared
 
 from .lease import Lease, LeaseLost, keeper, lease_end
 
@@ -76,6 +76,7 @@ def start_attempt(lease: Lease, message: Message) -> bool:
     if not started and not _still_held(lease):
         raise LeaseLost
     if started:
+        metrics.attempt(message.direction)
         message.attempts += 1
         message.attempt_lease = lease.token
         lease.in_flight = message.pk
@@ -214,6 +215,7 @@ def postpone(lease: Lease, message: Message, error: ProviderError) -> bool:
         error_code=error.code[:64],
         error_text=error.message,
     )
+    metrics.backoff(message.direction)
     return True
 
 

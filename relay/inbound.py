@@ -15,7 +15,7 @@ from django.utils import timezone
 from channels.automations import channel_is_open
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from integrations.base import InboxCustomer, InboxDelivery, ProviderError
-from octopods import prepared
+from octopods import metrics, prepared
 from octopods.prepared import Prepared
 from workspaces.models import Status
 
@@ -74,6 +74,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
         if refusal := refused(message):
             failed = fail_unstarted(lease, message, refusal)
             result.failed += failed
+            metrics.failed(channel.kind, Direction.INBOUND, int(failed))
             backlog.done(Direction.INBOUND) if failed else backlog.forget(Direction.INBOUND)
             continue
         if not looked_up:
@@ -97,6 +98,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
                 result.waiting = True
                 return
             if _gave_up(lease, message, error, result, backlog):
+                metrics.failed(channel.kind, Direction.INBOUND)
                 logger.warning("message %s not relayed: %s", message.pk, error.message)
                 continue
             return
@@ -115,6 +117,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
                 code="internal",
             )
             if _gave_up(lease, message, error, result, backlog):
+                metrics.failed(channel.kind, Direction.INBOUND)
                 continue
             return
         if first_time is None and channel.welcome_enabled:
@@ -126,6 +129,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
         conversation = record_delivery(lease, contact, message, refs, known=conversation)
         backlog.done(Direction.INBOUND)
         result.relayed += 1
+        metrics.relayed(channel.kind, Direction.INBOUND)
         if automations(contact, conversation, message, first_time=first_time):
             backlog.forget(Direction.OUTBOUND)  # replies of its own to send
     result.more = True

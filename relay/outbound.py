@@ -18,6 +18,7 @@ from channels.services import channel_webhook_url
 from integrations.base import ProviderError
 from integrations.channel import OutboundMedia, OutboundMessage, TemplateMessage
 from integrations.registry import channel_adapter
+from octopods import metrics
 
 from .attempts import (
     backoff,
@@ -56,6 +57,7 @@ def relay_outbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rel
         if refusal := refused(message):
             if fail_unstarted(lease, message, refusal):
                 result.failed += 1
+                metrics.failed(channel.kind, Direction.OUTBOUND)
                 backlog.done(Direction.OUTBOUND)
                 note_failure(contact, message, refusal)
             else:
@@ -81,6 +83,7 @@ def relay_outbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rel
             if error.permanent or not postpone(lease, message, error):
                 fail(lease, message, error)
                 result.failed += 1
+                metrics.failed(channel.kind, Direction.OUTBOUND)
                 backlog.done(Direction.OUTBOUND)
                 note_failure(contact, message, error)
                 continue
@@ -113,6 +116,7 @@ def relay_outbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rel
         )
         backlog.done(Direction.OUTBOUND)
         result.sent += 1
+        metrics.relayed(channel.kind, Direction.OUTBOUND)
         if message.origin == Origin.AUTOMATION:
             note_automation(contact, message)
         elif message.origin == Origin.AGENT and ":" not in message.inbox_part_id:

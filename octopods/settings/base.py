@@ -53,7 +53,8 @@ MIDDLEWARE = [
     # redirect, which a load balancer's probe of the container's IP would fail
     # (octopods/health.py).
     "octopods.health.HealthMiddleware",
-    # Outermost: whatever fails on an unreachable database answers 503 + Retry-After.
+    "octopods.metrics.RequestMetricsMiddleware",  # times every request, by route name
+    # Then: whatever fails on an unreachable database answers 503 + Retry-After.
     "octopods.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -357,6 +358,12 @@ READY_MAX_BACKLOG_AGE = env.int("READY_MAX_BACKLOG_AGE", default=300)
 READY_CHECK_TIMEOUT = env.int("READY_CHECK_TIMEOUT", default=2)
 # Outbound HTTP to providers: (connect, read) seconds.
 PROVIDER_HTTP_TIMEOUT = (5, 15)
+# Prometheus (octopods/metrics.py, README "Metrics"): /metrics answers a scraper with
+# this bearer token, and is off without it; a Celery worker serves its own metrics on
+# METRICS_PORT (0: none), on METRICS_ADDR.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_PORT = env.int("METRICS_PORT", default=0)
+METRICS_ADDR = env.str("METRICS_ADDR", default="0.0.0.0")  # noqa: S104 - a pod's scraper
 
 
 def sandbox_provider_settings(public_base_url: str) -> dict:
