@@ -27,13 +27,14 @@ class S3Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
-        self.log = Path(tempfile.mkstemp(prefix="octopods-moto-", suffix=".log")[1])
+        self.log: Path | None = None
 
     def start(self) -> "S3Server":
         try:
             import moto.server  # noqa: F401
         except ImportError:
             pytest.skip("moto[server] is not installed (it is in the dev dependencies)")
+        self.log = Path(tempfile.mkstemp(prefix="octopods-moto-", suffix=".log")[1])
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(  # noqa: S603 - moto's own server
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
@@ -92,7 +93,8 @@ class S3Server:
             with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-        self.log.unlink(missing_ok=True)
+        if self.log is not None:
+            self.log.unlink(missing_ok=True)
 
 
 def s3_storages(server: S3Server, bucket: str, monkeypatch) -> dict:
