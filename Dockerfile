@@ -71,8 +71,8 @@ EXPOSE 8000
 # Liveness of the web process: /healthz answers 200 without touching the database.
 # The request claims https (as the TLS proxy in front would) so SECURE_SSL_REDIRECT
 # does not redirect it, and uses the first ALLOWED_HOSTS entry as its Host. The worker
-# and beat containers run this image without a web server: their compose services
-# set a healthcheck of their own.
+# and beat containers run this image without a web server: their services need a
+# healthcheck of their own (or `disable: true`), or they would be marked unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import http.client, os, sys; h = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.'); h = 'localhost' if h in ('', '*') else h; c = http.client.HTTPConnection('127.0.0.1', 8000, timeout=3); c.request('GET', '/healthz', headers={'Host': h, 'X-Forwarded-Proto': 'https'}); sys.exit(0 if c.getresponse().status == 200 else 1)"]
 
