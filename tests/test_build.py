@@ -4,7 +4,6 @@ install; what .dockerignore keeps out; requirements/*.txt in step with pyproject
 and the production settings working without the dev-only packages the image leaves out.
 """
 
-import fnmatch
 import os
 import re
 import subprocess
@@ -111,16 +110,35 @@ def test_the_image_checks_its_health_on_healthz_with_a_short_timeout():
 # --- .dockerignore ----------------------------------------------------------------------
 
 
+def docker_pattern(pattern: str) -> re.Pattern:
+    """A .dockerignore pattern as Docker reads it: anchored at the context's root, ``*``
+    and ``?`` within one path segment, ``**`` across any number of segments."""
+    regex = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            regex, i = regex + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            regex, i = regex + ".*", i + 2
+        elif pattern[i] == "*":
+            regex, i = regex + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            regex, i = regex + "[^/]", i + 1
+        else:
+            regex, i = regex + re.escape(pattern[i]), i + 1
+    return re.compile(regex)
+
+
 def ignored(path: str, patterns: list[str]) -> bool:
-    """Docker's rule, as far as these patterns use it: the last matching pattern wins;
-    a pattern that matches a folder matches everything in it; ``!`` re-includes."""
+    """Docker's rule: the last matching pattern wins; a pattern that matches a folder
+    matches everything in it; ``!`` takes a path back in."""
     parts = path.split("/")
     prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
     result = False
     for pattern in patterns:
         negate = pattern.startswith("!")
-        pattern = pattern.lstrip("!").strip("/")
-        if any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes):
+        compiled = docker_pattern(pattern.lstrip("!").strip("/"))
+        if any(compiled.fullmatch(prefix) for prefix in prefixes):
             result = not negate
     return result
 
@@ -144,6 +162,8 @@ def dockerignore() -> list[str]:
         "requirements/dev.txt",
         "channels/__pycache__/views.cpython-313.pyc",
         "media/1/2/photo.jpg",
+        "relay/__pycache__/media.cpython-313.pyc",
+        "octopods.egg-info/PKG-INFO",
     ],
 )
 def test_dev_only_and_local_files_stay_out_of_the_image(path):
