@@ -22,7 +22,7 @@ from integrations.channel import MalformedPayload, WebhookRejected, WebhookReque
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from integrations.webhook_guard import body_refusal
 from octopods import metrics
-from relay.media import media_path
+from relay.media import media_path, storage_errors, storage_failure
 from workspaces.models import Workspace
 
 from .ingest import webhook_channel
@@ -371,15 +371,31 @@ def media(request, token, filename=""):
     """A customer's file, behind a signed link that expires (the inbox fetches it); the
     token alone names the file, ``filename`` is only for the inbox to read."""
     path = media_path(token)
-    if path is None or not default_storage.exists(path):
+    if path is None:
         raise Http404("No such file, or the link has expired.")
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     inline = content_type in INLINE_MEDIA_TYPES
     if content_type in _ACTIVE_TYPES:
         content_type = "application/octet-stream"
-    response = FileResponse(
-        default_storage.open(path, "rb"), as_attachment=not inline, content_type=content_type
-    )
+    # Streamed from the storage (disk or a private S3 bucket), never a redirect to the
+    # bucket: the link keeps its one expiry and these headers, and the bucket's address
+    # and credentials stay ours.
+    try:
+        if not default_storage.exists(path):
+            raise Http404("No such file, or the link has expired.")
+        response = FileResponse(
+            default_storage.open(path, "rb"), as_attachment=not inline, content_type=content_type
+        )
+    except storage_errors() as error:
+        # The inbox fetches again later; a 404 would tell it the file is gone for good.
+        logger.error("media %s could not be read from storage: %s", path, storage_failure(error))
+        response = HttpResponse(
+            "The file cannot be read right now; try again shortly.",
+            status=503,
+            content_type="text/plain",
+        )
+        response["Retry-After"] = "30"
+        return response
     # Set here as well as by SecurityMiddleware: a file must never be sniffed into HTML.
     response["X-Content-Type-Options"] = "nosniff"
     return response

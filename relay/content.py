@@ -14,7 +14,7 @@ from integrations.base import ProviderError
 from integrations.channel import MEDIA_TYPES, Media
 from integrations.registry import channel_adapter
 
-from .media import media_url
+from .media import media_url, storage_errors, storage_failure
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +124,23 @@ def _carry_media(message: Message) -> tuple[str, bool]:
             fetched.filename or media.filename or f"{message.type}-{message.pk}",
             fetched.mime_type,
         )
-        path = default_storage.save(
-            f"media/{channel.pk}/{message.pk}/{name}", ContentFile(fetched.content)
-        )
+        try:
+            path = default_storage.save(
+                f"media/{channel.pk}/{message.pk}/{name}", ContentFile(fetched.content)
+            )
+        except storage_errors() as error:
+            # A bucket that is missing, unreachable or refuses us: the message waits and
+            # is tried again (then fails where the log shows it, with Retry), never
+            # relayed without its file.
+            reason = storage_failure(error)
+            logger.error(
+                "message %s: the customer's file could not be stored: %s", message.pk, reason
+            )
+            raise ProviderError(
+                f"Octopods could not store the customer's file: {reason}",
+                permanent=False,
+                code="storage",
+            ) from error
         stored = {"path": path, "mime_type": fetched.mime_type, "name": name}
         message.data = {**message.data, "stored_media": stored}
         message.save(update_fields=["data", "updated_at"])

@@ -5,6 +5,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 logger = logging.getLogger(__name__)
@@ -30,3 +31,28 @@ def media_path(token: str) -> str | None:
         return signing.loads(token, salt=MEDIA_SALT, max_age=MEDIA_LINK_MAX_AGE)
     except signing.BadSignature:
         return None
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What the file storage raises when it cannot be reached or refuses: the disk's
+    OSError, and botocore's errors for an S3 bucket (missing, unreachable, denied)."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - botocore is a dependency
+        return (OSError,)
+    return (OSError, BotoCoreError, ClientError)
+
+
+def storage_failure(error: BaseException) -> str:
+    """A sentence on why the storage failed, for the message log and the worker's log.
+
+    botocore's messages name the operation, the error code and the endpoint, never
+    the credentials; a disk's name the path."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and response.get("Error"):
+        failure = response["Error"]
+        code = failure.get("Code") or "error"
+        bucket = failure.get("BucketName") or getattr(default_storage, "bucket_name", "")
+        where = f" (bucket {bucket})" if bucket else ""
+        return f"{code}{where}: {failure.get('Message') or error}"
+    return f"{error.__class__.__name__}: {error}"

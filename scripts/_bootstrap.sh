@@ -2,16 +2,18 @@
 # Shared by scripts/run and scripts/test (sourced, not executed).
 #
 # Leaves the shell in the repository root with a working .venv on Python 3.12+ that
-# has the project and its dev extras installed. Safe to run again: it only recreates
-# the venv when it is missing or on the wrong Python, and only reinstalls when
-# pyproject.toml changed since the last install.
+# has the locked dev dependencies (requirements/dev.txt, hashes checked) and the
+# project installed. Safe to run again: it only recreates the venv when it is missing
+# or on the wrong Python, and only reinstalls when the lock or pyproject.toml changed
+# since the last install.
 
 OCTOPODS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$OCTOPODS_ROOT" || exit 1
 
 VENV="$OCTOPODS_ROOT/.venv"
 VENV_PY="$VENV/bin/python"
-INSTALL_STAMP="$VENV/.octopods-pyproject.sha256"
+INSTALL_STAMP="$VENV/.octopods-requirements.sha256"
+LOCK_FILE="$OCTOPODS_ROOT/requirements/dev.txt"
 PY_CHECK='import sys, venv, ensurepip; assert sys.version_info >= (3, 12)'
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -107,22 +109,33 @@ ensure_venv() {
     step_done
 }
 
-pyproject_hash() {
-    "$VENV_PY" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' \
-        "$OCTOPODS_ROOT/pyproject.toml"
+requirements_hash() {
+    # The lock pins every version; pyproject.toml says how the project itself installs.
+    "$VENV_PY" -c 'import hashlib, sys
+digest = hashlib.sha256()
+for name in sys.argv[1:]:
+    digest.update(open(name, "rb").read())
+print(digest.hexdigest())' "$LOCK_FILE" "$OCTOPODS_ROOT/pyproject.toml"
 }
 
 ensure_installed() {
     local want have=""
-    want="$(pyproject_hash)"
+    [[ -f "$LOCK_FILE" ]] || die "$LOCK_FILE is missing: run scripts/lock to create it."
+    want="$(requirements_hash)"
     [[ -f "$INSTALL_STAMP" ]] && have="$(cat "$INSTALL_STAMP")"
     if [[ "$want" == "$have" ]]; then
         return 0
     fi
-    step "Installing Octopods and its dev dependencies into .venv (pyproject.toml changed or first run; the first time takes a few minutes)"
+    step "Installing the locked dependencies and Octopods into .venv (the lock changed or first run; the first time takes a few minutes)"
     rm -f "$INSTALL_STAMP"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 with_heartbeat "$VENV_PY" -m pip install --quiet -e ".[dev]" \
-        || die "pip install -e \".[dev]\" failed (see above)."
+    # Exactly the versions in the lock, each file checked against its hash; then the
+    # project itself, editable, with nothing else pulled in.
+    PIP_DISABLE_PIP_VERSION_CHECK=1 with_heartbeat "$VENV_PY" -m pip install --quiet \
+        --require-hashes -r "$LOCK_FILE" \
+        || die "pip install -r requirements/dev.txt failed (see above)."
+    PIP_DISABLE_PIP_VERSION_CHECK=1 with_heartbeat "$VENV_PY" -m pip install --quiet \
+        --no-deps -e . \
+        || die "pip install --no-deps -e . failed (see above)."
     printf '%s\n' "$want" >"$INSTALL_STAMP"
     step_done
 }

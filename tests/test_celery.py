@@ -76,7 +76,9 @@ def test_a_worker_runs_tasks_sent_through_redis():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    connection = redis.Redis.from_url(redis_url)
+    # redis-py 8 reads with a 5 s socket timeout by default, shorter than the BLPOP below:
+    # a worker slow to start on a busy machine must not fail the read.
+    connection = redis.Redis.from_url(redis_url, socket_timeout=60)
     result_key = f"{queue}:result"
     try:
         # send_task always goes through the broker, even with the suite's eager setting.

@@ -337,6 +337,64 @@ WEBHOOK_MAX_BYTES = env.int("WEBHOOK_MAX_BYTES", default=512 * 1024)
 # Intercom's attachments stop well before that).
 MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=25 * 1024 * 1024)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+
+
+def media_storage() -> dict:
+    """Where customer files are kept: an S3-compatible bucket when MEDIA_S3_BUCKET is
+    set (AWS S3, MinIO, Cloudflare R2, ...), the local disk under MEDIA_ROOT otherwise.
+
+    Web and worker processes must all see the same place: the worker stores a file, any
+    web process serves it behind our signed link (relay/media.py). The bucket stays
+    private; Octopods reads it with its own credentials and streams the file. Without
+    MEDIA_S3_ACCESS_KEY_ID, boto3 finds credentials its usual way (AWS_ACCESS_KEY_ID /
+    AWS_SECRET_ACCESS_KEY, a profile, an instance or task role).
+    """
+    bucket = env.str("MEDIA_S3_BUCKET", default="").strip()
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    from botocore.config import Config
+
+    endpoint_url = env.str("MEDIA_S3_ENDPOINT_URL", default="").strip() or None
+    # Self-hosted servers (MinIO, a test server on an IP address) want the bucket in the
+    # path; AWS works either way.
+    addressing_style = env.str(
+        "MEDIA_S3_ADDRESSING_STYLE", default="path" if endpoint_url else "auto"
+    )
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url,
+        "region_name": env.str("MEDIA_S3_REGION", default="").strip() or None,
+        "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+        # Keys under this prefix, so a bucket can be shared with other uses.
+        "location": env.str("MEDIA_S3_PREFIX", default="").strip("/"),
+        # Private objects, never a public URL: files leave only through our link.
+        "default_acl": None,
+        "querystring_auth": True,
+        # A second file of the same name gets a name of its own, as on disk: a
+        # message's stored path never starts pointing at another file.
+        "file_overwrite": False,
+        # A file being served is read into memory up to this size, then a temporary
+        # file (a 25 MB video does not sit in a web worker's memory).
+        "max_memory_size": 1024 * 1024,
+        # An unreachable bucket fails an attempt in seconds (the relay retries it
+        # later) instead of holding a relay thread or a web worker for minutes.
+        "client_config": Config(
+            connect_timeout=5,
+            read_timeout=20,
+            retries={"max_attempts": 3, "mode": "standard"},
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},
+        ),
+    }
+    # Unset values are left to django-storages and boto3's own defaults.
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {name: value for name, value in options.items() if value is not None},
+    }
+
+
+MEDIA_STORAGE = media_storage()
 # How long a worker holds a contact it relays: longer than a relay task may run
 # (CELERY_TASK_TIME_LIMIT), so a live worker never loses it; a killed worker's contact
 # is picked up again after this.
@@ -438,7 +496,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
