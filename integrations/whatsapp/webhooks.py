@@ -27,8 +27,6 @@ from .credentials import Credentials
 # Meta only looks at the status code; any 200 body will do.
 ACK = (b"", "text/plain")
 
-OBJECT = schema.OBJECT
-
 
 # --- verification -----------------------------------------------------------------------
 
