@@ -42,7 +42,8 @@ def _coordinate(value: object) -> float:
         raise ValueError("is out of range") from None
 
 
-# An optional list: absent or null read as empty.
+# An optional list: absent or null read as empty (default_factory: a shared [] default
+# would be deep-copied for every model, the webhook path's largest cost).
 NullAsEmpty = BeforeValidator(_null_as_empty)
 # An id or code Meta sends as an integer or a string, read as its string.
 IntOrStr = Annotated[str, BeforeValidator(_int_or_str)]
@@ -128,8 +129,8 @@ class CardEmail(Payload):
 
 class Card(Payload):
     name: CardName | None = None
-    phones: Annotated[list[CardPhone], NullAsEmpty] = []
-    emails: Annotated[list[CardEmail], NullAsEmpty] = []
+    phones: Annotated[list[CardPhone], NullAsEmpty] = Field(default_factory=list)
+    emails: Annotated[list[CardEmail], NullAsEmpty] = Field(default_factory=list)
 
 
 class Reply(Payload):
@@ -188,7 +189,7 @@ class Message(Payload):
     button: Button | None = None
     reaction: Reaction | None = None
     # Why Meta could not deliver the message's content (131051 "Message type unknown"…).
-    errors: Annotated[list[Error], NullAsEmpty] = []
+    errors: Annotated[list[Error], NullAsEmpty] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -197,7 +198,9 @@ class Message(Payload):
         # type we do not model.
         if isinstance(data, dict):
             kind = data.get("type")
-            if any(key in _BODIES and key != kind for key in data):
+            bodies = _BODIES.intersection(data)
+            # (Compared, not looked up: a type that is not a string is refused later.)
+            if bodies and (len(bodies) > 1 or next(iter(bodies)) != kind):
                 return {key: v for key, v in data.items() if key not in _BODIES or key == kind}
         return data
 
@@ -224,7 +227,7 @@ class Status(Payload):
     id: str
     status: str
     timestamp: UnixSeconds
-    errors: Annotated[list[StatusError], NullAsEmpty] = []
+    errors: Annotated[list[StatusError], NullAsEmpty] = Field(default_factory=list)
 
 
 # --- the envelope -------------------------------------------------------------------------
@@ -240,9 +243,9 @@ class MessagesValue(Payload):
     Meta's side with nothing of the customer's to keep, not read)."""
 
     metadata: Metadata
-    contacts: Annotated[list[Person], NullAsEmpty] = []
-    messages: Annotated[list[Message], NullAsEmpty] = []
-    statuses: Annotated[list[Status], NullAsEmpty] = []
+    contacts: Annotated[list[Person], NullAsEmpty] = Field(default_factory=list)
+    messages: Annotated[list[Message], NullAsEmpty] = Field(default_factory=list)
+    statuses: Annotated[list[Status], NullAsEmpty] = Field(default_factory=list)
 
 
 class TemplateStatusValue(Payload):

@@ -670,6 +670,10 @@ def parse_value(value: dict, *, field: str = "messages") -> list:
             ),
             "entry.0.changes.0.value.statuses.0.errors.0.code is not a string or an integer",
         ),
+        (
+            value_of(text_message(type=["text"])),
+            "entry.0.changes.0.value.messages.0.type is not a string",
+        ),
         ({"messages": []}, "entry.0.changes.0.value.metadata is missing"),
     ],
 )
