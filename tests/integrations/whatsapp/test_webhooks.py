@@ -603,6 +603,182 @@ def test_it_rejects_a_value_with_missing_or_mistyped_keys(value):
         webhooks.parse(request=post(json.dumps(envelope(value)).encode()))
 
 
+# --- reading Meta's payload as typed models (integrations/whatsapp/schema.py) -----------
+
+
+def text_message(**fields) -> dict:
+    return {
+        "from": "16315551181",
+        "id": "wamid.T",
+        "timestamp": "1749416383",
+        "type": "text",
+        "text": {"body": "Hi"},
+        **fields,
+    }
+
+
+def value_of(*messages: dict, **fields) -> dict:
+    return {"messaging_product": "whatsapp", "metadata": METADATA, "messages": list(messages)} | (
+        fields
+    )
+
+
+def parse_value(value: dict, *, field: str = "messages") -> list:
+    return webhooks.parse(request=post(json.dumps(envelope(value, field=field)).encode()))
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (
+            value_of(text_message(id=17)),
+            "entry.0.changes.0.value.messages.0.id is not a string",
+        ),
+        (
+            value_of(text_message(text={"body": ["Hi"]})),
+            "entry.0.changes.0.value.messages.0.text.body is not a string",
+        ),
+        (
+            value_of(text_message(timestamp=True)),
+            "entry.0.changes.0.value.messages.0.timestamp is not a Unix time",
+        ),
+        (
+            value_of(
+                text_message(type="location", location={"latitude": True, "longitude": 1}),
+            ),
+            "entry.0.changes.0.value.messages.0.location.latitude is not a number",
+        ),
+        (
+            value_of(
+                text_message(type="location", location={"latitude": 10**400, "longitude": 1}),
+            ),
+            "entry.0.changes.0.value.messages.0.location.latitude is out of range",
+        ),
+        (
+            value_of(text_message(type="interactive", interactive={"type": "list_reply"})),
+            "entry.0.changes.0.value.messages.0.interactive.list_reply is missing",
+        ),
+        (
+            value_of(contacts=[{"wa_id": "16315551181", "profile": {"name": 7}}]),
+            "entry.0.changes.0.value.contacts.0.profile.name is not a string",
+        ),
+        (
+            value_of(
+                statuses=[
+                    {"id": "w", "status": "failed", "timestamp": "1", "errors": [{"code": 1.5}]}
+                ]
+            ),
+            "entry.0.changes.0.value.statuses.0.errors.0.code is not a string or an integer",
+        ),
+        (
+            value_of(text_message(type=["text"])),
+            "entry.0.changes.0.value.messages.0.type is not a string",
+        ),
+        ({"messages": []}, "entry.0.changes.0.value.metadata is missing"),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_refused_naming_where_it_is(value, reason):
+    """Meta's "messages webhook reference" (developers.facebook.com/documentation/
+    business-messaging/whatsapp/webhooks/reference/messages, and its text, location,
+    interactive and status pages) documents each of these fields' types; a payload that
+    differs is a 400 naming the field rather than something read wrongly."""
+    with pytest.raises(MalformedPayload) as refused:
+        parse_value(value)
+    assert str(refused.value) == reason
+
+
+def test_a_template_status_with_an_event_but_no_template_id_is_refused_naming_it():
+    with pytest.raises(MalformedPayload) as refused:
+        parse_value({"event": "APPROVED"}, field="message_template_status_update")
+    assert str(refused.value) == "entry.0.changes.0.value.message_template_id is missing"
+
+
+def test_a_template_id_is_read_as_a_number_or_its_digits():
+    """Meta's "message_template_status_update webhook reference" sends the id as a
+    number; a string of digits is read the same."""
+    value = {"event": "REJECTED", "message_template_id": "1387562738432187", "reason": None}
+    [update] = parse_value(value, field="message_template_status_update")
+    assert (update.template_id, update.status, update.reason) == (
+        "1387562738432187",
+        "REJECTED",
+        "",
+    )
+
+
+def test_null_optional_fields_read_as_empty():
+    """Meta omits fields a user did not share ("Many contact properties may be omitted",
+    the contacts messages webhook reference); null is read the same as absent."""
+    message = text_message(from_user_id=None, context=None, errors=None)
+    contact = {"wa_id": "16315551181", "user_id": None, "profile": {"name": None}}
+    [event] = parse_value(value_of(message, contacts=[contact], statuses=None))
+    assert event == InboundMessage(
+        provider_message_id="wamid.T",
+        sender=Sender(external_id="16315551181", phone="+16315551181"),
+        sent_at=at(1749416383),
+        type=ContentType.TEXT,
+        text="Hi",
+    )
+
+
+def test_null_caption_and_filename_read_as_empty():
+    document = {"id": "1234", "mime_type": "application/pdf", "caption": None, "filename": None}
+    [event] = parse_value(value_of(text_message(type="document", text=None, document=document)))
+    assert (event.type, event.text, event.media) == (
+        ContentType.DOCUMENT,
+        "",
+        Media(ref="1234", mime_type="application/pdf"),
+    )
+
+
+def test_fields_meta_adds_are_ignored():
+    """Meta adds fields without notice (identity_key_hash, url on media, user_id…): the
+    text fixture with new fields at every level reads exactly as without them."""
+    body = json.loads(fixture("text.json"))
+    body["new_top_level"] = {"x": [1, 2]}
+    entry = body["entry"][0]
+    entry["time"] = 1749416383
+    change = entry["changes"][0]
+    change["new"] = True
+    value = change["value"]
+    value["metadata"]["new"] = None
+    value["contacts"][0]["identity_key_hash"] = "abc"
+    value["contacts"][0]["profile"]["new"] = 5
+    value["messages"][0]["text"]["preview_url"] = True
+    value["messages"][0]["referral"] = {"source_url": "https://example.com"}
+    assert webhooks.parse(request=post(json.dumps(body).encode())) == parsed("text.json")
+
+
+def test_an_unknown_message_type_is_kept_as_unsupported_naming_it():
+    """The unsupported messages webhook reference: types the API does not support still
+    arrive as messages; a type newer than our models is kept, never refused."""
+    message = text_message(type="poll_vote", text=None, poll_vote={"options": [{"id": 2}]})
+    [event] = parse_value(value_of(message))
+    assert (event.type, event.provider_type, event.provider_message_id) == (
+        ContentType.UNSUPPORTED,
+        "poll_vote",
+        "wamid.T",
+    )
+
+
+def test_a_body_under_another_types_key_is_not_read():
+    # Only the body the type names is this message's; a key that happens to share a
+    # modelled type's name is ignored like any unknown field.
+    message = text_message(type="order", text="not a text body", order={"product_items": []})
+    [event] = parse_value(value_of(message))
+    assert (event.type, event.provider_type) == (ContentType.UNSUPPORTED, "order")
+
+
+def test_timestamps_are_read_as_strings_or_integers_and_coordinates_as_integers():
+    location = {"latitude": 38, "longitude": -9.5}
+    message = text_message(timestamp=1749416383, type="location", location=location)
+    [event] = parse_value(value_of(message))
+    assert (event.sent_at, event.location) == (
+        at(1749416383),
+        Location(latitude=38.0, longitude=-9.5),
+    )
+    assert isinstance(event.location.latitude, float)
+
+
 # --- signature -------------------------------------------------------------------------------
 
 
