@@ -1,7 +1,14 @@
 """A workspace with a Telegram channel and a customer, for the channel tests and the
 relay's. A module defining a fixture of the same name uses its own."""
 
+import base64
+import hashlib
+import hmac
+import json
+import time
+
 import pytest
+from django.conf import settings
 
 from channels.models import Contact, Conversation
 from workspaces.models import InboxAdmin, Provider, Workspace
@@ -23,6 +30,25 @@ def acme_workspace(
     )
     InboxAdmin.objects.create(workspace=workspace, external_id="991", name=admin_name)
     return workspace
+
+
+def post_hubspot(client, payload: dict):
+    """A HubSpot webhook, signed v3 as HubSpot's "Validating requests" guide gives it
+    (method + URL + body + timestamp, HMAC-SHA256 with the app's client secret, base64)."""
+    body = json.dumps(payload).encode()
+    timestamp = str(int(time.time() * 1000))
+    url = settings.PUBLIC_BASE_URL + "/hooks/hubspot/"
+    source = b"POST" + url.encode() + body + timestamp.encode()
+    digest = hmac.new(settings.HUBSPOT_CLIENT_SECRET.encode(), source, hashlib.sha256).digest()
+    return client.post(
+        "/hooks/hubspot/",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+            "X-HubSpot-Request-Timestamp": timestamp,
+        },
+    )
 
 
 @pytest.fixture

@@ -19,11 +19,9 @@ custom channels API (``POST /conversations/v3/custom-channels/{id}/messages`` wi
 ``senders[].deliveryIdentifier`` of type ``HS_PHONE_NUMBER``).
 """
 
-import base64
 import hashlib
 import hmac
 import json
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -41,7 +39,7 @@ from relay.engine import contact_relay
 from relay.lease import keeper
 from workspaces.models import Provider, Workspace
 
-from .conftest import acme_workspace
+from .conftest import acme_workspace, post_hubspot
 
 pytestmark = pytest.mark.django_db
 
@@ -288,36 +286,24 @@ def test_intercom_finds_the_customer_by_either_form_and_the_reply_reaches_them(
 
 
 def post_hubspot_reply(client, thread_id: str, text: str):
-    """HubSpot's ``OUTGOING_CHANNEL_MESSAGE_CREATED`` for an agent's reply in the thread,
-    signed v3 as HubSpot's "Validating requests" guide gives it (method + URL + body +
-    timestamp, HMAC-SHA256 with the app's client secret, base64)."""
-    body = json.dumps(
-        {
-            "type": "OUTGOING_CHANNEL_MESSAGE_CREATED",
-            "portalId": 4242,
-            "message": {
-                "id": f"hs-out-{thread_id}",
-                "conversationsThreadId": thread_id,
-                "direction": "OUTGOING",
-                "text": text,
-                "senders": [{"actorId": "A-1", "name": "Ben Agent"}],
-            },
-        }
-    ).encode()
-    timestamp = str(int(time.time() * 1000))
-    url = settings.PUBLIC_BASE_URL + "/hooks/hubspot/"
-    source = b"POST" + url.encode() + body + timestamp.encode()
-    digest = hmac.new(settings.HUBSPOT_CLIENT_SECRET.encode(), source, hashlib.sha256).digest()
-    response = client.post(
-        "/hooks/hubspot/",
-        data=body,
-        content_type="application/json",
-        headers={
-            "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
-            "X-HubSpot-Request-Timestamp": timestamp,
-        },
-    )
+    """HubSpot's ``OUTGOING_CHANNEL_MESSAGE_CREATED`` for an agent's reply in the thread."""
+    message = {
+        "id": f"hs-out-{thread_id}",
+        "conversationsThreadId": thread_id,
+        "direction": "OUTGOING",
+        "text": text,
+        "senders": [{"actorId": "A-1", "name": "Ben Agent"}],
+    }
+    payload = {"type": "OUTGOING_CHANNEL_MESSAGE_CREATED", "portalId": 4242, "message": message}
+    response = post_hubspot(client, payload)
     assert response.status_code == 200, response.content
+
+
+def hubspot_publish_url() -> str:
+    return (
+        f"{settings.HUBSPOT_API_URL}/conversations/v3/custom-channels/"
+        f"{settings.HUBSPOT_CUSTOM_CHANNEL_ID}/messages"
+    )
 
 
 @pytest.mark.parametrize(
@@ -332,10 +318,7 @@ def test_hubspot_files_either_form_under_the_number_an_agent_types(
     both messages under one contact and one thread; the reply goes to the number
     WhatsApp last wrote from."""
     settings.HUBSPOT_CUSTOM_CHANNEL_ID = "cc-1"
-    publish = (
-        f"{settings.HUBSPOT_API_URL}/conversations/v3/custom-channels/"
-        f"{settings.HUBSPOT_CUSTOM_CHANNEL_ID}/messages"
-    )
+    publish = hubspot_publish_url()
     mocked.post(publish, json={"id": "hs-m-1", "conversationsThreadId": "t-1"})
     post_whatsapp(client, hubspot_line, wa_message("wamid.in-1", wa_id=first[1:]))
     contact = Contact.objects.get(channel=hubspot_line)
@@ -368,10 +351,7 @@ def test_hubspot_files_whatsapp_and_sms_from_one_number_under_one_contact_in_two
     contact (custom channels API, ``senders[].deliveryIdentifier``), each in the thread
     of its own channel account and ``integrationThreadId``."""
     settings.HUBSPOT_CUSTOM_CHANNEL_ID = "cc-1"
-    publish = (
-        f"{settings.HUBSPOT_API_URL}/conversations/v3/custom-channels/"
-        f"{settings.HUBSPOT_CUSTOM_CHANNEL_ID}/messages"
-    )
+    publish = hubspot_publish_url()
     mocked.post(publish, json={"id": "hs-m-1", "conversationsThreadId": "t-1"})
     post_whatsapp(client, hubspot_line, wa_message("wamid.in-1", wa_id=EIGHT[1:]))
     sms = sms_on(hubspot_line.workspace)
