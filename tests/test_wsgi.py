@@ -1,67 +1,23 @@
 """The WSGI application gunicorn serves: webhooks through their own short middleware
 chain, pages through the full one (octopods/wsgi.py)."""
 
-import io
-import sys
-
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError
 
 from channels import views as channel_views
 from channels.models import Message
-from octopods import wsgi
 from tests.channels.test_webhook_view import meta_signature, wa_text, whatsapp, workspace  # noqa: F401
+from tests.wsgi_client import serve
 
 pytestmark = pytest.mark.django_db
-
-
-def serve(method: str, path: str, body: bytes = b"", headers: dict | None = None):
-    """One request through octopods.wsgi.application, as gunicorn makes it."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/json",
-    }
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    answered = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answered["status"] = int(status.split()[0])
-        answered["headers"] = dict(response_headers)
-
-    # As Django's test client does: the test's transaction holds the connection, so
-    # the per-request connection clean-up must not close it.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        chunks = wsgi.application(environ, start_response)
-        try:
-            content = b"".join(chunks)
-        finally:
-            chunks.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return answered["status"], answered["headers"], content
 
 
 def post_signed(channel, body: bytes):
     return serve(
         "POST",
         f"/hooks/whatsapp/{channel.webhook_key}/",
-        body,
-        {"X-Hub-Signature-256": meta_signature(body)},
+        body=body,
+        headers={"X-Hub-Signature-256": meta_signature(body)},
     )
 
 

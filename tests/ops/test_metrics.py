@@ -1,18 +1,14 @@
 """Prometheus metrics (octopods/metrics.py): who may read /metrics, what the webhooks,
 the provider seam and the backlog count, and that no id or secret becomes a label."""
 
-import io
 import json
 import runpy
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 import responses
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.utils import timezone
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from channels.models import Channel, Contact, Direction, Message, MessageStatus
 from harness.services import free_port
 from integrations.http import ProviderSession
-from octopods import metrics, wsgi
+from octopods import metrics
+from tests.wsgi_client import serve
 from workspaces.models import Provider, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -28,47 +25,6 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "scrape-token-0123456789"
 BOT_SECRET = "tg-metrics-secret"
-
-
-def serve(method, path, *, headers=None, host="testserver", body=b""):
-    """One request through octopods.wsgi.application, as gunicorn makes it."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": host.split(":")[0],
-        "SERVER_PORT": "80",
-        "HTTP_HOST": host,
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "application/json",
-    }
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    answered = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        answered["status"] = int(status.split()[0])
-        answered["headers"] = dict(response_headers)
-
-    # The test's transaction holds the connection: the per-request clean-up must not
-    # close it (as Django's test client does).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        chunks = wsgi.application(environ, start_response)
-        try:
-            content = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return answered["status"], answered["headers"], content
 
 
 def scraped(settings) -> str:
