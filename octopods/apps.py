@@ -10,3 +10,8 @@ class OctopodsConfig(AppConfig):
         from .log_masking import install
 
         install()
+
+        # Every record carries the correlation id of what it was logged for.
+        from .logs import install as correlate
+
+        correlate()
