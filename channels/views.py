@@ -21,6 +21,7 @@ from integrations.base import ProviderError
 from integrations.channel import MalformedPayload, WebhookRejected, WebhookRequest
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from integrations.webhook_guard import body_refusal
+from octopods.logs import correlated
 from relay.media import media_path
 from workspaces.models import Workspace
 
@@ -68,6 +69,7 @@ def _webhook_request(request) -> WebhookRequest:
 
 
 @csrf_exempt  # providers sign their requests instead
+@correlated
 @require_http_methods(["GET", "POST"])
 def webhook(request, kind, key):
     if kind not in CHANNELS:
@@ -118,7 +120,13 @@ def webhook(request, kind, key):
         return _malformed(
             kind, channel, f"a value could not be stored ({refused.__class__.__name__})"
         )
-    logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
+    logger.info(
+        "%s webhook for channel %s: %d events stored",
+        kind,
+        channel.pk,
+        len(events),
+        extra={"kind": kind, "channel_id": channel.pk, "events": len(events)},
+    )
     return HttpResponse(body, content_type=content_type)
 
 
@@ -282,6 +290,7 @@ def remove(request, pk):
 
 
 @csrf_exempt  # the inbox signs its requests instead
+@correlated
 @require_http_methods(["HEAD", "POST"])
 def inbox_webhook(request, provider):
     """Agent replies and conversation changes from the inbox: verify, store, 200.
@@ -312,7 +321,7 @@ def inbox_webhook(request, provider):
         )
     if events:
         try:
-            inbox_events_store(provider=provider, events=events)
+            stored = inbox_events_store(provider=provider, events=events)
         except DataError as refused:
             # As for channel webhooks: our bug, answered with a reason rather than a 500.
             logger.exception("%s webhook could not be stored", provider)
@@ -321,6 +330,13 @@ def inbox_webhook(request, provider):
                 status=400,
                 content_type="text/plain",
             )
+        logger.info(
+            "%s webhook: %d events, %d messages to send",
+            provider,
+            len(events),
+            stored,
+            extra={"provider": provider, "events": len(events), "messages": stored},
+        )
     return HttpResponse("OK", content_type="text/plain")
 
 

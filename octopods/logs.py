@@ -107,6 +107,18 @@ def correlated(view):
     return correlated_view
 
 
+def carried(function):
+    """``function``, to be run later (after a commit), under the id current now."""
+    correlation_id = _current.get()
+
+    @wraps(function)
+    def under_the_id(*args, **kwargs):
+        with bound(correlation_id):
+            return function(*args, **kwargs)
+
+    return under_the_id
+
+
 def of_exception(error: BaseException | None) -> str:
     """The id an exception left its block with ("" if none)."""
     return getattr(error, _EXCEPTION_ATTRIBUTE, "") if error is not None else ""

@@ -21,6 +21,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from channels.models import Contact, Message, MessageStatus
+from octopods import logs
 from octopods.prepared import Prepared
 from workspaces.models import Status
 
@@ -101,7 +102,10 @@ def contacts_due(*, limit: int = 1000) -> list[int]:
 def relay_contact_once(contact_id: int) -> RelayResult:
     """Relay one contact, wake it again if there is more than a batch, and log what
     was done: what a dispatcher thread and the relay_contact task both run."""
-    result = contact_relay(contact_id=contact_id)
+    # Each message is relayed under its webhook's correlation id (logs.follow); none of
+    # them outlives this contact's run, so a pool thread starts its next one clean.
+    with logs.scope():
+        result = contact_relay(contact_id=contact_id)
     if result.more:
         publish([contact_id])
     if result.relayed or result.sent or result.failed:
