@@ -15,3 +15,8 @@ class OctopodsConfig(AppConfig):
         from .logs import install as correlate
 
         correlate()
+
+        # Error reports, when SENTRY_DSN is set; the same processes report.
+        from .errors import sentry_init_from_settings
+
+        sentry_init_from_settings()

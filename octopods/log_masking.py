@@ -31,13 +31,14 @@ _BOT_TOKEN = re.compile(r"(/bot)\d+:[\w-]+")
 # "Authorization: Bearer x", "'Authorization': 'Basic x'", "authorization=x": the whole
 # value, scheme and credentials (one or two words).
 _AUTHORIZATION = re.compile(
-    r"""((?:proxy-)?authorization['"]?\s*[:=]\s*['"]?)[^'"\s,;&}]+(?:[ ][^'"\s,;&}]+)?""",
+    r"""((?:proxy-)?authorization['"]?\s*[:=]\s*\[?['"]?)[^'"\s,;&}]+(?:[ ][^'"\s,;&}]+)?""",
     re.IGNORECASE,
 )
-# A value whose name says it is secret: access_token=x, "client_secret": "x",
+# A value whose name says it is secret: access_token=x, "client_secret": "x", a parsed
+# query's {'token': ['x']},
 # X-Telegram-Bot-Api-Secret-Token: x, bot_token='x', password=x, X-Hub-Signature: x.
 _NAMED_SECRET = re.compile(
-    r"""(\b[\w.-]*(?:token|secret|password|passwd|signature|api[_-]?key)['"]?\s*[:=]\s*['"]?)"""
+    r"""(\b[\w.-]*(?:token|secret|password|passwd|signature|api[_-]?key)['"]?\s*[:=]\s*\[?['"]?)"""
     r"""[^'"\s,;&}#]+""",
     re.IGNORECASE,
 )

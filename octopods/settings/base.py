@@ -450,3 +450,10 @@ def logging_config(*, level: str, log_format: str) -> dict:
 
 
 LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
+
+# --- Error reports ------------------------------------------------------------------
+# Sentry, when a DSN is given (octopods/errors.py): Django's and Celery's errors, with
+# the same secrets masked as in the logs and the correlation id as a tag.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")

@@ -43,3 +43,4 @@ STORAGES = {
 # A log pipeline reads one JSON object per line (README, "Logs").
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
