@@ -616,7 +616,8 @@ def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> int:
 
     A conversation we did not open (a teammate's chat with a website visitor) is not
     ours to relay and is skipped. Runs in one transaction; the relay is woken after.
-    Returns how many messages to send were made (a resent webhook's count them again)."""
+    Returns how many messages to send it made (a resent webhook's are counted again,
+    and stored once)."""
     contact_ids: dict[int, None] = {}
     made = 0
     with transaction.atomic():

@@ -337,7 +337,7 @@ def automations(
             origin=Origin.AUTOMATION,
             type="text",
             text=text,
-            data={"automation": kind},
+            data=logs.stamped({"automation": kind}),  # the customer message's id
             status=MessageStatus.PENDING,
         )
     return len(replies)
