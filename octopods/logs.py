@@ -11,8 +11,9 @@ you have the message's whole way, across processes.
 The id lives in a ``ContextVar``: each thread (and each asyncio task) sees its own, and
 ``bound``/``scope`` put the previous value back in ``finally``, so a relay thread of a
 pool never hands one message's id to the next contact it takes. ``CorrelationFilter``
-copies it onto every record a handler emits; the formatters below print it: one JSON
-object per line (``LOG_FORMAT=json``, production) or a readable line (``plain``).
+copies it onto each record, as the record is made (``install``) and again in LOGGING's
+handler; the formatters below print it: one JSON object per line (``LOG_FORMAT=json``,
+production) or a readable line (``plain``).
 """
 
 import logging
@@ -54,7 +55,7 @@ def bound(correlation_id: str):
     try:
         yield correlation_id
     except BaseException as error:
-        if not hasattr(error, _EXCEPTION_ATTRIBUTE):
+        if correlation_id and not hasattr(error, _EXCEPTION_ATTRIBUTE):
             with suppress(AttributeError, TypeError):  # a type with __slots__
                 setattr(error, _EXCEPTION_ATTRIBUTE, correlation_id)
         raise
@@ -76,6 +77,17 @@ def scope():
         raise
     finally:
         _current.reset(token)
+
+
+def scoped(function):
+    """``function`` run in a ``scope`` of its own."""
+
+    @wraps(function)
+    def in_scope(*args, **kwargs):
+        with scope():
+            return function(*args, **kwargs)
+
+    return in_scope
 
 
 def follow(message) -> str:

@@ -51,6 +51,9 @@ _contact_with_channel = Prepared(
 )
 
 
+# Each message is relayed under its webhook's correlation id (logs.follow); none of them
+# outlives the contact's run, so a pool thread starts its next contact clean.
+@logs.scoped
 def contact_relay(*, contact_id: int) -> RelayResult:
     """Relay what is due for one contact, both directions; a no-op when another worker
     holds the contact (it will do the work)."""
@@ -102,10 +105,7 @@ def contacts_due(*, limit: int = 1000) -> list[int]:
 def relay_contact_once(contact_id: int) -> RelayResult:
     """Relay one contact, wake it again if there is more than a batch, and log what
     was done: what a dispatcher thread and the relay_contact task both run."""
-    # Each message is relayed under its webhook's correlation id (logs.follow); none of
-    # them outlives this contact's run, so a pool thread starts its next one clean.
-    with logs.scope():
-        result = contact_relay(contact_id=contact_id)
+    result = contact_relay(contact_id=contact_id)
     if result.more:
         publish([contact_id])
     if result.relayed or result.sent or result.failed:

@@ -255,9 +255,8 @@ def _relay_in_process(contact_id: int | None) -> None:
 
     try:
         for due in [contact_id] if contact_id is not None else contacts_due():
-            with logs.scope():  # each message's id while it is relayed, none after
-                while contact_relay(contact_id=due).more:
-                    pass
+            while contact_relay(contact_id=due).more:
+                pass
     finally:
         # This thread's own connections: nothing else would ever close them.
         connections.close_all()

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -159,40 +158,6 @@ def test_a_record_logged_after_its_block_failed_carries_the_id_of_the_failure(ca
         logging.getLogger("relay.dispatch").exception("relay failed")
     (record,) = caplog.records
     assert record.correlation_id == "a1"
-
-
-def test_a_relay_thread_starts_each_contact_without_the_last_ones_id(monkeypatch, caplog):
-    """One pool thread relays contact 1 (whose message fails mid-relay) and then
-    contact 2, whose message was stored before ids were: nothing of contact 1's id
-    reaches contact 2's lines."""
-    from relay import engine
-    from relay.backlog import RelayResult
-
-    caplog.set_level(logging.INFO)
-    stored = {
-        1: SimpleNamespace(data={logs.CORRELATION_KEY: "first-message"}),
-        2: SimpleNamespace(data={}),
-    }
-    seen = {}
-
-    def contact_relay(*, contact_id):
-        seen[contact_id] = logs.current()  # before this contact's message is followed
-        logs.follow(stored[contact_id])
-        logging.getLogger("relay.inbound").info("relaying contact %s", contact_id)
-        if contact_id == 1:
-            raise RuntimeError("provider exploded")
-        return RelayResult()
-
-    monkeypatch.setattr(engine, "contact_relay", contact_relay)
-    with ThreadPoolExecutor(1) as pool:  # one thread: the second run reuses it
-        failed = pool.submit(engine.relay_contact_once, 1)
-        with pytest.raises(RuntimeError):
-            failed.result()
-        assert pool.submit(engine.relay_contact_once, 2).result() is not None
-        assert pool.submit(logs.current).result() == ""
-    assert seen == {1: "", 2: ""}
-    ids = {record.getMessage(): record.correlation_id for record in caplog.records}
-    assert ids == {"relaying contact 1": "first-message", "relaying contact 2": ""}
 
 
 def test_threads_never_see_each_others_id():
