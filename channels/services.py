@@ -33,7 +33,7 @@ from integrations.payload import text_safe
 from integrations.phone_identity import canonical
 from integrations.registry import channel_adapter, inbox_adapter
 from integrations.services import inbox_call, workspace_tokens
-from octopods import metrics
+from octopods import logs, metrics
 from relay.wakeup import relay_wake
 from workspaces.models import Status
 
@@ -242,7 +242,8 @@ def _store_message(channel: Channel, message: InboundMessage) -> int:
         _column_size(Message, "provider_message_id"),
     )
     sender = _storable_sender(message.sender, fit)
-    data = _message_data(message)
+    # The webhook's correlation id, for the relay to log this message under.
+    data = logs.stamped(_message_data(message))
     if fit.uncut:
         data["uncut"] = fit.uncut
     fields = {
@@ -383,7 +384,8 @@ def inbound_store(*, channel: Channel, events: list[InboundEvent]) -> None:
             else:
                 _apply_status(channel, event)
         if contact_ids:
-            transaction.on_commit(lambda: relay_wake(list(contact_ids)))
+            # Under the webhook's id, whenever the commit comes.
+            transaction.on_commit(logs.carried(lambda: relay_wake(list(contact_ids))))
         if templates_unknown:
             transaction.on_commit(lambda: _templates_sync_later(channel))
         if taps:
@@ -614,14 +616,17 @@ def channel_remove(*, channel: Channel) -> str:
 # --- the inbox's webhooks ----------------------------------------------------------------
 
 
-def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> None:
+def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> int:
     """Store what an inbox webhook said, exactly once: each agent reply becomes outbound
     messages (its text, then one per attachment) idempotent on the inbox part id, and
     conversation state changes are recorded.
 
     A conversation we did not open (a teammate's chat with a website visitor) is not
-    ours to relay and is skipped. Runs in one transaction; the relay is woken after."""
+    ours to relay and is skipped. Runs in one transaction; the relay is woken after.
+    Returns how many messages to send it made (a resent webhook's are counted again,
+    and stored once)."""
     contact_ids: dict[int, None] = {}
+    made = 0
     with transaction.atomic():
         for event in map(_made_safe, events):
             conversation = (
@@ -650,9 +655,11 @@ def inbox_events_store(*, provider: str, events: list[InboxEvent]) -> None:
             rows = _agent_reply_rows(conversation, event)
             Message.objects.bulk_create(rows, ignore_conflicts=True)
             metrics.replies_stored(conversation.contact.channel.kind, len(rows))
+            made += len(rows)
             contact_ids[conversation.contact_id] = None
         if contact_ids:
-            transaction.on_commit(lambda: relay_wake(list(contact_ids)))
+            transaction.on_commit(logs.carried(lambda: relay_wake(list(contact_ids))))
+    return made
 
 
 def _agent_reply_rows(conversation: Conversation, reply: AgentReply) -> list[Message]:
@@ -665,7 +672,8 @@ def _agent_reply_rows(conversation: Conversation, reply: AgentReply) -> list[Mes
         "origin": Origin.AGENT,
         "status": MessageStatus.PENDING,
     }
-    author = {"admin_id": reply.admin_id, "admin_name": reply.admin_name}
+    # With the webhook's correlation id, for the relay to log the send under.
+    author = logs.stamped({"admin_id": reply.admin_id, "admin_name": reply.admin_name})
     part_id_size = _column_size(Message, "inbox_part_id")
     if len(f"{reply.part_id}:{len(reply.attachments)}") > part_id_size:
         author["uncut"] = {"part_id": reply.part_id}

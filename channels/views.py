@@ -22,6 +22,7 @@ from integrations.channel import MalformedPayload, WebhookRejected, WebhookReque
 from integrations.registry import CHANNELS, channel_adapter, inbox_adapter
 from integrations.webhook_guard import body_refusal
 from octopods import metrics
+from octopods.logs import correlated
 from relay.media import media_path, storage_errors, storage_failure
 from workspaces.models import Workspace
 
@@ -69,6 +70,7 @@ def _webhook_request(request) -> WebhookRequest:
 
 
 @csrf_exempt  # providers sign their requests instead
+@correlated
 @metrics.webhook_counted
 @require_http_methods(["GET", "POST"])
 def webhook(request, kind, key):
@@ -120,8 +122,14 @@ def webhook(request, kind, key):
         return _malformed(
             kind, channel, f"a value could not be stored ({refused.__class__.__name__})"
         )
-    logger.info("%s webhook for channel %s: %d events stored", kind, channel.pk, len(events))
     metrics.messages_stored(kind, events)
+    logger.info(
+        "%s webhook for channel %s: %d events stored",
+        kind,
+        channel.pk,
+        len(events),
+        extra={"kind": kind, "channel_id": channel.pk, "events": len(events)},
+    )
     return HttpResponse(body, content_type=content_type)
 
 
@@ -285,6 +293,7 @@ def remove(request, pk):
 
 
 @csrf_exempt  # the inbox signs its requests instead
+@correlated
 @metrics.webhook_counted
 @require_http_methods(["HEAD", "POST"])
 def inbox_webhook(request, provider):
@@ -316,7 +325,7 @@ def inbox_webhook(request, provider):
         )
     if events:
         try:
-            inbox_events_store(provider=provider, events=events)
+            stored = inbox_events_store(provider=provider, events=events)
         except DataError as refused:
             # As for channel webhooks: our bug, answered with a reason rather than a 500.
             logger.exception("%s webhook could not be stored", provider)
@@ -325,6 +334,13 @@ def inbox_webhook(request, provider):
                 status=400,
                 content_type="text/plain",
             )
+        logger.info(
+            "%s webhook: %d events, %d messages to send",
+            provider,
+            len(events),
+            stored,
+            extra={"provider": provider, "events": len(events), "messages": stored},
+        )
     return HttpResponse("OK", content_type="text/plain")
 
 

@@ -29,6 +29,7 @@ from integrations.intercom.client import LABEL, IntercomClient, describe_error
 from integrations.intercom.webhooks import text_to_html
 from integrations.services import inbox_call, workspace_tokens
 from integrations.whatsapp import templates as wa_templates
+from octopods import logs
 from relay.outbound import plain_html
 from relay.wakeup import relay_wake
 from workspaces.models import Workspace
@@ -169,7 +170,9 @@ def _queue(
                 status=MessageStatus.PENDING,
                 type="template" if "template" in data else "text",
                 text=text,
-                data={**data, "admin_id": admin_id, "admin_name": admin_name, "proactive": True},
+                data=logs.stamped(
+                    {**data, "admin_id": admin_id, "admin_name": admin_name, "proactive": True}
+                ),
             )
             send = ProactiveSend.objects.create(
                 workspace=workspace,

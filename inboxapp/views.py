@@ -21,6 +21,7 @@ from accounts.decorators import account_role
 from integrations.channel import MalformedPayload
 from integrations.payload import load_json
 from integrations.webhook_guard import body_refusal, digests_equal
+from octopods.logs import correlated
 from workspaces.models import Provider, Workspace
 
 from . import canvas, flow
@@ -74,6 +75,7 @@ def _nul_in_input(body: bytes) -> bool:
 
 def canvas_endpoint(handler):
     @csrf_exempt  # signed by Intercom with the app's client secret
+    @correlated  # a message sent from the panel keeps its id to the channel's call
     @require_POST
     @wraps(handler)
     def view(request):

@@ -1,7 +1,8 @@
 """The one HTTP seam to providers: timeouts on every call and a log line per attempt.
 
 Log lines carry the method, host, path, status and duration — never query strings,
-bodies or headers, and path segments long enough to be tokens are masked.
+bodies or headers, and path segments long enough to be tokens are masked — and the
+correlation id of the message the call is made for.
 """
 
 import logging
@@ -51,12 +52,16 @@ class _Seam:
             )
             metrics.provider_call(method, url, time.monotonic() - started, error)
             raise
+        elapsed = (time.monotonic() - started) * 1000
+        # The correlation id of the message this call is for rides on the record
+        # (octopods/logs.py); these fields make the line searchable as JSON.
         logger.info(
             "provider call: %s %s -> %s in %.0f ms",
             method,
             loggable_url(url),
             response.status_code,
-            (time.monotonic() - started) * 1000,
+            elapsed,
+            extra={"status": response.status_code, "duration_ms": round(elapsed)},
         )
         metrics.provider_call(method, url, time.monotonic() - started, response.status_code)
         return response

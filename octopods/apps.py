@@ -10,3 +10,13 @@ class OctopodsConfig(AppConfig):
         from .log_masking import install
 
         install()
+
+        # Every record carries the correlation id of what it was logged for.
+        from .logs import install as correlate
+
+        correlate()
+
+        # Error reports, when SENTRY_DSN is set; the same processes report.
+        from .errors import sentry_init_from_settings
+
+        sentry_init_from_settings()

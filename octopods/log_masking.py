@@ -8,6 +8,13 @@ plain text. ``MaskSecrets`` rewrites a record's message, and its traceback text,
 those values masked. ``install`` applies it to every record the process creates, at
 creation, so it also covers handlers configured outside Django's LOGGING (gunicorn's
 own, Celery's).
+
+Besides URLs, a few other shapes carry secrets into messages and tracebacks:
+``Authorization`` headers (a ``repr`` of a headers dict, an exception quoting a
+request), values named like a token, secret, password or signature (query parameters,
+``name: value`` and ``"name": "value"``), and Telegram's bot token, which its Bot API
+takes in the path (``/bot<token>/sendMessage``, quoted by a failed connection's
+error). Error reports to Sentry go through the same ``mask`` (octopods/errors.py).
 """
 
 import logging
@@ -19,13 +26,37 @@ MASK = "********"
 # /hooks/hubspot/, /hooks/intercom/uninstall/) carry no secret in their path.
 _WEBHOOK_KEY = re.compile(r"(/hooks/(?!intercom/|hubspot/)[^/\s?#\"']+/)[^/\s?#\"']+")
 _HUB_PARAMS = re.compile(r"(hub(?:\.|%2e)(?:verify_token|challenge)=)[^&\s#\"']*", re.IGNORECASE)
+# Telegram's Bot API: https://api.telegram.org/bot<id>:<secret>/<method>.
+_BOT_TOKEN = re.compile(r"(/bot)\d+:[\w-]+")
+# "Authorization: Bearer x", "'Authorization': 'Basic x'", "authorization=x": the whole
+# value, scheme and credentials (one or two words).
+_AUTHORIZATION = re.compile(
+    r"""((?:proxy-)?authorization['"]?\s*[:=]\s*\[?['"]?)[^'"\s,;&}]+(?:[ ][^'"\s,;&}]+)?""",
+    re.IGNORECASE,
+)
+# A value whose name says it is secret: access_token=x, "client_secret": "x", a parsed
+# query's {'token': ['x']},
+# X-Telegram-Bot-Api-Secret-Token: x, bot_token='x', password=x, X-Hub-Signature: x.
+_NAMED_SECRET = re.compile(
+    r"""(\b[\w.-]*(?:token|secret|password|passwd|signature|api[_-]?key)['"]?\s*[:=]\s*\[?['"]?)"""
+    r"""[^'"\s,;&}#]+""",
+    re.IGNORECASE,
+)
+# Cheap to test first: most log lines hold none of these, and pay nothing more.
+_HINTS = ("hooks/", "hub", "/bot", "authorization", "token", "secret", "passw", "signature", "key")
 
 
 def mask(text: str) -> str:
-    """``text`` with webhook keys and Meta's verify token and challenge masked."""
-    if "hooks/" not in text and "hub" not in text.lower():
+    """``text`` with webhook keys, Meta's verify token and challenge, Authorization
+    headers, Telegram bot tokens and values named as secrets masked."""
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _HINTS):
         return text
-    return _HUB_PARAMS.sub(rf"\g<1>{MASK}", _WEBHOOK_KEY.sub(rf"\g<1>{MASK}", text))
+    text = _WEBHOOK_KEY.sub(rf"\g<1>{MASK}", text)
+    text = _HUB_PARAMS.sub(rf"\g<1>{MASK}", text)
+    text = _BOT_TOKEN.sub(rf"\g<1>{MASK}", text)
+    text = _AUTHORIZATION.sub(rf"\g<1>{MASK}", text)
+    return _NAMED_SECRET.sub(rf"\g<1>{MASK}", text)
 
 
 class MaskSecrets(logging.Filter):

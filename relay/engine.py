@@ -21,6 +21,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from channels.models import Contact
+from octopods import logs
 from octopods.prepared import Prepared
 
 from .backlog import Backlog, RelayResult, arrived_meanwhile, due_messages
@@ -49,6 +50,9 @@ _contact_with_channel = Prepared(
 )
 
 
+# Each message is relayed under its webhook's correlation id (logs.follow); none of them
+# outlives the contact's run, so a pool thread starts its next contact clean.
+@logs.scoped
 def contact_relay(*, contact_id: int) -> RelayResult:
     """Relay what is due for one contact, both directions; a no-op when another worker
     holds the contact (it will do the work)."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from channels.automations import channel_is_open
 from channels.models import Contact, Conversation, Direction, Message, MessageStatus, Origin
 from integrations.base import InboxCustomer, InboxDelivery, ProviderError
-from octopods import metrics, prepared
+from octopods import logs, metrics, prepared
 from octopods.prepared import Prepared
 from workspaces.models import Status
 
@@ -62,6 +62,7 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
         if message is None:
             result.drained.append(Direction.INBOUND)
             return
+        logs.follow(message)  # its lines, and its provider calls, carry its id
         if not due(message):
             result.waiting = True
             return
@@ -128,6 +129,12 @@ def relay_inbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rela
             first_time = False
         conversation = record_delivery(lease, contact, message, refs, known=conversation)
         backlog.done(Direction.INBOUND)
+        logger.info(
+            "message %s relayed to the inbox (part %s)",
+            message.pk,
+            refs.part_id,
+            extra={"message_id": message.pk, "contact_id": contact.pk},
+        )
         result.relayed += 1
         metrics.relayed(channel.kind, Direction.INBOUND)
         if automations(contact, conversation, message, first_time=first_time):
@@ -334,7 +341,7 @@ def automations(
             origin=Origin.AUTOMATION,
             type="text",
             text=text,
-            data={"automation": kind},
+            data=logs.stamped({"automation": kind}),  # the customer message's id
             status=MessageStatus.PENDING,
         )
     return len(replies)

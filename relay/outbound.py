@@ -18,7 +18,7 @@ from channels.services import channel_webhook_url
 from integrations.base import ProviderError
 from integrations.channel import OutboundMedia, OutboundMessage, TemplateMessage
 from integrations.registry import channel_adapter
-from octopods import metrics
+from octopods import logs, metrics
 
 from .attempts import (
     backoff,
@@ -50,6 +50,7 @@ def relay_outbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rel
         if message is None:
             result.drained.append(Direction.OUTBOUND)
             return
+        logs.follow(message)  # its lines, and its provider calls, carry its id
         if not due(message):
             result.waiting = True
             return
@@ -117,6 +118,11 @@ def relay_outbound(lease: Lease, contact: Contact, backlog: Backlog, result: Rel
         backlog.done(Direction.OUTBOUND)
         result.sent += 1
         metrics.relayed(channel.kind, Direction.OUTBOUND)
+        logger.info(
+            "message %s sent to the customer",
+            message.pk,
+            extra={"message_id": message.pk, "contact_id": contact.pk},
+        )
         if message.origin == Origin.AUTOMATION:
             note_automation(contact, message)
         elif message.origin == Origin.AGENT and ":" not in message.inbox_part_id:

@@ -33,6 +33,8 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from octopods import logs
+
 logger = logging.getLogger(__name__)
 
 RELAY_TASK = "channels.relay_contact"
@@ -59,7 +61,8 @@ class Waker:
         self._direct = direct
         self._direct_paused_until = 0.0
         self._lock = threading.Lock()
-        self._queue: queue.Queue[int] | None = None
+        # (contact id, correlation id of the webhook that woke it)
+        self._queue: queue.Queue[tuple[int, str]] | None = None
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
@@ -73,8 +76,10 @@ class Waker:
             return
         try:
             work = self._started()
+            # The thread logs each wake-up under the id of the webhook that asked for it.
+            correlation_id = logs.current()
             for contact_id in contact_ids:
-                work.put_nowait(contact_id)
+                work.put_nowait((contact_id, correlation_id))
         except queue.Full:
             logger.warning("relay wake-up queue is full; the sweeper will pick the rest up")
         except Exception:
@@ -118,7 +123,7 @@ class Waker:
         threading.Thread(target=wait, daemon=True).start()
         return done.wait(timeout)
 
-    def _started(self) -> queue.Queue[int]:
+    def _started(self) -> queue.Queue[tuple[int, str]]:
         # A forked web worker inherits the queue but not the thread: start afresh.
         pid = os.getpid()
         with self._lock:
@@ -132,10 +137,10 @@ class Waker:
             return self._queue
 
     @staticmethod
-    def _run(work: queue.Queue[int]) -> None:
+    def _run(work: queue.Queue[tuple[int, str]]) -> None:
         while True:
             try:
-                contact_id = work.get(timeout=IN_PROCESS_SWEEP_SECONDS)
+                contact_id, correlation_id = work.get(timeout=IN_PROCESS_SWEEP_SECONDS)
             except queue.Empty:
                 if settings.RELAY_IN_PROCESS:
                     # No beat runs beside an in-process relay: retries that came due
@@ -147,30 +152,36 @@ class Waker:
                 continue
             if settings.RELAY_IN_PROCESS:
                 try:
-                    _relay_in_process(contact_id)
+                    with logs.bound(correlation_id):
+                        _relay_in_process(contact_id)
                 except Exception:
                     logger.exception("in-process relay of contact %s failed", contact_id)
                 finally:
                     work.task_done()
                 continue
             # Everything that queued up meanwhile goes in the same round trip.
-            batch, taken = {contact_id: None}, 1
+            batch, taken = {contact_id: correlation_id}, 1
             while taken < PUBLISH_BATCH:
                 try:
-                    batch[work.get_nowait()] = None
+                    contact_id, correlation_id = work.get_nowait()
                 except queue.Empty:
                     break
+                batch.setdefault(contact_id, correlation_id)
                 taken += 1
             try:
                 publish(list(batch))
             except Exception as error:
-                logger.debug("relay wake-up failure", exc_info=True)
-                logger.warning(
-                    "relay wake-up for %s not sent (%s); the sweeper will relay %s",
-                    _contacts(batch),
-                    type(error).__name__,
-                    "it" if len(batch) == 1 else "them",
-                )
+                # One webhook's wake-up is logged under its id; a batch lists them.
+                ids = sorted({each for each in batch.values() if each})
+                with logs.bound(ids[0] if len(ids) == 1 else ""):
+                    logger.debug("relay wake-up failure", exc_info=True)
+                    logger.warning(
+                        "relay wake-up for %s not sent (%s); the sweeper will relay %s",
+                        _contacts(batch),
+                        type(error).__name__,
+                        "it" if len(batch) == 1 else "them",
+                        extra={"correlation_ids": ids} if len(ids) > 1 else None,
+                    )
             finally:
                 for _ in range(taken):
                     work.task_done()

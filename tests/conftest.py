@@ -102,3 +102,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_correlation_id_left_behind():
+    """Every correlation id is put back when its block ends (octopods/logs.py): one
+    left behind would be logged against the next request or message of the thread."""
+    yield
+    from octopods import logs
+
+    assert logs.current() == "", "a correlation id outlived its block"

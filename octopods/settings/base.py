@@ -501,16 +501,47 @@ STORAGES = {
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        # Their DEBUG lines print token requests and responses, secrets included.
-        "requests_oauthlib": {"level": "INFO"},
-        "oauthlib": {"level": "INFO"},
-    },
-}
+# json: one object per line for a log pipeline (production's default); plain: a line a
+# person reads (everywhere else). octopods/logs.py has both and the correlation id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+
+
+def logging_config(*, level: str, log_format: str) -> dict:
+    """Django's LOGGING (Celery's workers use it too: octopods/celery.py)."""
+    if log_format not in ("json", "plain"):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {log_format!r}")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"correlation": {"()": "octopods.logs.CorrelationFilter"}},
+        "formatters": {
+            "plain": {"()": "octopods.logs.PlainFormatter"},
+            "json": {"()": "octopods.logs.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["correlation"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            # Their DEBUG lines print token requests and responses, secrets included.
+            "requests_oauthlib": {"level": "INFO"},
+            "oauthlib": {"level": "INFO"},
+        },
+    }
+
+
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
+
+# --- Error reports ------------------------------------------------------------------
+# Sentry, when a DSN is given (octopods/errors.py): Django's and Celery's errors, with
+# the same secrets masked as in the logs and the correlation id as a tag.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import MEDIA_STORAGE, env
+from .base import LOG_LEVEL, MEDIA_STORAGE, env, logging_config
 
 _missing = [
     name
@@ -40,3 +40,8 @@ STORAGES = {
     "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# A log pipeline reads one JSON object per line (README, "Logs").
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")

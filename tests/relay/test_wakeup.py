@@ -268,3 +268,30 @@ def test_without_a_broker_the_relay_runs_beside_the_web_process(
     assert waker.flush(WAKE_TIMEOUT)
     assert Message.objects.get().status == "relayed"
     assert [d.body for d in inbox.deliveries] == ["hi"]
+
+
+def test_a_wake_up_the_thread_could_not_send_is_logged_under_the_webhooks_id(
+    client,
+    whatsapp,
+    broker_on,
+    settings,
+    fresh_waker,
+    monkeypatch,
+    caplog,
+    django_capture_on_commit_callbacks,
+):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens
+
+    def refused(contact_ids):
+        raise redis.ConnectionError("Connection refused.")
+
+    monkeypatch.setattr(wakeup, "publish", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_whatsapp(client, whatsapp, wa_text()).status_code == 200
+    assert fresh_waker.flush(WAKE_TIMEOUT)
+    (stored,) = [r for r in caplog.records if "events stored" in r.getMessage()]
+    assert stored.correlation_id
+    # One line from the webhook's own thread, one from the wake-up thread.
+    for line in ("not sent at once (ConnectionError)", "not sent (ConnectionError)"):
+        (record,) = [r for r in caplog.records if line in r.getMessage()]
+        assert record.correlation_id == stored.correlation_id
