@@ -1,7 +1,7 @@
 """Error reports to Sentry, when SENTRY_DSN is set.
 
 Django's and Celery's integrations report unhandled errors (a view's 500, a task that
-raised) and error log lines. Nothing personal is sent (``send_default_pii=False``), and
+raised) and error log lines. Nothing personal is sent (no user identity, no request bodies), and
 every report goes through ``before_send``: the same secrets as in the logs are masked
 (octopods/log_masking.py) in every text of the event — messages, exception values,
 the request's URL and query string, breadcrumbs, a frame's local values — and any value
@@ -94,7 +94,9 @@ def sentry_init(*, dsn: str, environment: str, release: str, transport=None) -> 
         environment=environment or None,
         release=release or None,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
+        # Nothing personal: no user identity, and no request or response bodies (a
+        # webhook's body is a customer's message).
+        data_collection={"user_info": False, "http_bodies": []},
         before_send=before_send,
         before_breadcrumb=before_breadcrumb,
         # Errors only: no performance tracing, so nothing is added to a webhook's time

@@ -134,7 +134,9 @@ def test_django_and_celery_are_reported_and_nothing_personal(sentry):
     client = sentry_sdk.get_client()
     assert client.get_integration(DjangoIntegration) is not None
     assert client.get_integration(CeleryIntegration) is not None
-    assert client.options["send_default_pii"] is False
+    collected = client.options["data_collection"]
+    assert collected["user_info"] is False
+    assert collected["http_bodies"] == []  # a webhook's body is a customer's message
 
 
 def test_error_reports_start_only_with_a_dsn(settings, monkeypatch):
