@@ -94,9 +94,10 @@ def sentry_init(*, dsn: str, environment: str, release: str, transport=None) -> 
         environment=environment or None,
         release=release or None,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        # Nothing personal: no user identity, and no request or response bodies (a
-        # webhook's body is a customer's message).
-        data_collection={"user_info": False, "http_bodies": []},
+        # Nothing personal: no user identity, no request or response bodies (a webhook's
+        # body is a customer's message), no query parameters in database breadcrumbs (a
+        # webhook's channel is looked up by its key).
+        data_collection={"user_info": False, "http_bodies": [], "database_query_data": False},
         before_send=before_send,
         before_breadcrumb=before_breadcrumb,
         # Errors only: no performance tracing, so nothing is added to a webhook's time

@@ -137,6 +137,7 @@ def test_django_and_celery_are_reported_and_nothing_personal(sentry):
     collected = client.options["data_collection"]
     assert collected["user_info"] is False
     assert collected["http_bodies"] == []  # a webhook's body is a customer's message
+    assert collected["database_query_data"] is False  # a channel is found by its key
 
 
 def test_error_reports_start_only_with_a_dsn(settings, monkeypatch):
