@@ -62,6 +62,12 @@ _OLD_APP = (
     "can reach them once they update Viber."
 )
 
+_BILLING = (
+    "Viber refused the message because of the bot's account with Viber "
+    "({status_message}): it may send no more messages for now. The bot's admin needs to "
+    "settle this with Viber or its Viber partner; the reply was not sent."
+)
+
 # Viber's error codes (REST bot API, Error Codes; creators.viber.com/docs/bots-api/errors)
 # that mean something to the agent: (permanent, message).
 _MESSAGE_ERRORS: dict[int, tuple[bool, str]] = {
@@ -92,6 +98,10 @@ _MESSAGE_ERRORS: dict[int, tuple[bool, str]] = {
     ),
     13: (True, _OLD_APP),
     14: (True, _OLD_APP),
+    21: (True, _BILLING),
+    22: (True, _BILLING),
+    23: (True, _BILLING),
+    24: (True, _BILLING),
 }
 
 
