@@ -37,6 +37,9 @@ def api_url() -> str:
     return getattr(settings, "VIBER_API_URL", "https://chatapi.viber.com/pa")
 
 
+# How long to wait after Viber's rate limit (status 12) before trying again, in seconds.
+RATE_LIMIT_WAIT = 600.0
+
 # --- errors ------------------------------------------------------------------------------
 
 _KEY_REFUSED = (
@@ -122,11 +125,15 @@ def describe_error(status: int, status_message: str, *, http_status: int = 200) 
         return ProviderError(
             _KEY_REFUSED, permanent=True, unauthorized=True, field="auth_token", **common
         )
-    if status == 12 or status_message == "tooManyRequests":
+    if status == 12 or status_message.replace(" ", "").lower() == "toomanyrequests":
+        # send_message: at most 100 messages to one customer within an hour without a
+        # reply; the count starts again when they reply.
         return ProviderError(
-            "Viber asked us to slow down (too many requests); Octopods tries again in a minute.",
+            "Viber refused the message for now: a bot may send one customer at most 100 "
+            "messages within an hour without a reply. Octopods tries again later; it goes "
+            "through once the customer replies or the hour has passed.",
             permanent=False,
-            retry_after=60.0,
+            retry_after=RATE_LIMIT_WAIT,
             **common,
         )
     if status == 1 or status_message == "invalidUrl":

@@ -160,13 +160,14 @@ def test_a_revoked_token_asks_for_a_reconnect(mocked):
 
 
 def test_the_rate_limit_is_tried_again(mocked):
-    """Error Codes: 12 tooManyRequests."""
-    mocked.post(api("send_message"), json={"status": 12, "status_message": "tooManyRequests"})
+    """Send a Message (creators.viber.com): at most 100 messages to a user within an hour
+    without a reply, refused as {"status": 12, "status_message": "Too many requests"}."""
+    mocked.post(api("send_message"), json={"status": 12, "status_message": "Too many requests"})
 
-    with pytest.raises(ProviderError, match="slow down") as caught:
+    with pytest.raises(ProviderError, match="at most 100") as caught:
         send(text="Hello")
     assert not caught.value.permanent
-    assert caught.value.retry_after == 60.0
+    assert caught.value.retry_after == 600.0
 
 
 def test_an_http_429_is_tried_again_when_viber_says(mocked):
