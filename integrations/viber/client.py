@@ -5,6 +5,8 @@ the ``X-Viber-Auth-Token`` header. Viber answers HTTP 200 even when it refuses: 
 ``status`` (0 is ok) and ``status_message`` say what happened.
 """
 
+from urllib.parse import urlsplit
+
 import requests
 from django.conf import settings
 
@@ -276,15 +278,18 @@ class ViberClient:
         return str(token)
 
     def file_size(self, url: str) -> int | None:
-        """The size of one of our own files, which Viber's video and file messages
-        require (HEAD on the signed link; None when the server does not say)."""
-        try:
-            response = ProviderSession().head(url, allow_redirects=True)
-            response.raise_for_status()
-            return int(response.headers["Content-Length"])
-        except (requests.RequestException, KeyError, ValueError):
-            # The caller sends a link instead.
+        """The size of the file at ``url`` (a reply's attachment), which Viber's video and
+        file messages require; None when it cannot be learned. Only the headers of a GET
+        are read (our media links answer GET only): no body, no redirect, HTTPS only."""
+        if urlsplit(url).scheme != "https":
             return None
+        try:
+            with ProviderSession().get(url, stream=True, allow_redirects=False) as response:
+                response.raise_for_status()
+                size = int(response.headers["Content-Length"])
+        except (requests.RequestException, KeyError, ValueError):
+            return None
+        return size if size > 0 else None
 
     def download(self, url: str, *, max_bytes: int) -> Download:
         # Viber's media URLs are public (no token); the session's token header must not

@@ -88,7 +88,7 @@ def test_it_sends_a_picture_with_its_caption(mocked):
 
 def test_it_sends_a_file_with_its_size_and_name(mocked):
     """File message: media, size (required) and file_name."""
-    mocked.head(f"{FILES}/invoice.pdf", headers={"Content-Length": "48213"})
+    mocked.get(f"{FILES}/invoice.pdf", body=b"x" * 48213, headers={"Content-Length": "48213"})
     mocked.post(api("send_message"), json=SENT)
     media = OutboundMedia(
         url=f"{FILES}/invoice.pdf", mime_type="application/pdf", filename="invoice-1042.pdf"
@@ -106,7 +106,7 @@ def test_it_sends_a_file_with_its_size_and_name(mocked):
 
 def test_it_sends_an_mp4_as_a_video(mocked):
     """Video message: media and size (required)."""
-    mocked.head(f"{FILES}/clip.mp4", headers={"Content-Length": "1000000"})
+    mocked.get(f"{FILES}/clip.mp4", body=b"x" * 1000000, headers={"Content-Length": "1000000"})
     mocked.post(api("send_message"), json=SENT)
 
     send(media=OutboundMedia(url=f"{FILES}/clip.mp4", mime_type="video/mp4"))
@@ -117,13 +117,22 @@ def test_it_sends_an_mp4_as_a_video(mocked):
 
 def test_a_file_of_unknown_size_goes_as_a_link(mocked):
     """File message: without a size Viber refuses it; the customer gets the link."""
-    mocked.head(f"{FILES}/notes.txt", status=405)
+    mocked.get(f"{FILES}/notes.txt", status=404)
     mocked.post(api("send_message"), json=SENT)
 
     send(media=OutboundMedia(url=f"{FILES}/notes.txt", mime_type="text/plain"))
 
     assert sent(mocked)["type"] == "text"
     assert sent(mocked)["text"] == f"{FILES}/notes.txt"
+
+
+def test_a_file_not_on_https_goes_as_a_link_without_being_fetched(mocked):
+    mocked.post(api("send_message"), json=SENT)
+
+    send(text="Notes", media=OutboundMedia(url="http://files.example.com/notes.txt"))
+
+    assert len(mocked.calls) == 1
+    assert sent(mocked)["text"] == "Notes\nhttp://files.example.com/notes.txt"
 
 
 # --- refusals --------------------------------------------------------------------------------
