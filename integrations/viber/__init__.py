@@ -1,0 +1,1 @@
+"""Viber: a bot on Viber's REST bot API (docs/channels/viber.md)."""
