@@ -11,6 +11,8 @@ What becomes what (docs/channels/line.md):
   which stays the same when LINE redelivers the event, so a redelivery is a duplicate
   the store ignores. A quoted message is ``reply_to``; a type we do not model is
   UNSUPPORTED naming it.
+- ``messageEdited`` from a one-on-one chat (LINE has edits only in groups so far): a
+  message naming the one it replaces, as the other kinds carry edits.
 - ``unsend``: the customer took a message back. Not dropped: an UNSUPPORTED message
   saying which one, so the agent knows the words they may have read are withdrawn.
 - ``postback``: a tap on a postback action (a rich menu the account's admin set up):
@@ -25,6 +27,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..channel import (
@@ -119,6 +122,27 @@ def _on_message(raw: dict) -> list[InboundEvent]:
     ]
 
 
+def _on_message_edited(raw: dict) -> list[InboundEvent]:
+    # messageEdited: a customer changed a text message. LINE says this happens only in
+    # group chats for now (which are not relayed), so a one-on-one edit is read ahead
+    # of time the way the other kinds carry edits: a message of its own naming the one
+    # it replaces. Several edits may arrive out of order; each is kept by its event id.
+    events = _on_message(raw)
+    if not events:
+        return []
+    (edited,) = events
+    event = parse_as(schema.MessageEvent, raw)
+    return [
+        replace(
+            edited,
+            provider_message_id=f"edit:{event.webhookEventId}:{edited.provider_message_id}",
+            provider_type="messageEdited",
+            edits=edited.provider_message_id,
+            reply_to="",
+        )
+    ]
+
+
 def _on_unsend(raw: dict) -> list[InboundEvent]:
     event = parse_as(schema.UnsendEvent, raw)
     sender = _customer(event)
@@ -170,6 +194,7 @@ def _nothing(raw: dict) -> list[InboundEvent]:
 
 EVENT_HANDLERS: dict[str, Callable[[dict], list[InboundEvent]]] = {
     "message": _on_message,
+    "messageEdited": _on_message_edited,
     "unsend": _on_unsend,
     "postback": _on_postback,
     "follow": _nothing,

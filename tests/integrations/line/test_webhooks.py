@@ -300,3 +300,13 @@ def test_an_image_without_its_content_provider_is_refused():
 def test_a_body_that_is_not_json_is_refused():
     with pytest.raises(MalformedPayload, match="not JSON"):
         parse(request=request(b"events=1"))
+
+
+def test_an_edit_names_the_message_it_replaces():
+    """Message edited event (https://developers.line.biz/en/reference/messaging-api/#edit-event):
+    group chats only for now, read ahead for one-on-one chats."""
+    (message,) = parsed("message_edited.json")
+    assert message.provider_message_id == "edit:01H0ABCDEF0123456789ABCDEH:468789577898262530"
+    assert message.edits == "468789577898262530"
+    assert message.text == "Hello, world! (edited)"
+    assert message.provider_type == "messageEdited"
