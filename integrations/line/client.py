@@ -62,7 +62,7 @@ QUOTA_USED_UP = (
     "its plan allows this month{usage}. Octopods answers customers with push messages, and "
     "every one counts against that monthly allowance. The reply was not sent. The "
     "account's admin can raise the limit or change plan in LINE Official Account Manager "
-    "(Settings, then Subscription plan or Usage); otherwise sending works again from the "
+    "(Settings, then Activity and billing); otherwise sending works again from the "
     "first day of next month. Send the reply again then, or reach the customer another "
     "way."
 )
