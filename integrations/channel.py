@@ -237,13 +237,18 @@ class OutboundMessage:
     or an approved template. ``to`` is the contact's external id on the channel (wa_id,
     chat id, PSID, E.164 number). ``text`` is already in the channel's own formatting
     (``ChannelAdapter.format_html``). ``status_callback`` is where the provider should
-    post delivery statuses, for providers that take one per message (Twilio)."""
+    post delivery statuses, for providers that take one per message (Twilio).
+    ``idempotency_key`` is the same for every attempt at one queued message and differs
+    between messages ("" when the caller has none): a provider that takes a retry key
+    (LINE's ``X-Line-Retry-Key``) is given one derived from it, so a retry after a
+    timeout cannot deliver the message twice."""
 
     to: str
     text: str = ""
     media: OutboundMedia | None = None
     template: TemplateMessage | None = None
     status_callback: str = ""
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""LINE Messaging API channel: a LINE Official Account customers chat with one-on-one."""
