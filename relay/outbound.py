@@ -199,6 +199,9 @@ def _outbound(adapter, contact: Contact, message: Message) -> OutboundMessage:
         media=media,
         template=template,
         status_callback=channel_webhook_url(channel=channel),
+        # One key per queued message, the same on every attempt: a provider that takes
+        # a retry key (LINE) delivers it once however often it is tried.
+        idempotency_key=f"octopods-{message.pk}",
     )
 
 

@@ -292,6 +292,8 @@ def test_an_agent_reply_is_stored_once_and_sent_with_the_signature(
     assert text.text == "Thanks, <b>Jane</b>!\n\n— Ann, Support bot"
     assert image.media.url == "https://files.example/x.png"
     assert text.status_callback.endswith(f"/hooks/telegram/{channel.webhook_key}/")
+    # Each queued message has its own retry key, the same on every attempt (LINE's).
+    assert [text.idempotency_key, image.idempotency_key] == [f"octopods-{m.pk}" for m in rows]
     # Telegram reports no deliveries: a message its API accepted is in the chat.
     assert [m.status for m in rows.all()] == [MessageStatus.DELIVERED, MessageStatus.DELIVERED]
     assert [m.provider_message_id for m in rows.all()] == ["sent-1", "sent-2"]
