@@ -265,7 +265,8 @@ class Traffic:
 
 
 def set_up(stack: Stack, customers: list[int]) -> str:
-    from sandbox.models import Conversation, Kind
+    from sandbox.kinds import Kind
+    from sandbox.models import Conversation
     from workspaces.models import Workspace
 
     admin_account("Harness Support")

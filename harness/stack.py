@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from integrations.registry import channel_apis
+
 from .services import PostgresServer, RedisServer, ServiceError, free_port, wait_until
 
 # The queues of octopods/celery.py (QUEUES); tests/test_queues.py keeps them equal.
@@ -108,9 +110,8 @@ class Stack:
             "INTERCOM_API_URL": f"{sandbox}/intercom/api",
             "HUBSPOT_AUTHORIZE_URL": f"{sandbox}/hubspot/oauth/authorize",
             "HUBSPOT_API_URL": f"{sandbox}/hubspot/api",
-            "TELEGRAM_API_URL": f"{sandbox}/telegram",
-            "META_GRAPH_API_URL": f"{sandbox}/graph/v25.0",
-            "TWILIO_API_URL": f"{sandbox}/twilio",
+            # Every channel provider's API (TELEGRAM_API_URL, ...) at the sandbox.
+            **{api.setting: f"{sandbox}/{api.sandbox_path}" for api in channel_apis()},
             "OAUTHLIB_INSECURE_TRANSPORT": "1",
             "PYTHONUNBUFFERED": "1",
         }

@@ -96,9 +96,12 @@ class ChannelOption:
 
     @property
     def free_text(self) -> bool:
-        """Whether a teammate may write their own text: WhatsApp takes only approved
-        templates outside the window (error 131047)."""
-        return not (self.kind == "whatsapp" and self.window is not None and not self.window.open)
+        """Whether a teammate may write their own text: a kind with approved templates
+        takes only those outside the window (WhatsApp's error 131047)."""
+        from integrations.registry import channel_adapter
+
+        closed = self.window is not None and not self.window.open
+        return not (closed and channel_adapter(self.kind).approved_templates)
 
 
 @dataclass(frozen=True)
@@ -272,14 +275,31 @@ def start(
     return screen.response()
 
 
+def _unreachable() -> str:
+    """Why no channel can reach a customer, kind by kind (the registry's)."""
+    from integrations.registry import CHANNELS, channel_adapter, labels_phrase
+
+    adapters = [channel_adapter(kind) for kind in CHANNELS]
+    phone = labels_phrase([each.label for each in adapters if each.reaches_phone_numbers])
+    chat = [each for each in adapters if not each.reaches_phone_numbers]
+    said = "No channel of this workspace can reach this customer."
+    if phone:
+        said += f" {phone} need their phone number;"
+    if chat:
+        identities = labels_phrase([each.identity_label for each in chat], "or")
+        said += (
+            f" {labels_phrase([each.label for each in chat])} need the customer to have "
+            f"written to that {identities} first."
+        )
+    return said.rstrip(";") + ("" if said.endswith(".") else ".")
+
+
 def channels(*, recipient: Recipient, options: list[ChannelOption]) -> dict:
     screen = Screen().text(f"Message {_md(recipient.label)}", "header")
     screen.stored["recipient"] = recipient.to_data()
     if not options:
         screen.text(
-            "No channel of this workspace can reach this customer. SMS and WhatsApp need "
-            "their phone number; Telegram and Messenger need the customer to have written "
-            "to that bot or Page first.",
+            _unreachable(),
             "error",
         )
     else:
@@ -326,12 +346,12 @@ def compose(
             _saved_list(screen, saved)
     else:
         screen.text(
-            "WhatsApp delivers free text only within 24 hours of the customer's last "
+            f"{option.kind_label} delivers free text only within 24 hours of the customer's last "
             "message, so only an approved template can be sent now.",
             "paragraph",
         )
     if templates is not None:
-        _template_list(screen, templates, closed=not option.free_text)
+        _template_list(screen, templates, closed=not option.free_text, kind_label=option.kind_label)
     screen.button("channels", "Back", "link")
     return screen.response()
 
@@ -388,14 +408,16 @@ def saved_fill(
     return screen.response()
 
 
-def _template_list(screen: Screen, templates: TemplateChoice, *, closed: bool) -> None:
+def _template_list(
+    screen: Screen, templates: TemplateChoice, *, closed: bool, kind_label: str
+) -> None:
     if not closed:
         screen.divider()
     if templates.total == 0 and not templates.query:
         screen.text(
             "No approved templates are available for this number yet"
             + (
-                ", so nothing can be sent on WhatsApp until the customer writes again."
+                f", so nothing can be sent on {kind_label} until the customer writes again."
                 if closed
                 else "."
             ),

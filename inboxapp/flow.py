@@ -206,7 +206,7 @@ def _compose(
         # WhatsApp offers its approved templates always; once the window is closed
         # they are all that can be sent.
         templates=templates_offered(channel, contact, query=query)
-        if channel.kind == "whatsapp"
+        if channel_adapter(channel.kind).approved_templates
         else None,
         # The channel's own saved texts go out as free text, so only where it can.
         saved=saved_texts_offered(channel) if option.free_text else None,

@@ -48,14 +48,20 @@ from .models import InboxAppSettings, ProactiveSend
 
 logger = logging.getLogger(__name__)
 
-# WhatsApp's and Messenger's customer-service window (PROVIDERS.md §3: free-form
-# messages only within 24 hours of the customer's last one).
+# The customer-service window of the kinds that have one (the adapter's
+# ``customer_service_window``; PROVIDERS.md §3: free-form messages only within 24 hours
+# of the customer's last one).
 WINDOW = timedelta(hours=24)
-WINDOW_KINDS = {"whatsapp", "messenger"}
-# Kinds that can write first to a phone number; the others only answer a chat the
-# customer opened (a Telegram bot cannot message a user who never started it; a Page
-# only someone who wrote to it).
-PHONE_KINDS = {"whatsapp", "sms"}
+
+
+def _has_window(kind: str) -> bool:
+    return channel_adapter(kind).customer_service_window
+
+
+def _reaches_phone(kind: str) -> bool:
+    """Whether the kind can write first to a phone number; the others only answer a
+    chat the customer opened (a bot cannot message a user who never started it)."""
+    return channel_adapter(kind).reaches_phone_numbers
 
 
 def canvas_workspace(*, workspace_id: str) -> Workspace | None:
@@ -92,7 +98,7 @@ def templates_offered(
     recently used first, at most TEMPLATES_SHOWN of them, those whose name holds
     ``query`` when one is given. Paused, rejected, pending and disabled templates are
     never offered: Meta would only refuse them."""
-    if channel.kind != "whatsapp":
+    if not channel_adapter(channel.kind).approved_templates:
         return TemplateChoice()
     query = query.strip()
     found = whatsapp_templates_sendable(channel=channel)
@@ -270,7 +276,7 @@ def _option(channel: Channel, contact: Contact | None) -> ChannelOption:
         kind=channel.kind,
         kind_label=channel_adapter(channel.kind).label,
         name=channel.name,
-        window=customer_window(contact=contact) if channel.kind in WINDOW_KINDS else None,
+        window=customer_window(contact=contact) if _has_window(channel.kind) else None,
     )
 
 
@@ -297,9 +303,9 @@ def contact_on(*, channel: Channel, recipient: Recipient) -> Contact | None:
 
 
 def phone_external_id(kind: str, phone: str) -> str:
-    """How a channel names a customer by their number: WhatsApp's wa_id is the number
-    without "+", Twilio's is the E.164 number itself."""
-    return phone.removeprefix("+") if kind == "whatsapp" else phone
+    """How a channel of ``kind`` names a customer by their number (its adapter's
+    ``phone_external_id``)."""
+    return channel_adapter(kind).phone_external_id(phone)
 
 
 def channel_options(
@@ -309,7 +315,7 @@ def channel_options(
     options = []
     for channel in Channel.objects.filter(workspace=workspace).order_by("name", "pk"):
         contact = contact_on(channel=channel, recipient=recipient)
-        if contact is None and not (channel.kind in PHONE_KINDS and recipient.phone):
+        if contact is None and not (_reaches_phone(channel.kind) and recipient.phone):
             continue
         options.append((_option(channel, contact), contact))
     return options
@@ -326,7 +332,7 @@ def channel_option(
     if channel is None:
         return None
     contact = contact_on(channel=channel, recipient=recipient)
-    if contact is None and not (channel.kind in PHONE_KINDS and recipient.phone):
+    if contact is None and not (_reaches_phone(channel.kind) and recipient.phone):
         return None
     return channel, _option(channel, contact), contact
 
@@ -334,7 +340,7 @@ def channel_option(
 def conversation_window(
     *, workspace: Workspace, conversation_id: str
 ) -> tuple[ChannelOption, Window] | None:
-    """For a conversation Octopods relays on WhatsApp or Messenger: its channel and the
+    """For a conversation Octopods relays on a kind with a window: its channel and the
     window (one indexed lookup; no provider call)."""
     if not conversation_id:
         return None
@@ -343,7 +349,7 @@ def conversation_window(
         .select_related("contact__channel")
         .first()
     )
-    if conversation is None or conversation.contact.channel.kind not in WINDOW_KINDS:
+    if conversation is None or not _has_window(conversation.contact.channel.kind):
         return None
     option = _option(conversation.contact.channel, conversation.contact)
     return option, option.window

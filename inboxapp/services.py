@@ -27,6 +27,7 @@ from integrations.channel import Sender
 from integrations.errors import provider_call
 from integrations.intercom.client import LABEL, IntercomClient, describe_error
 from integrations.intercom.webhooks import text_to_html
+from integrations.registry import channel_adapter
 from integrations.services import inbox_call, workspace_tokens
 from integrations.whatsapp import templates as wa_templates
 from octopods import logs
@@ -106,7 +107,7 @@ def template_send(
     existing = _by_key(workspace, key)
     if existing is not None:
         return existing, False
-    if channel.kind != "whatsapp" or template.channel_id != channel.pk:
+    if not channel_adapter(channel.kind).approved_templates or template.channel_id != channel.pk:
         raise SendRefused("That template is not one of this channel's.")
     definition = whatsapp_template_definition(template)
     # Only the template's own variables are kept with the message.

@@ -322,9 +322,20 @@ class ChannelAdapter:
     #: Business-initiated messages go out as templates the provider approved, synced
     #: from the provider with ``fetch_templates`` (WhatsApp).
     approved_templates: bool = False
+    #: Free-form messages go out only within 24 hours of the customer's last one (the
+    #: provider's customer-service window; WhatsApp's and Messenger's).
+    customer_service_window: bool = False
+    #: A teammate may write first to a customer known only by their phone number
+    #: (WhatsApp, SMS); other kinds only answer a chat the customer opened.
+    reaches_phone_numbers: bool = False
     #: Shown when ``unregister_webhook`` failed: in plain words, what the provider may
     #: still send to Octopods and how the admin stops it at the provider.
     unregister_advice: str = ""
+
+    def phone_external_id(self, phone: str) -> str:
+        """How this kind names a customer by their E.164 ``phone`` (``external_id``):
+        the number itself unless the provider says otherwise."""
+        return phone
 
     def credentials(self, data: dict):
         return self.Credentials.from_dict(data)

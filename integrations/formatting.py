@@ -2,11 +2,12 @@
 
 Intercom writes replies as HTML: ``<p>`` per line, ``<br>``, ``<b>``/``<strong>``,
 ``<i>``/``<em>``, links, lists, ``<code>``/``<pre>`` and entities. One converter reads
-that with the standard library's parser and writes it in a ``Style``:
+that with the standard library's parser and writes it in a ``Style``, which a kind
+with formatting of its own defines in its package:
 
-- ``WHATSAPP``: ``*bold*``, ``_italic_``, ``~strike~``, ```` `code` ````, ```` ```pre``` ````,
-  links as "text (url)";
-- ``TELEGRAM``: Telegram's HTML subset (b, i, u, s, code, pre, a href) with every other
+- WhatsApp's ``WHATSAPP``: ``*bold*``, ``_italic_``, ``~strike~``, ```` `code` ````,
+  ```` ```pre``` ````, links as "text (url)";
+- Telegram's ``TELEGRAM``: its HTML subset (b, i, u, s, code, pre, a href) with every other
   tag dropped and the text escaped, to be sent with ``parse_mode`` HTML;
 - ``PLAIN`` (SMS, Messenger): text only, links as "text (url)".
 
@@ -54,26 +55,6 @@ class Style:
         return escape(value, quote=False) if self.escapes_html else value
 
 
-WHATSAPP = Style(
-    bold=("*", "*"),
-    italic=("_", "_"),
-    strike=("~", "~"),
-    code=("`", "`"),
-    pre=("```", "```"),
-)
-TELEGRAM = Style(
-    bold=("<b>", "</b>"),
-    italic=("<i>", "</i>"),
-    underline=("<u>", "</u>"),
-    strike=("<s>", "</s>"),
-    code=("<code>", "</code>"),
-    pre=("<pre>", "</pre>"),
-    html_links=True,
-    escapes_html=True,
-    # Telegram refuses the whole message ("can't parse entities") for a link it does
-    # not support; mailto: and tel: go out as text instead.
-    link_schemes=frozenset({"http", "https", "tg"}),
-)
 PLAIN = Style()
 
 # Schemes a customer can follow; anything else (javascript:, relative paths) keeps its

@@ -245,25 +245,33 @@ def backoff(direction: str) -> None:
 
 # --- provider calls ---------------------------------------------------------------------
 
-# Each provider's API base setting; a call under one of them is that provider's.
+# Each inbox provider's API base setting; a call under one of them is that provider's.
+# The channel providers' come from the registry.
 _PROVIDER_BASES = {
     "INTERCOM_API_URL": "intercom",
     "HUBSPOT_API_URL": "hubspot",
-    "TELEGRAM_API_URL": "telegram",
-    "META_GRAPH_API_URL": "meta",
-    "TWILIO_API_URL": "twilio",
 }
 # Anything else (OAuth token endpoints, media downloads) by its host.
 _PROVIDER_HOSTS = (
     ("intercom.io", "intercom"),
     ("hubapi.com", "hubspot"),
     ("hubspot.com", "hubspot"),
-    ("telegram.org", "telegram"),
-    ("facebook.com", "meta"),
-    ("fbsbx.com", "meta"),
-    ("whatsapp.net", "meta"),
-    ("twilio.com", "twilio"),
 )
+
+
+@lru_cache(maxsize=1)
+def _provider_bases() -> dict[str, str]:
+    from integrations.registry import channel_apis
+
+    return _PROVIDER_BASES | {api.setting: api.provider for api in channel_apis()}
+
+
+@lru_cache(maxsize=1)
+def _provider_hosts() -> tuple[tuple[str, str], ...]:
+    from integrations.registry import channel_apis
+
+    channel_hosts = tuple((host, api.provider) for api in channel_apis() for host in api.hosts)
+    return _PROVIDER_HOSTS + channel_hosts
 
 
 def provider_endpoint(url: str) -> tuple[str, str]:
@@ -273,7 +281,7 @@ def provider_endpoint(url: str) -> tuple[str, str]:
 
     best = ""
     provider = ""
-    for name, candidate in _PROVIDER_BASES.items():
+    for name, candidate in _provider_bases().items():
         base = str(getattr(settings, name, "")).rstrip("/")
         if base and len(base) > len(best) and (url == base or url.startswith(base + "/")):
             best, provider = base, candidate
@@ -283,7 +291,7 @@ def provider_endpoint(url: str) -> tuple[str, str]:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         provider = next(
-            (name for suffix, name in _PROVIDER_HOSTS if host.endswith(("." + suffix, suffix))),
+            (name for suffix, name in _provider_hosts() if host.endswith(("." + suffix, suffix))),
             "other",
         )
         path = parts.path

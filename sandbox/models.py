@@ -9,17 +9,17 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .kinds import kind_choices
+
 # The customer service window: WhatsApp and Messenger (PROVIDERS.md §3.7, §6.2).
 SERVICE_WINDOW = timedelta(hours=24)
 # Messenger's HUMAN_AGENT tag stretches the window for a person's replies.
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 
 
-class Kind(models.TextChoices):
-    TELEGRAM = "telegram", "Telegram"
-    WHATSAPP = "whatsapp", "WhatsApp"
-    MESSENGER = "messenger", "Messenger"
-    TWILIO = "twilio", "Twilio SMS"
+def webhook_scope_choices() -> list[tuple[str, str]]:
+    """Webhook.scope's choices (a callable: a new scope needs no migration)."""
+    return Webhook.Scope.choices
 
 
 class Webhook(models.Model):
@@ -38,7 +38,7 @@ class Webhook(models.Model):
         META_APP = "meta_app", "Meta app callback"
         TWILIO_NUMBER = "twilio_number", "Twilio number"
 
-    scope = models.CharField(max_length=32, choices=Scope.choices)
+    scope = models.CharField(max_length=32, choices=webhook_scope_choices)
     owner = models.CharField(max_length=64)
     url = models.URLField(max_length=2048)
     secret = models.CharField(max_length=256, blank=True, default="")
@@ -88,7 +88,8 @@ class Conversation(models.Model):
     a Twilio number). ``customer_id`` is the provider's id for them: Telegram user id,
     WhatsApp wa_id, Messenger PSID, or the E.164 number for SMS."""
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The kinds sandbox/kinds.py registers (a callable: a new kind needs no migration).
+    kind = models.CharField(max_length=16, choices=kind_choices)
     endpoint = models.CharField(max_length=64)
     customer_id = models.CharField(max_length=64)
     customer_name = models.CharField(max_length=120, blank=True, default="")

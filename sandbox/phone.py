@@ -1,23 +1,14 @@
-"""Pages a person uses: the customer phone, and the Meta app dashboard where Messenger's
-(app-wide) callback URL is pasted, as in Meta's own dashboard."""
-
-import re
+"""The customer phone, the same for every kind: what differs by kind is the kind's
+``KindPhone`` (sandbox/kinds.py)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import customer, delivery, media
+from . import customer, delivery, kinds, media
 from .customer import Content
-from .directory import INTERCOM_WORKSPACES, MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
-from .models import AppSubscription, Conversation, IntercomContact, Kind, Message, Webhook
-
-META = "Meta"
-META_OBJECTS = {
-    "page": ("Page (Messenger)", ["messages", "message_deliveries", "message_reads"]),
-    "whatsapp_business_account": ("WhatsApp Business Account", ["messages"]),
-}
+from .models import Conversation, Message
 
 
 def _flash(request, outcome: delivery.Outcome) -> None:
@@ -43,51 +34,11 @@ def phone(request):
             "usable": [row["endpoint"] for row in rows if row["ready"]],
             "conversations": Conversation.objects.all()[:50],
             "defaults": [
-                (Kind(kind).label, name, cid, customer.CUSTOMER_ID_HELP[kind])
-                for kind, (name, cid) in customer.CUSTOMER_DEFAULTS.items()
+                (phone.label, *phone.customer_default, phone.customer_id_help)
+                for phone in kinds.phones()
             ],
         },
     )
-
-
-# A Brazilian customer as WhatsApp reports an account older than the ninth digit
-# (551187654321), known to the team as +55 11 98765-4321 (integrations/phone_identity.py).
-BRAZILIAN = ("Joana Silva", "551187654321", "+5511987654321")
-
-
-@require_POST
-def brazilian(request):
-    """Open a chat as the Brazilian customer, after giving every sandbox Intercom
-    workspace her as a user with the number the team typed, so a person sees one contact
-    and one conversation in the inbox, and the reply arriving on this phone."""
-    name, wa_id, typed = BRAZILIAN
-    endpoint = next(
-        (
-            e
-            for e in customer.endpoints()
-            if e.kind == Kind.WHATSAPP and customer.resolve(e.kind, e.id)[0] is not None
-        ),
-        None,
-    )
-    if endpoint is None:
-        messages.error(request, "Add a WhatsApp channel in Octopods first.")
-        return redirect("sandbox:phone")
-    for workspace in INTERCOM_WORKSPACES:
-        IntercomContact.objects.get_or_create(
-            workspace=workspace.id_code, phone=typed, defaults={"name": name}
-        )
-    conversation, _ = Conversation.objects.get_or_create(
-        kind=endpoint.kind,
-        endpoint=endpoint.id,
-        customer_id=wa_id,
-        defaults={"customer_name": name},
-    )
-    messages.success(
-        request,
-        f"{name} writes from {wa_id} (WhatsApp's form without the ninth digit); the sandbox "
-        f"Intercom knows her as {typed}.",
-    )
-    return redirect("sandbox:phone_conversation", pk=conversation.pk)
 
 
 def _start(request):
@@ -122,27 +73,28 @@ def _start(request):
 def conversation(request, pk):
     chat = get_object_or_404(Conversation, pk=pk)
     endpoint = customer.endpoint(f"{chat.kind}:{chat.endpoint}")
-    target, problem = customer.resolve(chat.kind, chat.endpoint)
-    window = chat.kind in (Kind.WHATSAPP, Kind.MESSENGER)
+    phone = kinds.phone(chat.kind)
+    target, problem = phone.resolve(chat.endpoint)
     return render(
         request,
         "sandbox/phone_conversation.html",
         {
-            "provider": Kind(chat.kind).label,
+            "provider": phone.label,
+            "phone": phone,
             "chat": chat,
             "endpoint": endpoint,
             "problem": problem if target is None else "",
             "messages_list": chat.messages.all(),
-            "window": window,
+            "window": phone.window,
             "window_open": chat.window_open(),
-            "receipts": customer.RECEIPTS[chat.kind],
-            "can_locate": chat.kind != Kind.TWILIO,
+            "receipts": phone.receipts,
+            "can_locate": phone.locations,
             "photo_url": static(media.PHOTO_STATIC),
-            # The customer's texts, newest first, for Telegram's edit.
+            # The customer's texts, newest first, for the kinds where they can edit one.
             "editable": chat.messages.filter(
                 direction=Message.Direction.IN, content_type="text"
             ).order_by("-pk")
-            if chat.kind == Kind.TELEGRAM
+            if phone.edits_and_taps
             else (),
         },
     )
@@ -231,75 +183,6 @@ def later(request, pk):
         messages.error(request, "The customer has not written yet, so there is no window.")
     else:
         customer.pretend_later(chat)
-        messages.success(
-            request,
-            "It is now 25 hours after the customer's last message: WhatsApp accepts only "
-            "templates, Messenger only tagged messages (HUMAN_AGENT up to 7 days).",
-        )
+        said = ", ".join(p.after_window for p in kinds.phones() if p.window)
+        messages.success(request, f"It is now 25 hours after the customer's last message: {said}.")
     return redirect("sandbox:phone_conversation", pk=chat.pk)
-
-
-# --- the Meta app dashboard -----------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-def meta_dashboard(request):
-    if request.method == "POST":
-        return _dashboard_post(request)
-    callbacks = {w.owner: w for w in Webhook.objects.filter(scope=Webhook.Scope.META_APP)}
-    pages = {
-        s.owner_id: s for s in AppSubscription.objects.filter(owner_kind=AppSubscription.Owner.PAGE)
-    }
-    wabas = set(
-        AppSubscription.objects.filter(owner_kind=AppSubscription.Owner.WABA).values_list(
-            "owner_id", flat=True
-        )
-    )
-    return render(
-        request,
-        "sandbox/meta_dashboard.html",
-        {
-            "provider": META,
-            "app": META_APP,
-            "objects": [
-                (name, label, fields, callbacks.get(name))
-                for name, (label, fields) in META_OBJECTS.items()
-            ],
-            "pages": [(page, pages.get(page.page_id)) for page in MESSENGER_PAGES],
-            "numbers": [(number, number.waba_id in wabas) for number in WHATSAPP_NUMBERS],
-        },
-    )
-
-
-def _dashboard_post(request):
-    name = request.POST.get("object", "")
-    if name not in META_OBJECTS:
-        messages.error(request, "Choose Page or WhatsApp Business Account.")
-        return redirect("sandbox:meta_dashboard")
-    label, fields = META_OBJECTS[name]
-    if request.POST.get("action") == "remove":
-        Webhook.objects.filter(scope=Webhook.Scope.META_APP, owner=name).delete()
-        messages.success(request, f"Removed the callback URL for {label}.")
-        return redirect("sandbox:meta_dashboard")
-    url = request.POST.get("callback_url", "").strip()
-    verify_token = request.POST.get("verify_token", "").strip()
-    if not re.match(r"https?://[^/\s]+", url):
-        messages.error(request, "The callback URL must start with http:// or https://.")
-        return redirect("sandbox:meta_dashboard")
-    if not verify_token:
-        messages.error(request, "Paste the verify token as well.")
-        return redirect("sandbox:meta_dashboard")
-    failure = delivery.meta_handshake(url, verify_token)
-    if failure is not None:
-        messages.error(request, f"Not saved. {failure}")
-        return redirect("sandbox:meta_dashboard")
-    Webhook.objects.update_or_create(
-        scope=Webhook.Scope.META_APP,
-        owner=name,
-        defaults={"url": url, "secret": verify_token, "options": {"fields": fields}},
-    )
-    messages.success(
-        request,
-        f"Verified and saved: {url} answered the challenge, so {label} webhooks now go there.",
-    )
-    return redirect("sandbox:meta_dashboard")

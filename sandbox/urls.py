@@ -1,7 +1,8 @@
+from importlib import import_module
+
 from django.urls import path, re_path
 
 from . import (
-    graph,
     hubspot,
     hubspot_channels,
     hubspot_inbox_page,
@@ -10,14 +11,12 @@ from . import (
     intercom_inbox_app,
     intercom_inbox_page,
     phone,
-    telegram,
-    twilio,
     views,
 )
+from .kinds import provider_packages
 
 app_name = "sandbox"
 
-TWILIO_ACCOUNT = "twilio/2010-04-01/Accounts/<str:account_sid>"
 INTERCOM_API = "intercom/api"
 INTERCOM_CONVERSATION = f"{INTERCOM_API}/conversations/<str:conversation_id>"
 INBOX_CONVERSATION = "intercom/inbox/<str:id_code>/<int:pk>"
@@ -63,11 +62,6 @@ def hubspot_api_paths() -> list:
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path(
-        "whatsapp/templates/<str:waba_id>/status",
-        views.whatsapp_template_status,
-        name="whatsapp_template_status",
-    ),
     # Intercom: INTERCOM_AUTHORIZE_URL = {base}/sandbox/intercom/oauth,
     # INTERCOM_API_URL = {base}/sandbox/intercom/api.
     path("intercom/oauth", intercom.authorize, name="intercom_authorize"),
@@ -184,60 +178,19 @@ urlpatterns = [
         hubspot_inbox_page.redeliver,
         name="hubspot_inbox_redeliver",
     ),
-    # Telegram: TELEGRAM_API_URL = {base}/sandbox/telegram.
-    re_path(
-        r"^telegram/file/bot(?P<token>[^/]+)/(?P<file_path>.+)$",
-        telegram.file,
-        name="telegram_file",
-    ),
-    re_path(
-        r"^telegram/bot(?P<token>[^/]+)/(?P<name>[A-Za-z]+)/?$",
-        telegram.method,
-        name="telegram_method",
-    ),
-    # Meta Graph: META_GRAPH_API_URL = {base}/sandbox/graph/v25.0 (any version works).
-    path(
-        "graph/whatsapp_business/attachments/",
-        graph.whatsapp_media_download,
-        name="whatsapp_media_download",
-    ),
-    path("graph/fbcdn/<str:ref>.jpg", graph.messenger_attachment, name="messenger_attachment"),
-    re_path(
-        r"^graph/(?P<version>v[0-9]+\.[0-9]+)/(?P<node_id>[A-Za-z0-9_.-]+)/?$",
-        graph.node,
-        name="graph_node",
-    ),
-    re_path(
-        r"^graph/(?P<version>v[0-9]+\.[0-9]+)/(?P<node_id>[A-Za-z0-9_.-]+)/(?P<edge_name>[a-z_]+)/?$",
-        graph.edge,
-        name="graph_edge",
-    ),
-    # Twilio: TWILIO_API_URL = {base}/sandbox/twilio.
-    path(
-        f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers.json",
-        twilio.incoming_phone_numbers,
-        name="twilio_incoming_phone_numbers",
-    ),
-    path(
-        f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers/<str:sid>.json",
-        twilio.incoming_phone_number,
-        name="twilio_incoming_phone_number",
-    ),
-    path(f"{TWILIO_ACCOUNT}/Messages.json", twilio.messages, name="twilio_messages"),
-    path(f"{TWILIO_ACCOUNT}/Messages/<str:sid>.json", twilio.message, name="twilio_message"),
-    path(
-        f"{TWILIO_ACCOUNT}/Messages/<str:message_sid>/Media/<str:media_sid>",
-        twilio.message_media,
-        name="twilio_media",
-    ),
-    # What a person uses: the customer phone and the Meta app dashboard.
+    # What a person uses: the customer phone.
     path("phone/", phone.phone, name="phone"),
-    path("phone/brazilian", phone.brazilian, name="phone_brazilian"),
     path("phone/<int:pk>/", phone.conversation, name="phone_conversation"),
     path("phone/<int:pk>/send", phone.send, name="phone_send"),
     path("phone/<int:pk>/receipts", phone.receipts, name="phone_receipts"),
     path("phone/<int:pk>/edit", phone.edit, name="phone_edit"),
     path("phone/<int:pk>/tap", phone.tap, name="phone_tap"),
     path("phone/<int:pk>/later", phone.later, name="phone_later"),
-    path("meta/app/", phone.meta_dashboard, name="meta_dashboard"),
+    # Each channel provider's stand-in (its API, and pages of its own), as its package
+    # mounts it: sandbox/telegram/urls.py, sandbox/meta/urls.py, sandbox/twilio/urls.py.
+    *(
+        pattern
+        for package in provider_packages()
+        for pattern in import_module(f"{package}.urls").urlpatterns
+    ),
 ]

@@ -3,24 +3,18 @@
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from django.contrib import messages
 from django.db.models import F
 from django.http import HttpResponseRedirect, QueryDict
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET
 
-from . import whatsapp_templates
 from .directory import (
     HUBSPOT_APP_ID,
     HUBSPOT_CHANNEL_ID,
     HUBSPOT_DEVELOPER_API_KEY,
     HUBSPOT_PORTALS,
     INTERCOM_WORKSPACES,
-    MESSENGER_PAGES,
-    META_APP,
-    TELEGRAM_BOTS,
-    TWILIO_ACCOUNTS,
-    WHATSAPP_NUMBERS,
 )
 
 
@@ -101,6 +95,8 @@ def redirect_with(redirect_uri: str, **params: str | None) -> HttpResponseRedire
 
 @require_GET
 def index(request):
+    from .kinds import phones
+
     return render(
         request,
         "sandbox/index.html",
@@ -110,28 +106,11 @@ def index(request):
             "hubspot_app_id": HUBSPOT_APP_ID,
             "hubspot_channel_id": HUBSPOT_CHANNEL_ID,
             "hubspot_developer_api_key": HUBSPOT_DEVELOPER_API_KEY,
-            "telegram_bots": TELEGRAM_BOTS,
-            "meta_app": META_APP,
-            "whatsapp_numbers": WHATSAPP_NUMBERS,
-            "whatsapp_templates": [
-                (number, whatsapp_templates.catalog(number.waba_id)) for number in WHATSAPP_NUMBERS
+            # Each kind's fake credentials, in its provider's own section.
+            "channel_sections": [
+                render_to_string(phone.index_template, phone.index_context(), request=request)
+                for phone in phones()
+                if phone.index_template
             ],
-            "messenger_pages": MESSENGER_PAGES,
-            "twilio_accounts": TWILIO_ACCOUNTS,
         },
     )
-
-
-@require_POST
-def whatsapp_template_status(request, waba_id):
-    """Meta changes a template's status (as it pauses one for low quality)."""
-    name, status = request.POST.get("name", ""), request.POST.get("status", "")
-    known = {t["name"] for t in whatsapp_templates.catalog(waba_id)}
-    if not any(n.waba_id == waba_id for n in WHATSAPP_NUMBERS) or name not in known:
-        messages.error(request, "No such template.")
-    elif status not in whatsapp_templates.STATUSES:
-        messages.error(request, "Choose approved, paused or disabled.")
-    else:
-        whatsapp_templates.status_set(waba_id, name, status)
-        messages.success(request, f"Template {name} is now {status.lower()} at Meta.")
-    return redirect("sandbox:index")

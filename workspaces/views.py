@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import account_required, account_role
+from integrations.registry import channel_labels
 
 from .models import ContactMatch, Provider, Status, Workspace
 from .selectors import workspace_for_account, workspace_rows_for_account
@@ -48,6 +49,7 @@ def detail(request, pk):
         {
             "workspace": workspace,
             "channels": list(workspace.channels.all()),
+            "channel_kinds": channel_labels("or"),
             "contact_match_form": ContactMatchForm(
                 initial={"contact_match": workspace.contact_match}, label_suffix=""
             ),

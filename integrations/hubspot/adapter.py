@@ -26,11 +26,11 @@ from ..base import (
 )
 from ..errors import provider_call
 from ..phone_identity import canonical
+from ..registry import channel_labels
 from . import client, webhooks
 from .client import HubSpotClient
 
 CHANNEL_NAME = "Octopods"
-CHANNEL_DESCRIPTION = "WhatsApp, SMS, Telegram and Messenger conversations, relayed by Octopods."
 # The phone number where the customer has one, so HubSpot can match the thread to a
 # contact; otherwise our own id for them. Agents cannot start conversations: a thread
 # is named by the customer's channel id, which only a customer's first message gives.
@@ -50,7 +50,7 @@ def custom_channel_definition() -> dict:
     """Our custom channel as HubSpot registers it (``hubspot_custom_channel``)."""
     return {
         "name": CHANNEL_NAME,
-        "channelDescription": CHANNEL_DESCRIPTION,
+        "channelDescription": f"{channel_labels()} conversations, relayed by Octopods.",
         "webhookUrl": settings.PUBLIC_BASE_URL + reverse("channels:hubspot_webhook"),
         "capabilities": CAPABILITIES,
     }

@@ -33,6 +33,7 @@ class MessengerAdapter(ChannelAdapter):
     # Messenger's callback URL belongs to the Meta app, not to a Page: the admin pastes
     # ours and the verify token into the app dashboard (Messenger → Webhooks).
     manual_setup = True
+    customer_service_window = True
     setup_instructions = (
         "In your Meta app's dashboard, open Messenger → Messenger API Settings → Configure "
         "webhooks, paste the callback URL and verify token below and click Verify and "

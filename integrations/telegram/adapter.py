@@ -14,7 +14,7 @@ from ..channel import (
     OutboundMedia,
     OutboundMessage,
 )
-from ..formatting import TELEGRAM, html_to_text
+from ..formatting import Style, html_to_text
 from ..media import file_too_large, safe_filename
 from . import webhooks
 from .client import FormattingRefused, TelegramClient
@@ -22,6 +22,22 @@ from .credentials import Credentials
 from .forms import TelegramForm
 
 logger = logging.getLogger(__name__)
+
+
+# How this kind writes an inbox reply (integrations/formatting.py).
+TELEGRAM = Style(
+    bold=("<b>", "</b>"),
+    italic=("<i>", "</i>"),
+    underline=("<u>", "</u>"),
+    strike=("<s>", "</s>"),
+    code=("<code>", "</code>"),
+    pre=("<pre>", "</pre>"),
+    html_links=True,
+    escapes_html=True,
+    # Telegram refuses the whole message ("can't parse entities") for a link it does
+    # not support; mailto: and tel: go out as text instead.
+    link_schemes=frozenset({"http", "https", "tg"}),
+)
 
 
 class TelegramAdapter(ChannelAdapter):

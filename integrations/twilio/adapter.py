@@ -44,6 +44,7 @@ class TwilioAdapter(ChannelAdapter):
     Credentials = Credentials
     webhooks = webhooks
     manual_setup = False
+    reaches_phone_numbers = True
     unregister_advice = (
         "Twilio may still send this number's text messages to Octopods, where they are "
         "lost. In the Twilio Console, open Phone Numbers → Manage → Active numbers → the "

@@ -15,7 +15,7 @@ from ..channel import (
     OutboundMedia,
     OutboundMessage,
 )
-from ..formatting import WHATSAPP, html_to_text
+from ..formatting import Style, html_to_text
 from ..media import file_too_large, safe_filename
 from . import templates, webhooks
 from .client import WhatsAppClient
@@ -36,6 +36,16 @@ class TemplateListing:
     skipped: tuple[str, ...] = ()
 
 
+# How this kind writes an inbox reply (integrations/formatting.py).
+WHATSAPP = Style(
+    bold=("*", "*"),
+    italic=("_", "_"),
+    strike=("~", "~"),
+    code=("`", "`"),
+    pre=("```", "```"),
+)
+
+
 class WhatsAppAdapter(ChannelAdapter):
     kind = "whatsapp"
     label = "WhatsApp"
@@ -53,6 +63,12 @@ class WhatsAppAdapter(ChannelAdapter):
         "the phone number with an empty override_callback_uri in webhook_configuration."
     )
     approved_templates = True
+    customer_service_window = True
+    reaches_phone_numbers = True
+
+    def phone_external_id(self, phone: str) -> str:
+        # wa_id is the number without "+".
+        return phone.removeprefix("+")
 
     @property
     def form(self) -> type:

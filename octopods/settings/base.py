@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.utils.csp import CSP
 
+from integrations.registry import channel_apis
+
 from .environment import StrictEnv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -325,10 +327,12 @@ HUBSPOT_SCOPES = env.list(
         "crm.objects.contacts.write",
     ],
 )
-# Channel providers' APIs (PROVIDERS.md §3-6); settings so the sandbox can stand in.
-TELEGRAM_API_URL = env.web_url("TELEGRAM_API_URL", default="https://api.telegram.org")
-META_GRAPH_API_URL = env.web_url("META_GRAPH_API_URL", default="https://graph.facebook.com/v25.0")
-TWILIO_API_URL = env.web_url("TWILIO_API_URL", default="https://api.twilio.com")
+# Channel providers' APIs (PROVIDERS.md §3-6), one setting each as the registry names
+# it (TELEGRAM_API_URL, META_GRAPH_API_URL, TWILIO_API_URL); settings so the sandbox can
+# stand in.
+for _api in channel_apis():
+    globals()[_api.setting] = env.web_url(_api.setting, default=_api.default)
+del _api
 # Refresh HubSpot access tokens this long before they expire.
 HUBSPOT_REFRESH_MARGIN_SECONDS = env.int("HUBSPOT_REFRESH_MARGIN_SECONDS", default=300)
 # Largest webhook body we read; Meta batches several events per POST.
@@ -447,10 +451,8 @@ def sandbox_provider_settings(public_base_url: str) -> dict:
         "HUBSPOT_APP_ID": "7000001",
         "HUBSPOT_DEVELOPER_API_KEY": "5a0d1e2f-0c7b-4e4a-9f31-5b0c5a4d0001",
         "HUBSPOT_CUSTOM_CHANNEL_ID": "4000001",
-        "TELEGRAM_API_URL": f"{sandbox}/telegram",
-        "META_GRAPH_API_URL": f"{sandbox}/graph/v25.0",
-        "TWILIO_API_URL": f"{sandbox}/twilio",
     }
+    defaults.update({api.setting: f"{sandbox}/{api.sandbox_path}" for api in channel_apis()})
     return {
         name: (env.web_url if name.endswith("_URL") else env.str)(name, default=value)
         for name, value in defaults.items()

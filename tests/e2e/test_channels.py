@@ -6,7 +6,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from channels.models import Channel, Message
-from sandbox.directory import MESSENGER_PAGES, TELEGRAM_BOTS, TWILIO_ACCOUNTS, WHATSAPP_NUMBERS
+from sandbox.meta.directory import MESSENGER_PAGES, WHATSAPP_NUMBERS
+from sandbox.telegram.directory import TELEGRAM_BOTS
+from sandbox.twilio.directory import TWILIO_ACCOUNTS
 from workspaces.models import Provider, Workspace
 
 from .conftest import admin_of, assert_no_csp_violations, sign_in

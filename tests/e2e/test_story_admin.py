@@ -5,7 +5,7 @@ from the sandbox's customer phone, with the relay running as ``scripts/run`` run
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.directory import TELEGRAM_BOTS
+from sandbox.telegram.directory import TELEGRAM_BOTS
 
 from .conftest import (
     add_channel,

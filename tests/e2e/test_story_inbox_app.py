@@ -8,8 +8,9 @@ texts, a value left empty refused before it is filled in and sent."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.directory import META_APP, TWILIO_ACCOUNTS, WHATSAPP_NUMBERS
+from sandbox.meta.directory import META_APP, WHATSAPP_NUMBERS
 from sandbox.models import IntercomContact
+from sandbox.twilio.directory import TWILIO_ACCOUNTS
 
 from .conftest import (
     add_channel,

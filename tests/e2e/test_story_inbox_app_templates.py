@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from channels.models import Direction, Message
-from sandbox import whatsapp_templates
-from sandbox.directory import META_APP, WHATSAPP_NUMBERS
+from sandbox.meta import whatsapp_templates
+from sandbox.meta.directory import META_APP, WHATSAPP_NUMBERS
 from sandbox.models import Conversation as PhoneConversation
 
 from .conftest import (

@@ -9,7 +9,8 @@ on the channel page."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.directory import MESSENGER_PAGES, META_APP, TELEGRAM_BOTS, WHATSAPP_NUMBERS
+from sandbox.meta.directory import MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
+from sandbox.telegram.directory import TELEGRAM_BOTS
 
 from .conftest import (
     add_channel,

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from sandbox.directory import META_APP, TWILIO_ACCOUNTS, WHATSAPP_NUMBERS
+from sandbox.meta.directory import META_APP, WHATSAPP_NUMBERS
+from sandbox.twilio.directory import TWILIO_ACCOUNTS
 
 from .conftest import (
     add_channel,

@@ -1,7 +1,9 @@
 import pytest
 
-from integrations.formatting import PLAIN, TELEGRAM, WHATSAPP, html_to_text
+from integrations.formatting import PLAIN, html_to_text
 from integrations.registry import channel_adapter
+from integrations.telegram.adapter import TELEGRAM
+from integrations.whatsapp.adapter import WHATSAPP
 
 # (Intercom reply HTML, WhatsApp, Telegram, plain text for SMS and Messenger)
 CASES = [

@@ -11,13 +11,9 @@ from django.conf import settings
 
 from integrations import meta
 from integrations.channel import WebhookRejected, WebhookRequest
-from sandbox.directory import (
-    MESSENGER_PAGES,
-    META_APP,
-    TELEGRAM_BOTS,
-    TWILIO_ACCOUNTS,
-    WHATSAPP_NUMBERS,
-)
+from sandbox.meta.directory import MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
+from sandbox.telegram.directory import TELEGRAM_BOTS
+from sandbox.twilio.directory import TWILIO_ACCOUNTS
 
 BASE = settings.PUBLIC_BASE_URL
 GRAPH = "/sandbox/graph/v25.0"

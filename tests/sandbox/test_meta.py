@@ -9,7 +9,8 @@ import responses
 from django.utils import timezone
 
 from sandbox import media
-from sandbox.models import AppSubscription, Conversation, Kind, Message, Webhook
+from sandbox.kinds import Kind
+from sandbox.models import AppSubscription, Conversation, Message, Webhook
 from tests.sandbox.support import (
     GRAPH,
     HOOKS,

@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from sandbox import media
-from sandbox.models import Conversation, Kind, Message, Webhook
+from sandbox.kinds import Kind
+from sandbox.models import Conversation, Message, Webhook
 from tests.sandbox.support import BOT, HOOKS, SECRET_TOKEN, TELEGRAM, register_telegram, tg
 
 pytestmark = pytest.mark.django_db

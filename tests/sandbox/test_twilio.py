@@ -3,7 +3,8 @@
 import pytest
 
 from sandbox import media
-from sandbox.models import Conversation, Kind, Message, Webhook
+from sandbox.kinds import Kind
+from sandbox.models import Conversation, Message, Webhook
 from tests.sandbox.support import ACCOUNT, HOOKS, SMS_NUMBER, TWILIO, basic, register_twilio
 
 pytestmark = pytest.mark.django_db

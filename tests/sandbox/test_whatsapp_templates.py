@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from integrations.whatsapp import templates
+from sandbox.meta.whatsapp_templates import catalog, status_set
 from sandbox.models import Conversation, Message
-from sandbox.whatsapp_templates import catalog, status_set
 from tests.sandbox.support import GRAPH, NUMBER, OTHER_NUMBER, bearer, post_json
 
 pytestmark = pytest.mark.django_db

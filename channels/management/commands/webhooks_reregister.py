@@ -12,7 +12,7 @@ from integrations.registry import CHANNELS
 class Command(BaseCommand):
     help = (
         "Register every channel's webhook with its provider again (where the provider's "
-        "API registers it; Messenger's is pasted by hand), optionally for one --kind."
+        "API registers it, not where it is pasted by hand), optionally for one --kind."
     )
 
     def add_arguments(self, parser):

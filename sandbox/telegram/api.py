@@ -12,10 +12,12 @@ import secrets
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import media
+from .. import media
+from ..models import TAP, TAP_ANSWERED, Conversation, Message, Webhook
+from ..views import BadRequest, request_params
 from .directory import TelegramBot, telegram_bot
-from .models import TAP, TAP_ANSWERED, Conversation, Kind, Message, Webhook
-from .views import BadRequest, request_params
+
+KIND = "telegram"
 
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MAX_TEXT = 4096
@@ -167,7 +169,7 @@ def _chat(bot: TelegramBot, params: dict) -> Conversation:
     if not chat_id:
         raise BadRequest("Bad Request: chat_id is empty")
     conversation = Conversation.objects.filter(
-        kind=Kind.TELEGRAM, endpoint=str(bot.id), customer_id=chat_id
+        kind=KIND, endpoint=str(bot.id), customer_id=chat_id
     ).first()
     if conversation is None:
         # A bot can only write to someone who has started a chat with it.
@@ -278,7 +280,7 @@ def send_document(bot: TelegramBot, params: dict):
 
 def _customer_photo(bot: TelegramBot, *, file_id: str = "", pk: int | None = None):
     messages = Message.objects.filter(
-        conversation__kind=Kind.TELEGRAM,
+        conversation__kind=KIND,
         conversation__endpoint=str(bot.id),
         direction=Message.Direction.IN,
     ).exclude(media_ref="")
@@ -320,7 +322,7 @@ def answer_callback_query(bot: TelegramBot, params: dict):
     if not query_id:
         return error(400, "Bad Request: query is too old and response timeout expired")
     Message.objects.filter(
-        conversation__kind=Kind.TELEGRAM,
+        conversation__kind=KIND,
         conversation__endpoint=str(bot.id),
         content_type=TAP,
         provider_message_id=query_id,

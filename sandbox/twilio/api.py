@@ -19,9 +19,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import media
+from .. import media
+from ..models import Conversation, Message, Webhook
 from .directory import TwilioAccount, TwilioNumber, twilio_account
-from .models import Conversation, Kind, Message, Webhook
+
+KIND = "twilio"
 
 API_VERSION = "2010-04-01"
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -255,7 +257,7 @@ def _sender(account: TwilioAccount, form, to: str):
     if not re.fullmatch(r"MG[0-9a-fA-F]{32}", service):
         return None, twilio_error(400, 21705, f"The Messaging Service Sid {service} is invalid.")
     talking = Conversation.objects.filter(
-        kind=Kind.TWILIO, endpoint__in=[n.sid for n in account.numbers], customer_id=to
+        kind=KIND, endpoint__in=[n.sid for n in account.numbers], customer_id=to
     ).first()
     number = next((n for n in account.numbers if talking and n.sid == talking.endpoint), None)
     return number or account.numbers[0], None
@@ -291,7 +293,7 @@ def messages(request, account_sid):
         return twilio_error(400, 21609, f"Invalid StatusCallback url: {status_callback}")
 
     conversation, _ = Conversation.objects.get_or_create(
-        kind=Kind.TWILIO, endpoint=number.sid, customer_id=to
+        kind=KIND, endpoint=number.sid, customer_id=to
     )
     service = form.get("MessagingServiceSid", "").strip()
     message = Message.objects.create(
@@ -311,7 +313,7 @@ def messages(request, account_sid):
 def _account_message(account: TwilioAccount, sid: str) -> Message | None:
     return (
         Message.objects.filter(
-            conversation__kind=Kind.TWILIO,
+            conversation__kind=KIND,
             conversation__endpoint__in=[n.sid for n in account.numbers],
             provider_message_id=sid,
         )

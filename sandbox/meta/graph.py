@@ -22,7 +22,16 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import delivery, media, tokens, whatsapp_templates
+from .. import media, tokens
+from ..models import (
+    HUMAN_AGENT_WINDOW,
+    AppSubscription,
+    Conversation,
+    Message,
+    Webhook,
+)
+from ..views import BadRequest, request_params
+from . import whatsapp_templates
 from .directory import (
     MESSENGER_PAGES,
     META_APP,
@@ -32,15 +41,10 @@ from .directory import (
     messenger_page,
     whatsapp_number,
 )
-from .models import (
-    HUMAN_AGENT_WINDOW,
-    AppSubscription,
-    Conversation,
-    Kind,
-    Message,
-    Webhook,
-)
-from .views import BadRequest, request_params
+from .webhooks import meta_handshake
+
+WHATSAPP = "whatsapp"
+MESSENGER = "messenger"
 
 APP_NAME = "Octopods (sandbox)"
 MEDIA_URL_MAX_AGE = 5 * 60  # WhatsApp's media download URLs live about five minutes
@@ -379,7 +383,7 @@ def _set_override(values: dict, scope: str, owner: str, *, required: bool):
         return graph_error(
             400, 100, "(#100) Param override_callback_uri must be a valid URL", whatsapp=True
         )
-    failure = delivery.meta_handshake(url, verify_token)
+    failure = meta_handshake(url, verify_token)
     if failure is not None:
         return graph_error(400, 2200, f"(#2200) {failure}", whatsapp=True)
     Webhook.objects.update_or_create(
@@ -428,7 +432,7 @@ def _media(request, caller: Caller, media_id: str):
 
 def _whatsapp_media(media_id: str) -> Message | None:
     return (
-        Message.objects.filter(conversation__kind=Kind.WHATSAPP, media_ref=media_id)
+        Message.objects.filter(conversation__kind=WHATSAPP, media_ref=media_id)
         .select_related("conversation")
         .first()
     )
@@ -600,7 +604,7 @@ def _whatsapp_send(params: dict, number: WhatsAppNumber):
         return _missing("text['body']", whatsapp=True)
 
     conversation = Conversation.objects.filter(
-        kind=Kind.WHATSAPP, endpoint=number.phone_number_id, customer_id=wa_id
+        kind=WHATSAPP, endpoint=number.phone_number_id, customer_id=wa_id
     ).first()
     # Templates are the one kind of message allowed outside the customer service
     # window; anything else needs the customer to have written in the last 24 hours.
@@ -620,7 +624,7 @@ def _whatsapp_send(params: dict, number: WhatsAppNumber):
         text, detail["rendered"] = checked.as_text(), checked.as_detail()
     if conversation is None:
         conversation = Conversation.objects.create(
-            kind=Kind.WHATSAPP, endpoint=number.phone_number_id, customer_id=wa_id
+            kind=WHATSAPP, endpoint=number.phone_number_id, customer_id=wa_id
         )
     wamid = new_wamid()
     Message.objects.create(
@@ -658,7 +662,7 @@ def _mark_read(params: dict, number: WhatsAppNumber):
     if not isinstance(message_id, str) or not message_id:
         return _missing("message_id", whatsapp=True)
     updated = Message.objects.filter(
-        conversation__kind=Kind.WHATSAPP,
+        conversation__kind=WHATSAPP,
         conversation__endpoint=number.phone_number_id,
         direction=Message.Direction.IN,
         provider_message_id=message_id,
@@ -686,7 +690,7 @@ def _messenger_send(params: dict, page: MessengerPage):
     if not psid:
         return _missing("recipient")
     conversation = Conversation.objects.filter(
-        kind=Kind.MESSENGER, endpoint=page.page_id, customer_id=psid
+        kind=MESSENGER, endpoint=page.page_id, customer_id=psid
     ).first()
     if conversation is None:
         return graph_error(400, 100, "(#100) No matching user found", subcode=2018001)
@@ -733,7 +737,7 @@ def _messenger_allowed(conversation: Conversation, messaging_type: str, tag: str
 def messenger_attachment(request, ref):
     """A customer's picture on Meta's CDN: a long unguessable URL, no token needed."""
     found = Message.objects.filter(
-        conversation__kind=Kind.MESSENGER, direction=Message.Direction.IN, media_ref=ref
+        conversation__kind=MESSENGER, direction=Message.Direction.IN, media_ref=ref
     ).exists()
     if not found:
         return graph_error(404, 100, "(#100) The attachment does not exist or has expired")

@@ -1,0 +1,4 @@
+"""Meta's stand-in, shared by WhatsApp and Messenger: the Graph API (graph.py, urls.py),
+its webhooks (webhooks.py), the Meta app dashboard (views.py), the fake app, numbers and
+Pages (directory.py), WhatsApp's templates (whatsapp_templates.py), and each kind on
+the customer phone (whatsapp.py, messenger.py)."""

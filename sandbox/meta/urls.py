@@ -1,0 +1,32 @@
+"""Meta's Graph API (META_GRAPH_API_URL = {base}/sandbox/graph/v25.0; any version
+works), its file hosts, the Meta app dashboard, and WhatsApp's pages of the sandbox."""
+
+from django.urls import path, re_path
+
+from . import graph, views, whatsapp
+
+urlpatterns = [
+    path(
+        "whatsapp/templates/<str:waba_id>/status",
+        whatsapp.template_status,
+        name="whatsapp_template_status",
+    ),
+    path(
+        "graph/whatsapp_business/attachments/",
+        graph.whatsapp_media_download,
+        name="whatsapp_media_download",
+    ),
+    path("graph/fbcdn/<str:ref>.jpg", graph.messenger_attachment, name="messenger_attachment"),
+    re_path(
+        r"^graph/(?P<version>v[0-9]+\.[0-9]+)/(?P<node_id>[A-Za-z0-9_.-]+)/?$",
+        graph.node,
+        name="graph_node",
+    ),
+    re_path(
+        r"^graph/(?P<version>v[0-9]+\.[0-9]+)/(?P<node_id>[A-Za-z0-9_.-]+)/(?P<edge_name>[a-z_]+)/?$",
+        graph.edge,
+        name="graph_edge",
+    ),
+    path("phone/brazilian", whatsapp.brazilian, name="phone_brazilian"),
+    path("meta/app/", views.meta_dashboard, name="meta_dashboard"),
+]
