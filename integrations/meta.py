@@ -262,3 +262,22 @@ def graph_error_detail(response) -> GraphErrorDetail:
     data = body.get("error_data")
     details = data.get("details") if isinstance(data, dict) else None
     return GraphErrorDetail(subcode=subcode, details=str(details or ""))
+
+
+# --- the messaging window (Messenger and Instagram) -----------------------------------------
+
+# Code 10 with one of these subcodes: the Send API refused a reply as outside the window
+# its messaging type allows (Messenger's 2018278, Instagram's 2534022).
+OUTSIDE_WINDOW_SUBCODES = frozenset({2018278, 2534022})
+
+
+def outside_window(response) -> bool:
+    """Whether Graph refused a send because the messaging window has closed."""
+    error = graph_error(response)
+    return error.code == 10 and graph_error_detail(response).subcode in OUTSIDE_WINDOW_SUBCODES
+
+
+def as_human_agent(payload: dict) -> dict:
+    """A Send API payload tagged HUMAN_AGENT: a person's reply, which Meta allows up to
+    7 days after the customer's last message (the app must have the Human Agent feature)."""
+    return {**payload, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
