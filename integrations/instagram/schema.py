@@ -41,8 +41,17 @@ def _millis(value: Any) -> datetime:
 Id = Annotated[str, AfterValidator(_not_empty)]
 # Unix milliseconds, as a JSON integer.
 Millis = Annotated[datetime, BeforeValidator(_millis)]
-# A flag Meta sets only when it applies (is_deleted, is_unsupported): read as truthy.
-Flag = Annotated[bool, BeforeValidator(bool)]
+
+
+def _flag(value: Any) -> bool:
+    # Meta's own unsend example sends "is_deleted": "true", a string.
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+# A flag Meta sets only when it applies (is_deleted, is_unsupported): true or "true".
+Flag = Annotated[bool, BeforeValidator(_flag)]
 # Optional parts Meta may send as {} or "" when they are empty: read as absent.
 _empty_as_none = BeforeValidator(lambda value: value or None)
 _empty_as_list = BeforeValidator(lambda value: value or [])
@@ -132,7 +141,7 @@ class Message(Payload):
     @classmethod
     def _nothing_more_to_read(cls, data: Any) -> Any:
         # An unsend names only the message; a quick reply is read as its payload.
-        if isinstance(data, dict) and data.get("is_deleted") and "mid" in data:
+        if isinstance(data, dict) and _flag(data.get("is_deleted")) and "mid" in data:
             return {"mid": data["mid"], "is_deleted": True}
         if isinstance(data, dict) and data.get("quick_reply"):
             return {key: value for key, value in data.items() if key != "attachments"}

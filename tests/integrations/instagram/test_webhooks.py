@@ -393,6 +393,16 @@ def test_unsend():
     ]
 
 
+@pytest.mark.parametrize(("flag", "unsent"), [("true", True), ("false", False), (False, False)])
+def test_it_reads_is_deleted_as_meta_writes_it(flag, unsent):
+    """Webhooks for Instagram Messaging: Meta's own unsend example writes
+    "is_deleted": "true", a string; a false flag is an ordinary message."""
+    document = fixture_json("text")
+    event_of(document)["message"]["is_deleted"] = flag
+    (message,) = parse_json(document)
+    assert (message.provider_type == "unsent") is unsent
+
+
 def test_echo():
     """Webhooks for Instagram Messaging, messages: is_echo marks a message the account
     itself sent (ours, or from the Instagram app): not relayed."""
