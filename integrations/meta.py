@@ -1,12 +1,15 @@
-"""What WhatsApp Cloud API and Messenger share: Meta's webhook signature and its GET
-subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1), and Graph API calls with their error
-mapping (§3.8, §6.3), and the App secret field of their set-up forms."""
+"""What WhatsApp Cloud API, Messenger and Instagram share: Meta's webhook signature and
+its GET subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1), Graph API calls with their
+error mapping (§3.8, §6.3), the App secret field of their set-up forms, and for the two
+that speak as a Page (Messenger, Instagram) the Send API with its messaging window and the
+download of customers' files from Meta's CDN."""
 
 import hashlib
 import hmac
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from django import forms
 from django.conf import settings
@@ -17,6 +20,7 @@ from .channel import WebhookRejected, WebhookRequest
 from .errors import provider_call
 from .forms import secret_input
 from .http import ProviderSession
+from .media import Download, download, host_matches
 from .webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -264,11 +268,15 @@ def graph_error_detail(response) -> GraphErrorDetail:
     return GraphErrorDetail(subcode=subcode, details=str(details or ""))
 
 
-# --- the messaging window (Messenger and Instagram) -----------------------------------------
+# --- the Send API and customers' files (Messenger, and Instagram through its Page) ------------
 
 # Code 10 with one of these subcodes: the Send API refused a reply as outside the window
 # its messaging type allows (Messenger's 2018278, Instagram's 2534022).
 OUTSIDE_WINDOW_SUBCODES = frozenset({2018278, 2534022})
+
+
+class OutsideWindow(ProviderError):
+    """Meta refused a reply as outside the messaging window (``outside_window``)."""
 
 
 def outside_window(response) -> bool:
@@ -281,3 +289,58 @@ def as_human_agent(payload: dict) -> dict:
     """A Send API payload tagged HUMAN_AGENT: a person's reply, which Meta allows up to
     7 days after the customer's last message (the app must have the Human Agent feature)."""
     return {**payload, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+
+
+def send_message(session: ProviderSession, page_id: str, payload: dict, *, describe) -> str:
+    """One Send API call (``POST /{page_id}/messages``) → the sent ``message_id``.
+
+    ``describe(response, tagged=…)`` words a refusal for the kind, and returns an
+    ``OutsideWindow`` when ``outside_window``: the reply is then sent once more with the
+    HUMAN_AGENT tag (Meta refuses it the same way past 7 days, and ``tagged`` lets the
+    kind say so).
+    """
+    try:
+        return _send(session, page_id, payload, describe=partial(describe, tagged=False))
+    except OutsideWindow:
+        tagged = as_human_agent(payload)
+        return _send(session, page_id, tagged, describe=partial(describe, tagged=True))
+
+
+def _send(session: ProviderSession, page_id: str, payload: dict, *, describe) -> str:
+    body = graph_request(session, "POST", f"/{page_id}/messages", json=payload, describe=describe)
+    message_id = body.get("message_id")
+    if not isinstance(message_id, str) or not message_id:
+        raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
+    return message_id
+
+
+def _describe_cdn_error(response) -> ProviderError:
+    if response.status_code in (403, 404, 410):
+        # Meta's CDN links are signed and expire (Instagram's also stop working once the
+        # customer unsends the message or the story expires).
+        return ProviderError(
+            "Meta no longer serves the customer's file (its link has expired, or the "
+            "customer removed it). Ask the customer to send it again.",
+            permanent=True,
+            status=response.status_code,
+        )
+    return graph_error(response).provider_error()
+
+
+def download_from_cdn(url: str, *, label: str, hosts: tuple[str, ...], max_bytes: int) -> Download:
+    """A customer's attachment from Meta's CDN (``hosts``, or the configured Graph host):
+    the URL itself is the permission, so no token is sent (and none could leak to a host
+    that is not Meta's)."""
+
+    def allowed(address: str) -> bool:
+        return host_matches(address, api_url=settings.META_GRAPH_API_URL, hosts=hosts)
+
+    return download(
+        url,
+        session=ProviderSession(),
+        label=label,
+        describe=_describe_cdn_error,
+        max_bytes=max_bytes,
+        allowed=allowed,
+        redirect_allowed=allowed,
+    )

@@ -3,20 +3,19 @@ token), and nothing else (docs/channels/instagram.md)."""
 
 from functools import partial
 
-from django.conf import settings
-
 from ..base import ProviderError
-from ..http import ProviderSession
-from ..media import Download, download, host_matches
+from ..media import Download
 from ..meta import (
     GRAPH_LABEL,
-    as_human_agent,
+    OutsideWindow,
+    download_from_cdn,
     graph_error,
     graph_error_detail,
     graph_request,
     graph_session,
     outside_window,
     require_success,
+    send_message,
 )
 
 # Subscribing the app to the Page is what makes Meta send the linked Instagram account's
@@ -71,10 +70,6 @@ MEDIA_HOSTS = ("*.fbcdn.net", "*.fbsbx.com", "*.cdninstagram.com")
 # Code 100 with these subcodes: no such customer for the account (Instagram's 2534014,
 # Messenger's 2018001; Meta's wording varies).
 _NO_SUCH_USER = {2534014, 2018001}
-
-
-class OutsideWindow(ProviderError):
-    """Meta refused a reply as outside the messaging window."""
 
 
 def describe_message_error(response, *, tagged: bool = False) -> ProviderError:
@@ -173,51 +168,9 @@ class InstagramClient:
         message (and refuses with the same error past that).
         """
         payload = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message}
-        try:
-            return self._send(page_id, payload, tagged=False)
-        except OutsideWindow:
-            return self._send(page_id, as_human_agent(payload), tagged=True)
-
-    def _send(self, page_id: str, payload: dict, *, tagged: bool) -> str:
-        body = graph_request(
-            self.session,
-            "POST",
-            f"/{page_id}/messages",
-            json=payload,
-            describe=partial(describe_message_error, tagged=tagged),
-        )
-        message_id = body.get("message_id")
-        if not isinstance(message_id, str) or not message_id:
-            raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
-        return message_id
-
-
-def _describe_attachment_error(response) -> ProviderError:
-    if response.status_code in (403, 404, 410):
-        # Instagram's CDN links are privacy-aware: they stop working once the customer
-        # unsends the message or the story expires.
-        return ProviderError(
-            "Meta no longer serves the customer's file (its link has expired, or the "
-            "customer removed it). Ask the customer to send it again.",
-            permanent=True,
-            status=response.status_code,
-        )
-    return graph_error(response).provider_error()
+        return send_message(self.session, page_id, payload, describe=describe_message_error)
 
 
 def download_attachment(url: str, *, max_bytes: int) -> Download:
-    """A customer's attachment from Meta's CDN: the URL itself is the permission, so no
-    token is sent (and none could leak to a host that is not Meta's)."""
-
-    def allowed(address: str) -> bool:
-        return host_matches(address, api_url=settings.META_GRAPH_API_URL, hosts=MEDIA_HOSTS)
-
-    return download(
-        url,
-        session=ProviderSession(),
-        label="Instagram",
-        describe=_describe_attachment_error,
-        max_bytes=max_bytes,
-        allowed=allowed,
-        redirect_allowed=allowed,
-    )
+    """A customer's attachment from Meta's CDN, without the token."""
+    return download_from_cdn(url, label="Instagram", hosts=MEDIA_HOSTS, max_bytes=max_bytes)
