@@ -9,11 +9,14 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Annotated, Any
 
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from .base import ProviderError
 from .channel import WebhookRejected, WebhookRequest
@@ -66,6 +69,39 @@ def handshake(*, verify_token: str, request: WebhookRequest) -> str:
 def _query(request: WebhookRequest, name: str) -> str:
     values = request.query.get(name) or [""]
     return values[0]
+
+
+# --- the Messaging Platform's webhook fields (Messenger, Instagram) ----------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("is empty")
+    return value
+
+
+def _millis(value: Any) -> datetime:
+    # Unlike payload.UnixMillis, the Messaging Platform's times are always JSON integers
+    # (a string is refused), and exact to the millisecond.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("is not an integer")
+    try:
+        return EPOCH + timedelta(milliseconds=value)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+# An id (mid, PSID, IGSID, attachment type…): a string that is not empty.
+NonEmpty = Annotated[str, AfterValidator(_not_empty)]
+# Unix milliseconds, as a JSON integer.
+Millis = Annotated[datetime, BeforeValidator(_millis)]
+# Optional parts Meta may send as {} or "" when they are empty: read as absent.
+empty_as_none = BeforeValidator(lambda value: value or None)
+empty_as_list = BeforeValidator(lambda value: value or [])
+# Text we only show if it is text (a share's link or title): anything else reads as "".
+LooseStr = Annotated[str, BeforeValidator(lambda value: value if isinstance(value, str) else "")]
 
 
 # --- Graph API calls (PROVIDERS.md §3.8, §6.3) --------------------------------------------

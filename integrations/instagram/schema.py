@@ -11,36 +11,13 @@ echo of the account's own send (``is_echo``) and kinds we do not relay (referral
 are not read at all.
 """
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, PlainValidator, model_validator
+from pydantic import BeforeValidator, PlainValidator, model_validator
 
+from ..meta import LooseStr, Millis, empty_as_list, empty_as_none
+from ..meta import NonEmpty as Id
 from ..payload import OptStr, Payload
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _not_empty(value: str) -> str:
-    if not value:
-        raise ValueError("is empty")
-    return value
-
-
-def _millis(value: Any) -> datetime:
-    # Meta's messaging times are JSON integers of Unix milliseconds.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("is not an integer")
-    try:
-        return EPOCH + timedelta(milliseconds=value)
-    except OverflowError:
-        raise ValueError("is out of range") from None
-
-
-# An id (mid, IGSID, attachment type…): a string that is not empty.
-Id = Annotated[str, AfterValidator(_not_empty)]
-# Unix milliseconds, as a JSON integer.
-Millis = Annotated[datetime, BeforeValidator(_millis)]
 
 
 def _flag(value: Any) -> bool:
@@ -52,11 +29,6 @@ def _flag(value: Any) -> bool:
 
 # A flag Meta sets only when it applies (is_deleted, is_unsupported): true or "true".
 Flag = Annotated[bool, BeforeValidator(_flag)]
-# Optional parts Meta may send as {} or "" when they are empty: read as absent.
-_empty_as_none = BeforeValidator(lambda value: value or None)
-_empty_as_list = BeforeValidator(lambda value: value or [])
-# Text we only show if it is text (a share's link or title): anything else reads as "".
-LooseStr = Annotated[str, BeforeValidator(lambda value: value if isinstance(value, str) else "")]
 
 
 class Igsid(Payload):
@@ -119,7 +91,7 @@ class ReplyTo(Payload):
     business's stories (``story``)."""
 
     mid: OptStr = ""
-    story: Annotated[Story | None, _empty_as_none] = None
+    story: Annotated[Story | None, empty_as_none] = None
 
 
 class QuickReply(Payload):
@@ -129,9 +101,9 @@ class QuickReply(Payload):
 class Message(Payload):
     mid: Id
     text: OptStr = ""
-    reply_to: Annotated[ReplyTo | None, _empty_as_none] = None
+    reply_to: Annotated[ReplyTo | None, empty_as_none] = None
     quick_reply: QuickReply | None = None
-    attachments: Annotated[list[Attachment], _empty_as_list] = []
+    attachments: Annotated[list[Attachment], empty_as_list] = []
     # The customer unsent this message (the event repeats its mid).
     is_deleted: Flag = False
     # A message Instagram does not give apps (a GIF, a sticker…).
@@ -192,7 +164,7 @@ class Read(Payload):
     ``watermark`` is read too, should one come."""
 
     mid: OptStr = ""
-    watermark: Annotated[Millis | None, _empty_as_none] = None
+    watermark: Annotated[Millis | None, empty_as_none] = None
 
     @model_validator(mode="after")
     def _names_something(self) -> "Read":
