@@ -1,22 +1,29 @@
-"""What WhatsApp Cloud API and Messenger share: Meta's webhook signature and its GET
-subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1), and Graph API calls with their error
-mapping (§3.8, §6.3), and the App secret field of their set-up forms."""
+"""What WhatsApp Cloud API, Messenger and Instagram share: Meta's webhook signature and
+its GET subscribe handshake (PROVIDERS.md §3.2-3.3, §6.1), Graph API calls with their
+error mapping (§3.8, §6.3), the App secret field of their set-up forms, and for the two
+that speak as a Page (Messenger, Instagram) the Send API with its messaging window and the
+download of customers' files from Meta's CDN."""
 
 import hashlib
 import hmac
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Annotated, Any
 
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from .base import ProviderError
 from .channel import WebhookRejected, WebhookRequest
 from .errors import provider_call
 from .forms import secret_input
 from .http import ProviderSession
+from .media import Download, download, host_matches
 from .webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -62,6 +69,39 @@ def handshake(*, verify_token: str, request: WebhookRequest) -> str:
 def _query(request: WebhookRequest, name: str) -> str:
     values = request.query.get(name) or [""]
     return values[0]
+
+
+# --- the Messaging Platform's webhook fields (Messenger, Instagram) ----------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("is empty")
+    return value
+
+
+def _millis(value: Any) -> datetime:
+    # Unlike payload.UnixMillis, the Messaging Platform's times are always JSON integers
+    # (a string is refused), and exact to the millisecond.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("is not an integer")
+    try:
+        return EPOCH + timedelta(milliseconds=value)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+# An id (mid, PSID, IGSID, attachment type…): a string that is not empty.
+NonEmpty = Annotated[str, AfterValidator(_not_empty)]
+# Unix milliseconds, as a JSON integer.
+Millis = Annotated[datetime, BeforeValidator(_millis)]
+# Optional parts Meta may send as {} or "" when they are empty: read as absent.
+empty_as_none = BeforeValidator(lambda value: value or None)
+empty_as_list = BeforeValidator(lambda value: value or [])
+# Text we only show if it is text (a share's link or title): anything else reads as "".
+LooseStr = Annotated[str, BeforeValidator(lambda value: value if isinstance(value, str) else "")]
 
 
 # --- Graph API calls (PROVIDERS.md §3.8, §6.3) --------------------------------------------
@@ -262,3 +302,81 @@ def graph_error_detail(response) -> GraphErrorDetail:
     data = body.get("error_data")
     details = data.get("details") if isinstance(data, dict) else None
     return GraphErrorDetail(subcode=subcode, details=str(details or ""))
+
+
+# --- the Send API and customers' files (Messenger, and Instagram through its Page) ------------
+
+# Code 10 with one of these subcodes: the Send API refused a reply as outside the window
+# its messaging type allows (Messenger's 2018278, Instagram's 2534022).
+OUTSIDE_WINDOW_SUBCODES = frozenset({2018278, 2534022})
+
+
+class OutsideWindow(ProviderError):
+    """Meta refused a reply as outside the messaging window (``outside_window``)."""
+
+
+def outside_window(response) -> bool:
+    """Whether Graph refused a send because the messaging window has closed."""
+    error = graph_error(response)
+    return error.code == 10 and graph_error_detail(response).subcode in OUTSIDE_WINDOW_SUBCODES
+
+
+def as_human_agent(payload: dict) -> dict:
+    """A Send API payload tagged HUMAN_AGENT: a person's reply, which Meta allows up to
+    7 days after the customer's last message (the app must have the Human Agent feature)."""
+    return {**payload, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+
+
+def send_message(session: ProviderSession, page_id: str, payload: dict, *, describe) -> str:
+    """One Send API call (``POST /{page_id}/messages``) → the sent ``message_id``.
+
+    ``describe(response, tagged=…)`` words a refusal for the kind, and returns an
+    ``OutsideWindow`` when ``outside_window``: the reply is then sent once more with the
+    HUMAN_AGENT tag (Meta refuses it the same way past 7 days, and ``tagged`` lets the
+    kind say so).
+    """
+    try:
+        return _send(session, page_id, payload, describe=partial(describe, tagged=False))
+    except OutsideWindow:
+        tagged = as_human_agent(payload)
+        return _send(session, page_id, tagged, describe=partial(describe, tagged=True))
+
+
+def _send(session: ProviderSession, page_id: str, payload: dict, *, describe) -> str:
+    body = graph_request(session, "POST", f"/{page_id}/messages", json=payload, describe=describe)
+    message_id = body.get("message_id")
+    if not isinstance(message_id, str) or not message_id:
+        raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
+    return message_id
+
+
+def _describe_cdn_error(response) -> ProviderError:
+    if response.status_code in (403, 404, 410):
+        # Meta's CDN links are signed and expire (Instagram's also stop working once the
+        # customer unsends the message or the story expires).
+        return ProviderError(
+            "Meta no longer serves the customer's file (its link has expired, or the "
+            "customer removed it). Ask the customer to send it again.",
+            permanent=True,
+            status=response.status_code,
+        )
+    return graph_error(response).provider_error()
+
+
+def download_from_cdn(url: str, *, label: str, hosts: tuple[str, ...], max_bytes: int) -> Download:
+    """A customer's attachment from Meta's CDN (``hosts``, or the configured Graph host):
+    the URL itself is the permission, so no token is sent (and none could leak to a host
+    that is not Meta's)."""
+
+    def allowed(address: str) -> bool:
+        return host_matches(address, api_url=settings.META_GRAPH_API_URL, hosts=hosts)
+
+    return download(
+        url,
+        session=ProviderSession(),
+        label=label,
+        describe=_describe_cdn_error,
+        max_bytes=max_bytes,
+        allowed=allowed,
+        redirect_allowed=allowed,
+    )

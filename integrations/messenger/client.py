@@ -2,18 +2,18 @@
 
 from functools import partial
 
-from django.conf import settings
-
 from ..base import ProviderError
-from ..http import ProviderSession
-from ..media import Download, download, host_matches
+from ..media import Download
 from ..meta import (
-    GRAPH_LABEL,
+    OutsideWindow,
+    download_from_cdn,
     graph_error,
     graph_error_detail,
     graph_request,
     graph_session,
+    outside_window,
     require_success,
+    send_message,
 )
 
 # The webhook fields the relay reads (messages and their statuses, taps, reactions, and
@@ -64,12 +64,6 @@ _about_page = partial(describe_error, id_field="page_id")
 
 # Where Meta serves the files customers send (attachment payload URLs).
 MEDIA_HOSTS = ("*.fbcdn.net", "*.fbsbx.com")
-# Code 10 with this subcode: the reply is outside the window the messaging type allows.
-_OUTSIDE_WINDOW = (10, 2018278)
-
-
-class OutsideWindow(ProviderError):
-    """Meta refused a reply as outside the allowed window (10 / 2018278)."""
 
 
 def describe_message_error(response, *, tagged: bool = False) -> ProviderError:
@@ -84,7 +78,7 @@ def describe_message_error(response, *, tagged: bool = False) -> ProviderError:
             "revoked (for example when a Page admin changed their password). Reconnect the "
             "channel in Octopods with a new Page access token."
         )
-    if (error.code, detail.subcode) == _OUTSIDE_WINDOW:
+    if outside_window(response):
         return OutsideWindow(
             "Messenger only lets a Page reply within 24 hours of the customer's last "
             "message, or within 7 days when a person replies (the Human Agent tag, which "
@@ -162,51 +156,9 @@ class MessengerClient:
         message (and refuses with the same error past that).
         """
         payload = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message}
-        try:
-            return self._send(page_id, payload, tagged=False)
-        except OutsideWindow:
-            tagged = {**payload, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
-            return self._send(page_id, tagged, tagged=True)
-
-    def _send(self, page_id: str, payload: dict, *, tagged: bool) -> str:
-        body = graph_request(
-            self.session,
-            "POST",
-            f"/{page_id}/messages",
-            json=payload,
-            describe=partial(describe_message_error, tagged=tagged),
-        )
-        message_id = body.get("message_id")
-        if not isinstance(message_id, str) or not message_id:
-            raise ProviderError(f"{GRAPH_LABEL} sent an answer we could not read", permanent=False)
-        return message_id
-
-
-def _describe_attachment_error(response) -> ProviderError:
-    if response.status_code in (403, 404, 410):
-        # Meta's CDN links are signed and expire; an old one answers like this.
-        return ProviderError(
-            "Meta no longer serves the customer's file (its link has expired). Ask the "
-            "customer to send it again.",
-            permanent=True,
-            status=response.status_code,
-        )
-    return graph_error(response).provider_error()
+        return send_message(self.session, page_id, payload, describe=describe_message_error)
 
 
 def download_attachment(url: str, *, max_bytes: int) -> Download:
-    """A customer's attachment from Meta's CDN: the URL itself is the permission, so no
-    token is sent (and none could leak to a host that is not Meta's)."""
-
-    def allowed(address: str) -> bool:
-        return host_matches(address, api_url=settings.META_GRAPH_API_URL, hosts=MEDIA_HOSTS)
-
-    return download(
-        url,
-        session=ProviderSession(),
-        label="Messenger",
-        describe=_describe_attachment_error,
-        max_bytes=max_bytes,
-        allowed=allowed,
-        redirect_allowed=allowed,
-    )
+    """A customer's attachment from Meta's CDN, without the token."""
+    return download_from_cdn(url, label="Messenger", hosts=MEDIA_HOSTS, max_bytes=max_bytes)

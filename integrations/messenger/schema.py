@@ -11,11 +11,9 @@ kind, named by its ``type``. Each kind is read by its own model (``_read_event``
 we do not relay (optin, referral…) or an echo of the Page's own send is not read at all.
 """
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BeforeValidator,
     PlainValidator,
     ValidationInfo,
@@ -23,39 +21,12 @@ from pydantic import (
     model_validator,
 )
 
+from ..meta import LooseStr, Millis, empty_as_list, empty_as_none
+from ..meta import NonEmpty as Id
 from ..payload import OptStr, Payload
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _not_empty(value: str) -> str:
-    if not value:
-        raise ValueError("is empty")
-    return value
-
-
-def _millis(value: Any) -> datetime:
-    # Unlike payload.UnixMillis, Meta's Messenger times are always JSON integers (a
-    # string is refused), and exact to the millisecond.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("is not an integer")
-    try:
-        return EPOCH + timedelta(milliseconds=value)
-    except OverflowError:
-        raise ValueError("is out of range") from None
-
-
-# An id (mid, user_ref, attachment type…): a string that is not empty.
-Id = Annotated[str, AfterValidator(_not_empty)]
-# Unix milliseconds, as a JSON integer.
-Millis = Annotated[datetime, BeforeValidator(_millis)]
 # A value Meta sets only when it applies (sticker_id, a number): read as truthy.
 Flag = Annotated[bool, BeforeValidator(bool)]
-# Optional parts Meta may send as {} or "" when they are empty: read as absent.
-_empty_as_none = BeforeValidator(lambda value: value or None)
-_empty_as_list = BeforeValidator(lambda value: value or [])
-# Text we only show if it is text (an unknown share's link): anything else reads as "".
-LooseStr = Annotated[str, BeforeValidator(lambda value: value if isinstance(value, str) else "")]
 
 
 # ---- who sent it ---------------------------------------------------------------------
@@ -184,9 +155,9 @@ class QuickReply(Payload):
 class Message(Payload):
     mid: Id
     text: OptStr = ""
-    reply_to: Annotated[ReplyTo | None, _empty_as_none] = None
+    reply_to: Annotated[ReplyTo | None, empty_as_none] = None
     quick_reply: QuickReply | None = None
-    attachments: Annotated[list[Attachment], _empty_as_list] = []
+    attachments: Annotated[list[Attachment], empty_as_list] = []
 
     @field_validator("attachments", mode="before")
     @classmethod
@@ -254,7 +225,7 @@ class ReactionEvent(Payload):
 
 class Delivery(Payload):
     # Absent from older clients' deliveries, which then carry only the watermark.
-    mids: Annotated[list[Id], _empty_as_list] = []
+    mids: Annotated[list[Id], empty_as_list] = []
     watermark: Millis
 
 

@@ -22,10 +22,10 @@ from ..channel import (
     Watermark,
     WebhookRequest,
 )
+from ..meta import EPOCH
 from ..payload import load_json, parse_as
 from .credentials import Credentials
 from .schema import (
-    EPOCH,
     DeliveryEvent,
     Envelope,
     LocationAttachment,
