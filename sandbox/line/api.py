@@ -7,12 +7,15 @@ does not know is answered 401 with LINE's message. Errors are LINE's shape:
 ``{"message": …, "details": [{"message", "property"}]}``.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets
 import uuid
 
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,7 +32,6 @@ MAX_TEXT = 5000
 RETRY_KEY_HEADER = "X-Line-Retry-Key"
 ACCEPTED_HEADER = "X-Line-Accepted-Request-Id"
 SIGNATURE_HEADER = "X-Line-Signature"
-USER_ID = re.compile(r"U[0-9a-f]{32}")
 
 
 def error(status: int, message: str, details: list[dict] | None = None) -> JsonResponse:
@@ -142,10 +144,6 @@ def webhook_endpoint(request, account: LineAccount):
 def sign(secret: str, body: bytes) -> str:
     """X-Line-Signature: the Base64 HMAC-SHA256 of the raw body, keyed with the channel
     secret (computed here, not borrowed from the product)."""
-    import base64
-    import hashlib
-    import hmac
-
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
@@ -202,7 +200,7 @@ def _pushes(account: LineAccount):
             direction=Message.Direction.OUT,
             created_at__gte=start,
         )
-        .exclude(detail__request_id=None)
+        .filter(detail__has_key="request_id")
         .values_list("detail__request_id", flat=True)
         .distinct()
     )
@@ -333,5 +331,4 @@ def content(request, account: LineAccount, message_id: str):
     )
     if message is None:
         return error(404, "Not found")
-    response: HttpResponse = media.photo_response()
-    return response
+    return media.photo_response()
