@@ -34,10 +34,15 @@ class ProviderAPI:
 
 @dataclass(frozen=True)
 class ChannelKind:
-    """A channel kind: the dotted path of its adapter, and its provider's API."""
+    """A channel kind: the dotted path of its adapter, and its provider's API.
+
+    ``extra_apis`` are further hosts of the same provider the kind calls, each with a
+    setting of its own (LINE downloads customers' files from a data API beside its
+    main one); the settings, the sandbox and the metrics cover them like ``api``."""
 
     adapter: str
     api: ProviderAPI
+    extra_apis: tuple[ProviderAPI, ...] = ()
 
 
 INBOXES = {
@@ -88,12 +93,34 @@ CHANNELS = {
         ),
     ),
     "messenger": ChannelKind("integrations.messenger.adapter.MessengerAdapter", META_GRAPH),
+    "line": ChannelKind(
+        "integrations.line.adapter.LineAdapter",
+        ProviderAPI(
+            provider="line",
+            setting="LINE_API_URL",
+            default="https://api.line.me",
+            sandbox_path="line",
+            hosts=("api.line.me",),
+        ),
+        extra_apis=(
+            ProviderAPI(
+                provider="line",
+                setting="LINE_DATA_API_URL",
+                default="https://api-data.line.me",
+                sandbox_path="line/data",
+                hosts=("api-data.line.me", "line-scdn.net"),
+            ),
+        ),
+    ),
 }
 
 
 def channel_apis() -> list[ProviderAPI]:
-    """Each channel provider's API once, in the order of the kinds that use it."""
-    return list(dict.fromkeys(kind.api for kind in CHANNELS.values()))
+    """Each channel provider's API (and each further host a kind names) once, in the
+    order of the kinds that use it."""
+    return list(
+        dict.fromkeys(api for kind in CHANNELS.values() for api in (kind.api, *kind.extra_apis))
+    )
 
 
 @cache

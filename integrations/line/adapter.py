@@ -48,6 +48,12 @@ class LineAdapter(ChannelAdapter):
     # has no such event (markAsRead goes the other way: the bot marks the customer's
     # messages read). A push LINE accepted is in the customer's chat.
     delivery_receipts = False
+    # LINE has no customer-service window: a push reaches a friend of the account at
+    # any time (it counts against the monthly allowance instead).
+    customer_service_window = False
+    # A LINE user id is not a phone number, and LINE gives a bot none: a teammate only
+    # answers chats the customer opened.
+    reaches_phone_numbers = False
     unregister_advice = (
         "LINE has no way for Octopods to remove its webhook, so LINE may still send this "
         "account's messages to Octopods, where they are lost. In the LINE Developers "

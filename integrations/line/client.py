@@ -28,13 +28,12 @@ _RETRY_KEY_NAMESPACE = uuid.UUID("6f1d0c2e-5b7a-4e43-9a55-2f8f6c1e7a10")
 
 
 def api_url() -> str:
-    # The registry reshape gives each kind its API URL settings; until then these read
-    # the production hosts unless a setting says otherwise (the sandbox in development).
-    return getattr(settings, "LINE_API_URL", "https://api.line.me").rstrip("/")
+    # The registry defines both settings (integrations/registry.py).
+    return settings.LINE_API_URL.rstrip("/")
 
 
 def data_api_url() -> str:
-    return getattr(settings, "LINE_DATA_API_URL", "https://api-data.line.me").rstrip("/")
+    return settings.LINE_DATA_API_URL.rstrip("/")
 
 
 def retry_key(idempotency_key: str) -> str:

@@ -47,6 +47,24 @@ ALLOWED = {
 }
 
 
+# Kinds whose name is also an everyday word of code and prose (a "line" of text): for
+# these, what names the kind is its label as the provider writes it ("LINE"), the kind
+# as a string ("line") and its package as a module (integrations.line).
+ORDINARY_WORDS = {"line"}
+
+
+def _names(code: str, word: str, kind: str) -> bool:
+    if word not in ORDINARY_WORDS:
+        return bool(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", code.lower()))
+    label = channel_adapter(kind).label
+    patterns = [
+        rf"(?<![A-Za-z]){re.escape(label)}(?![A-Za-z])",
+        rf"[\"']{re.escape(word)}[\"']",
+        rf"(?:integrations\s*\.\s*|from\s+\.+\s*|import\s+){re.escape(word)}(?![A-Za-z_])",
+    ]
+    return any(re.search(pattern, code) for pattern in patterns)
+
+
 def _kind_packages() -> set[Path]:
     return {ROOT.joinpath(*kind.adapter.split(".")[:-2]) for kind in CHANNELS.values()}
 
@@ -96,13 +114,13 @@ def _shared_files():
 def test_no_shared_product_code_names_a_kind():
     named = []
     for path in _shared_files():
-        code = _code(path).lower()
+        code = _code(path)
         relative = path.relative_to(ROOT).as_posix()
         for kind in CHANNELS:
             for word in _words(kind):
                 if (relative, word) in ALLOWED:
                     continue
-                if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", code):
+                if _names(code, word, kind):
                     named.append(f"{relative} names {word!r}")
     assert not named, (
         "Shared product code names a channel kind; derive it from the registry or the "
@@ -115,3 +133,11 @@ def test_the_registry_entry_is_plain_data():
     source = REGISTRY.read_text()
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
     assert all("django" not in line for line in imports), imports
+
+
+def test_an_ordinary_word_names_its_kind_only_as_the_kind():
+    # "line" of text is not the LINE kind; its label, its kind string and its package are.
+    assert not _names("for line in text.splitlines(): errors.append(f'Line {n}')", "line", "line")
+    assert _names('if channel.kind == "line":', "line", "line")
+    assert _names("from integrations.line import client", "line", "line")
+    assert _names('label = "LINE Official Account"', "line", "line")

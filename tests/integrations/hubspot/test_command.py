@@ -12,7 +12,7 @@ APP_ID = "7000001"
 CHANNELS = "/conversations/v3/custom-channels"
 DEFINITION = {
     "name": "Octopods",
-    "channelDescription": "WhatsApp, SMS, Telegram and Messenger conversations, "
+    "channelDescription": "WhatsApp, SMS, Telegram, Messenger and LINE conversations, "
     "relayed by Octopods.",
     "webhookUrl": "https://octopods.example.com/hooks/hubspot/",
     "capabilities": {

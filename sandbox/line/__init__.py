@@ -1,0 +1,1 @@
+"""The LINE Messaging API stand-in and LINE on the customer phone."""
