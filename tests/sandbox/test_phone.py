@@ -167,8 +167,8 @@ def test_every_default_customer_is_a_person_of_their_own():
 
     names = [name for name, _ in CUSTOMER_DEFAULTS.values()]
     numbers = [customer_id(kind, "").lstrip("+") for kind in CUSTOMER_DEFAULTS]
-    assert len(set(names)) == len(names) == 4
-    assert len(set(numbers)) == len(numbers) == 4
+    assert len(set(names)) == len(names) == len(CUSTOMER_DEFAULTS)
+    assert len(set(numbers)) == len(numbers) == len(CUSTOMER_DEFAULTS)
 
 
 def test_it_opens_a_conversation_with_default_or_typed_customers(client):
