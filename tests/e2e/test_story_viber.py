@@ -1,7 +1,7 @@
 """Viber, end to end: an admin adds the sandbox's Viber bot with its auth token (Octopods
 checks it with get_account_info and sets the bot's webhook, which Viber checks with a
-signed callback), a customer writes and sends a photo from the sandbox's phone, both
-reach the sandbox's Intercom inbox, a teammate's reply reaches the phone, and the
+signed callback), a customer writes, sends a sticker and a photo from the sandbox's phone,
+all reach the sandbox's Intercom inbox, a teammate's reply reaches the phone, and the
 customer's seen receipt shows it Read on the channel page. Once the customer has
 unsubscribed, Viber refuses the bot's reply and the inbox says why, in plain words."""
 
@@ -37,6 +37,14 @@ BOT = VIBER_BOTS[0]
 CUSTOMER = "Alex Kim"  # the phone's default Viber customer
 
 
+def open_viber_page(page: Page, sandbox: str):
+    """The customer's chat's Viber page, from the sandbox's index."""
+    page.goto(f"{sandbox}/sandbox/")
+    page.get_by_role("link", name="their chat's Viber page").click()
+    page.get_by_role("link", name=CUSTOMER).click()
+    expect(page.get_by_role("heading", name=f"{CUSTOMER} on Viber")).to_be_visible()
+
+
 def test_a_viber_customer_gets_an_answer_and_reads_it(page: Page, sandbox, relay, console_errors):
     connected_workspace(page, sandbox)
     # The sandbox's index shows the fake bot's auth token to paste.
@@ -51,12 +59,18 @@ def test_a_viber_customer_gets_an_answer_and_reads_it(page: Page, sandbox, relay
 
     phone_url = open_phone(page, sandbox, f"Viber: {BOT.name} (viber://pa?chatURI={BOT.uri})")
     send_from_phone(page, "hello")
+    # A sticker, from the chat's Viber page (what only a Viber customer sends).
+    open_viber_page(page, sandbox)
+    page.get_by_role("button", name="Send a sticker").click()
+    expect(page.get_by_role("status")).to_contain_text("Delivered to your webhook (200).")
+    page.goto(phone_url)
     send_photo_from_phone(page, "my receipt")
 
     open_inbox_conversation(page, sandbox, WORKSPACE, CUSTOMER, "my receipt")
     inbox_url = page.url
     expect(customer_parts(page).filter(has_text="hello")).to_be_visible()
     expect_photo_in_inbox(page, "my receipt")
+    expect_photo_in_inbox(page, "Sticker")
 
     reply_in_inbox(page, TEAMMATE, "Hi! How can we help?")
     page.goto(phone_url)
@@ -79,9 +93,7 @@ def test_a_viber_customer_gets_an_answer_and_reads_it(page: Page, sandbox, relay
     expect(outbound.get_by_role("cell", name="Read", exact=True)).to_be_visible()
 
     # The customer unsubscribes: Viber lets the bot write only to subscribers.
-    page.goto(f"{sandbox}/sandbox/")
-    page.get_by_role("link", name="their chat's Viber page").click()
-    page.get_by_role("link", name=CUSTOMER).click()
+    open_viber_page(page, sandbox)
     page.get_by_role("button", name="Unsubscribe").click()
     expect(page.get_by_role("status")).to_contain_text("Delivered to your webhook (200).")
     expect(page.get_by_text("Not subscribed")).to_be_visible()
