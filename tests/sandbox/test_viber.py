@@ -314,3 +314,45 @@ def test_the_products_adapter_sets_up_and_sends_through_the_stand_in(client, san
     with pytest.raises(ProviderError) as bad_token:
         adapter.identify(data={"auth_token": "wrong"})
     assert bad_token.value.field == "auth_token"
+
+
+# --- the pages ------------------------------------------------------------------------
+
+
+def test_the_index_shows_the_fake_bots_auth_tokens_to_paste(client):
+    html = client.get("/sandbox/").content.decode()
+    for bot in VIBER_BOTS:
+        assert bot.auth_token in html
+    assert "/sandbox/viber/phone/" in html
+
+
+def test_a_viber_customer_needs_a_viber_user_id(client, mocked):
+    register(client, mocked)
+    response = client.post(
+        "/sandbox/phone/",
+        {"endpoint": f"viber:{BOT.id}", "customer_id": "not an id!"},
+        follow=True,
+    )
+    assert "This customer needs a Viber user id" in response.content.decode()
+    assert not Conversation.objects.exists()
+
+
+def test_each_viber_chat_has_a_viber_page_saying_whether_the_customer_is_subscribed(client, mocked):
+    register(client, mocked)
+    chat = open_chat(client)
+    assert (
+        f"/sandbox/viber/phone/{chat.pk}/" in client.get("/sandbox/viber/phone/").content.decode()
+    )
+    page = client.get(f"/sandbox/viber/phone/{chat.pk}/").content.decode()
+    assert "Not subscribed" in page
+    say(client, chat, what="text", text="hi")
+    page = client.get(f"/sandbox/viber/phone/{chat.pk}/").content.decode()
+    assert "Subscribed to the bot" in page
+
+
+def test_the_viber_page_is_only_for_viber_chats(client):
+    other = Conversation.objects.create(kind="telegram", endpoint="1", customer_id="555000111")
+    assert client.get(f"/sandbox/viber/phone/{other.pk}/").status_code == 404
+    assert (
+        client.post(f"/sandbox/viber/phone/{other.pk}/act", {"action": "open"}).status_code == 404
+    )
