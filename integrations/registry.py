@@ -93,6 +93,16 @@ CHANNELS = {
         ),
     ),
     "messenger": ChannelKind("integrations.messenger.adapter.MessengerAdapter", META_GRAPH),
+    "viber": ChannelKind(
+        "integrations.viber.adapter.ViberAdapter",
+        ProviderAPI(
+            provider="viber",
+            setting="VIBER_API_URL",
+            default="https://chatapi.viber.com/pa",
+            sandbox_path="viber/pa",
+            hosts=("viber.com",),
+        ),
+    ),
     "line": ChannelKind(
         "integrations.line.adapter.LineAdapter",
         ProviderAPI(

@@ -18,6 +18,7 @@ KINDS = {
     "whatsapp": ("WhatsApp", "sandbox.meta.whatsapp.WhatsAppPhone"),
     "messenger": ("Messenger", "sandbox.meta.messenger.MessengerPhone"),
     "twilio": ("Twilio SMS", "sandbox.twilio.phone.TwilioPhone"),
+    "viber": ("Viber", "sandbox.viber.phone.ViberPhone"),
     "line": ("LINE", "sandbox.line.phone.LinePhone"),
 }
 

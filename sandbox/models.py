@@ -37,6 +37,7 @@ class Webhook(models.Model):
         WHATSAPP_WABA = "whatsapp_waba", "WhatsApp Business Account override"
         META_APP = "meta_app", "Meta app callback"
         TWILIO_NUMBER = "twilio_number", "Twilio number"
+        VIBER_BOT = "viber_bot", "Viber bot"
         LINE_CHANNEL = "line_channel", "LINE channel"
 
     scope = models.CharField(max_length=32, choices=webhook_scope_choices)

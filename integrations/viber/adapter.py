@@ -43,6 +43,13 @@ class ViberAdapter(ChannelAdapter):
     manual_setup = False
     # delivered and seen callbacks (set_webhook's event_types ask for them).
     delivery_receipts = True
+    # Viber has no 24-hour window: a bot may write to a subscriber at any time, and to
+    # no one else (send_message refuses with status 6, explained to the agent then).
+    customer_service_window = False
+    # A bot cannot write to a phone number: only to a Viber user id it was given by the
+    # user's own message or subscription.
+    reaches_phone_numbers = False
+    approved_templates = False
     unregister_advice = (
         "Viber may still send the bot's messages to Octopods, where they are lost, and "
         "customers still see a chat that no one answers. Connect the bot to Octopods again, "
@@ -50,6 +57,11 @@ class ViberAdapter(ChannelAdapter):
         "https://chatapi.viber.com/pa/set_webhook with the header X-Viber-Auth-Token set "
         "to the bot's token."
     )
+
+    def phone_external_id(self, phone: str) -> str:
+        # Viber names a customer by an opaque user id ("01234567890A="), never by their
+        # number: no number is a Viber id, so none finds a customer here.
+        return ""
 
     @property
     def form(self) -> type:

@@ -35,8 +35,8 @@ MEDIA_HOSTS = ("*.viber.com", "viber.com")
 
 
 def api_url() -> str:
-    # The registry reshape gives every kind its own API URL setting (sandbox included).
-    return getattr(settings, "VIBER_API_URL", "https://chatapi.viber.com/pa")
+    # The registry's setting (integrations/registry.py): Viber's, or the sandbox's.
+    return settings.VIBER_API_URL
 
 
 # How long to wait after Viber's rate limit (status 12) before trying again, in seconds.
