@@ -88,6 +88,7 @@ CHANNELS = {
         ),
     ),
     "messenger": ChannelKind("integrations.messenger.adapter.MessengerAdapter", META_GRAPH),
+    "instagram": ChannelKind("integrations.instagram.adapter.InstagramAdapter", META_GRAPH),
 }
 
 

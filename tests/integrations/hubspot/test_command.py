@@ -5,6 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 
+from integrations.registry import channel_labels
+
 from ..conftest import hubspot_api
 
 DEVELOPER_KEY = "dev-key-0001"
@@ -12,8 +14,8 @@ APP_ID = "7000001"
 CHANNELS = "/conversations/v3/custom-channels"
 DEFINITION = {
     "name": "Octopods",
-    "channelDescription": "WhatsApp, SMS, Telegram and Messenger conversations, "
-    "relayed by Octopods.",
+    # Every registered kind, by label: "WhatsApp, SMS, Telegram and Messenger …".
+    "channelDescription": f"{channel_labels()} conversations, relayed by Octopods.",
     "webhookUrl": "https://octopods.example.com/hooks/hubspot/",
     "capabilities": {
         "threadingModel": "INTEGRATION_THREAD_ID",
