@@ -25,6 +25,7 @@ from integrations.twilio.credentials import Credentials as TwilioCredentials
 from integrations.whatsapp import webhooks as whatsapp_hooks
 from integrations.whatsapp.credentials import Credentials as WhatsAppCredentials
 from sandbox import media
+from sandbox.kinds import KINDS
 from sandbox.models import Conversation, Message
 from tests.sandbox.support import (
     ACCOUNT,
@@ -167,8 +168,8 @@ def test_every_default_customer_is_a_person_of_their_own():
 
     names = [name for name, _ in CUSTOMER_DEFAULTS.values()]
     numbers = [customer_id(kind, "").lstrip("+") for kind in CUSTOMER_DEFAULTS]
-    assert len(set(names)) == len(names) == 4
-    assert len(set(numbers)) == len(numbers) == 4
+    assert len(set(names)) == len(names) == len(KINDS)
+    assert len(set(numbers)) == len(numbers) == len(KINDS)
 
 
 def test_it_opens_a_conversation_with_default_or_typed_customers(client):
