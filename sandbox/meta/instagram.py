@@ -8,8 +8,11 @@ import re
 import secrets
 
 from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from ..customer import Endpoint, KindPhone, Target, millis, subscription, webhook
 from ..delivery import Outcome
@@ -166,3 +169,66 @@ class InstagramPhone(KindPhone):
             return Outcome(False, refusal)
         event = unsend_event(conversation, message.provider_message_id)
         return post_meta(target.webhook.url, envelope(conversation, [event]))
+
+
+# --- what else an Instagram customer does: react to a reply, unsend a message ---------------
+
+REACTIONS = ("❤️", "😂", "😮", "😢", "😡", "👍")
+
+
+def _instagram_chat(pk: int) -> Conversation:
+    return get_object_or_404(Conversation, pk=pk, kind=KIND)
+
+
+@require_GET
+def customer_actions(request, pk=None):
+    """An Instagram conversation's reactions and unsends (the phone's own page offers
+    what every kind has); without ``pk``, the Instagram conversations to choose from."""
+    if pk is None:
+        return render(
+            request,
+            "sandbox/meta/instagram_actions.html",
+            {"chats": Conversation.objects.filter(kind=KIND)[:50]},
+        )
+    chat = _instagram_chat(pk)
+    return render(
+        request,
+        "sandbox/meta/instagram_actions.html",
+        {
+            "chat": chat,
+            "replies": chat.messages.filter(direction=Message.Direction.OUT),
+            "own": chat.messages.filter(direction=Message.Direction.IN),
+            "reactions": REACTIONS,
+        },
+    )
+
+
+def _flash(request, outcome: Outcome) -> None:
+    (messages.success if outcome.ok else messages.error)(request, outcome.text)
+
+
+@require_POST
+def react(request, pk):
+    chat = _instagram_chat(pk)
+    reply = chat.messages.filter(
+        direction=Message.Direction.OUT, pk=request.POST.get("message") or 0
+    ).first()
+    emoji = request.POST.get("emoji", "")
+    if reply is None or (emoji and emoji not in REACTIONS):
+        messages.error(request, "Choose one of Octopods' replies and a reaction.")
+    else:
+        _flash(request, InstagramPhone().react(chat, reply, emoji))
+    return redirect("sandbox:instagram_actions", pk=chat.pk)
+
+
+@require_POST
+def unsend(request, pk):
+    chat = _instagram_chat(pk)
+    own = chat.messages.filter(
+        direction=Message.Direction.IN, pk=request.POST.get("message") or 0
+    ).first()
+    if own is None:
+        messages.error(request, "Choose one of the customer's messages.")
+    else:
+        _flash(request, InstagramPhone().unsend(chat, own))
+    return redirect("sandbox:instagram_actions", pk=chat.pk)

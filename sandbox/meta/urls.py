@@ -4,7 +4,7 @@ dashboard, and WhatsApp's pages of the sandbox."""
 
 from django.urls import path, re_path
 
-from . import graph, views, whatsapp
+from . import graph, instagram, views, whatsapp
 
 urlpatterns = [
     path(
@@ -34,5 +34,9 @@ urlpatterns = [
         name="graph_edge",
     ),
     path("phone/brazilian", whatsapp.brazilian, name="phone_brazilian"),
+    path("phone/instagram/", instagram.customer_actions, name="instagram_chats"),
+    path("phone/instagram/<int:pk>/", instagram.customer_actions, name="instagram_actions"),
+    path("phone/instagram/<int:pk>/react", instagram.react, name="instagram_react"),
+    path("phone/instagram/<int:pk>/unsend", instagram.unsend, name="instagram_unsend"),
     path("meta/app/", views.meta_dashboard, name="meta_dashboard"),
 ]

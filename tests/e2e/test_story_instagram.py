@@ -2,7 +2,8 @@
 token, the Meta app's secret) and pastes Octopods' callback URL and verify token into the
 Meta app dashboard under Instagram; a customer writes and sends a photo from the
 sandbox's phone, both reach the sandbox's Intercom inbox, a teammate's answer reaches the
-phone, and the customer's seen receipt marks it Read on the channel page. A day later the
+phone, the customer's seen receipt marks it Read on the channel page and their reaction
+to it shows in the inbox. A day later the
 24-hour window is closed, and a teammate's reply still gets through as a person's reply
 (Instagram's Human Agent tag)."""
 
@@ -112,6 +113,17 @@ def test_an_instagram_customer_gets_an_answer_and_sees_it(
     expect(
         log_row(page, "Do you ship to Lisbon?").get_by_role("cell", name="Inbound", exact=True)
     ).to_be_visible()
+
+    # The customer reacts to the answer; the inbox shows the reaction on it.
+    page.goto(f"{sandbox}/sandbox/phone/instagram/")
+    page.get_by_role("link", name=re.compile(f"writing to account {account.account_id}$")).click()
+    page.get_by_label("Reply", exact=True).select_option(label="Yes, in 3 days.")
+    page.get_by_label("Reaction").select_option(label="👍")
+    page.get_by_role("button", name="Send the reaction").click()
+    expect(page.get_by_role("status")).to_contain_text("Delivered to your webhook (200).")
+    page.goto(inbox_url)
+    reaction = customer_parts(page).filter(has_text="Reacted 👍")
+    reload_until(page, lambda: expect(reaction).to_contain_text("Yes, in 3 days."))
 
     # A day later the 24-hour window is closed; a person's reply still goes out, tagged
     # HUMAN_AGENT (up to 7 days after the customer's last message).

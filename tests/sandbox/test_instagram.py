@@ -488,3 +488,52 @@ def test_the_index_lists_the_accounts_and_their_pages_credentials(client):
         assert account.page.page_id in html
         assert account.page.page_access_token in html
     assert "under Instagram" in html
+
+
+def test_a_person_reacts_and_unsends_from_the_instagram_page(client, mocked):
+    conversation = ready(client, mocked)
+    say(client, conversation, what="text", text="wrong photo, sorry")
+    mid = reply(client).json()["message_id"]
+    index = client.get("/sandbox/").content.decode()
+    assert 'href="/sandbox/phone/instagram/"' in index
+    chats = client.get("/sandbox/phone/instagram/").content.decode()
+    assert f'href="/sandbox/phone/instagram/{conversation.pk}/"' in chats
+    page = client.get(f"/sandbox/phone/instagram/{conversation.pk}/").content.decode()
+    assert "On its way" in page and "wrong photo, sorry" in page
+
+    mocked.calls.reset()
+    sent = Message.objects.get(provider_message_id=mid)
+    response = client.post(
+        f"/sandbox/phone/instagram/{conversation.pk}/react",
+        {"message": sent.pk, "emoji": "👍"},
+        follow=True,
+    )
+    assert "Delivered to your webhook (200)." in response.content.decode()
+    reaction = only_message(events(mocked))
+    assert (reaction.type, reaction.reacted_to, reaction.reaction_emoji) == (
+        ContentType.REACTION,
+        mid,
+        "👍",
+    )
+
+    mocked.calls.reset()
+    own = Message.objects.get(direction="in")
+    client.post(f"/sandbox/phone/instagram/{conversation.pk}/unsend", {"message": own.pk})
+    unsent = only_message(events(mocked))
+    assert (unsent.provider_type, unsent.reply_to) == ("unsent", own.provider_message_id)
+
+
+def test_the_instagram_page_refuses_a_reaction_it_does_not_offer(client, mocked):
+    conversation = ready(client, mocked)
+    say(client, conversation, what="text", text="hi")
+    reply(client)
+    mocked.calls.reset()
+    sent = Message.objects.get(direction="out")
+    response = client.post(
+        f"/sandbox/phone/instagram/{conversation.pk}/react",
+        {"message": sent.pk, "emoji": "<b>"},
+        follow=True,
+    )
+    assert "Choose one of Octopods" in unescape(response.content.decode())
+    assert not posts(mocked)
+    assert client.get("/sandbox/phone/instagram/999999/").status_code == 404
