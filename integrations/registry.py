@@ -93,6 +93,7 @@ CHANNELS = {
         ),
     ),
     "messenger": ChannelKind("integrations.messenger.adapter.MessengerAdapter", META_GRAPH),
+    "instagram": ChannelKind("integrations.instagram.adapter.InstagramAdapter", META_GRAPH),
     "viber": ChannelKind(
         "integrations.viber.adapter.ViberAdapter",
         ProviderAPI(

@@ -17,6 +17,7 @@ KINDS = {
     "telegram": ("Telegram", "sandbox.telegram.phone.TelegramPhone"),
     "whatsapp": ("WhatsApp", "sandbox.meta.whatsapp.WhatsAppPhone"),
     "messenger": ("Messenger", "sandbox.meta.messenger.MessengerPhone"),
+    "instagram": ("Instagram", "sandbox.meta.instagram.InstagramPhone"),
     "twilio": ("Twilio SMS", "sandbox.twilio.phone.TwilioPhone"),
     "viber": ("Viber", "sandbox.viber.phone.ViberPhone"),
     "line": ("LINE", "sandbox.line.phone.LinePhone"),

@@ -36,6 +36,8 @@ class InstagramAdapter(ChannelAdapter):
     # The callback URL belongs to the Meta app, not to an account: the admin pastes ours
     # and the verify token into the app dashboard (Webhooks → Instagram).
     manual_setup = True
+    # 24 hours after the customer's last message, 7 days for a person's reply (HUMAN_AGENT).
+    customer_service_window = True
     setup_instructions = (
         "In your Meta app's dashboard, open Webhooks, choose the Instagram object, paste "
         "the callback URL and verify token below and click Verify and save. Then subscribe "

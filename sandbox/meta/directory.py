@@ -1,4 +1,4 @@
-"""Meta's fake app, WhatsApp numbers and Facebook Pages."""
+"""Meta's fake app, WhatsApp numbers, Facebook Pages and Instagram accounts."""
 
 from dataclasses import dataclass
 
@@ -58,9 +58,54 @@ MESSENGER_PAGES: tuple[MessengerPage, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class InstagramAccount:
+    """An Instagram professional account and the Facebook Page it is linked to: the
+    Page's token sends and subscribes; ``account_id`` is the account's id (``entry.id``
+    and ``recipient.id`` of its webhooks)."""
+
+    account_id: str
+    username: str
+    page: MessengerPage
+
+
+INSTAGRAM_ACCOUNTS: tuple[InstagramAccount, ...] = (
+    InstagramAccount(
+        "17841400000000001",
+        "acme.shop",
+        MessengerPage("400000000000011", "Acme Shop", "EAAsandboxInstagramAcmePageToken0001"),
+    ),
+    InstagramAccount(
+        "17841400000000002",
+        "globex.style",
+        MessengerPage("400000000000012", "Globex Style", "EAAsandboxInstagramGlobexPageToken02"),
+    ),
+)
+
+# Every Page a Page token may speak for: the Messenger ones (no Instagram account linked)
+# and the Pages linked to an Instagram account.
+FACEBOOK_PAGES: tuple[MessengerPage, ...] = MESSENGER_PAGES + tuple(
+    account.page for account in INSTAGRAM_ACCOUNTS
+)
+
+
 def whatsapp_number(phone_number_id: str) -> WhatsAppNumber | None:
     return next((n for n in WHATSAPP_NUMBERS if n.phone_number_id == phone_number_id), None)
 
 
 def messenger_page(page_id: str) -> MessengerPage | None:
     return next((p for p in MESSENGER_PAGES if p.page_id == page_id), None)
+
+
+def facebook_page(page_id: str) -> MessengerPage | None:
+    """Any Page of the directory, linked to an Instagram account or not."""
+    return next((p for p in FACEBOOK_PAGES if p.page_id == page_id), None)
+
+
+def instagram_account(account_id: str) -> InstagramAccount | None:
+    return next((a for a in INSTAGRAM_ACCOUNTS if a.account_id == account_id), None)
+
+
+def linked_instagram_account(page: MessengerPage) -> InstagramAccount | None:
+    """The Instagram account linked to ``page``, if any."""
+    return next((a for a in INSTAGRAM_ACCOUNTS if a.page == page), None)

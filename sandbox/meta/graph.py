@@ -1,7 +1,10 @@
-"""A stand-in for Meta's Graph API as the WhatsApp Cloud API and Messenger use it.
+"""A stand-in for Meta's Graph API as the WhatsApp Cloud API, Messenger and Instagram
+use it.
 
-PROVIDERS.md §3 (WhatsApp: numbers, webhook overrides, send, media, the 24-hour window)
-and §6 (Messenger: Page, subscribed_apps, Send API, the allowed window). Calls are
+PROVIDERS.md §3 (WhatsApp: numbers, webhook overrides, send, media, the 24-hour window),
+§6 (Messenger: Page, subscribed_apps, Send API, the allowed window) and
+docs/channels/instagram.md (a Page's linked Instagram account, the Send API to an IGSID,
+its window: code 10 / subcode 2534022, HUMAN_AGENT for 7 days). Calls are
 ``{META_GRAPH_API_URL}/{id}`` and ``/{id}/{edge}``; the access token comes as
 ``Authorization: Bearer`` or an ``access_token`` parameter, and parameters as a query,
 a form or a JSON body, as Graph accepts all three.
@@ -33,18 +36,21 @@ from ..models import (
 from ..views import BadRequest, request_params
 from . import whatsapp_templates
 from .directory import (
-    MESSENGER_PAGES,
+    FACEBOOK_PAGES,
     META_APP,
     WHATSAPP_NUMBERS,
+    InstagramAccount,
     MessengerPage,
     WhatsAppNumber,
-    messenger_page,
+    facebook_page,
+    linked_instagram_account,
     whatsapp_number,
 )
 from .webhooks import meta_handshake
 
 WHATSAPP = "whatsapp"
 MESSENGER = "messenger"
+INSTAGRAM = "instagram"
 
 APP_NAME = "Octopods (sandbox)"
 MEDIA_URL_MAX_AGE = 5 * 60  # WhatsApp's media download URLs live about five minutes
@@ -202,7 +208,7 @@ def caller_for(token: str) -> Caller | None:
     for number in WHATSAPP_NUMBERS:
         if _matches(token, number.access_token):
             return Caller(number=number)
-    for page in MESSENGER_PAGES:
+    for page in FACEBOOK_PAGES:
         if _matches(token, page.page_access_token):
             return Caller(page=page)
     return None
@@ -244,7 +250,7 @@ def node(request, version, node_id):
             return _phone_number(request, params, caller, number)
         if _waba_numbers(node_id):
             return _waba(request, params, caller, node_id)
-        if page := messenger_page(node_id):
+        if page := facebook_page(node_id):
             return _page(request, params, caller, page)
         if request.method == "GET":
             return _media(request, caller, node_id)
@@ -292,6 +298,11 @@ def _me(request, params, caller: Caller):
 
 def _page_json(page: MessengerPage, fields: list[str]) -> dict:
     data = {"id": page.page_id, "name": page.name, "category": "Business"}
+    # A Page linked to an Instagram professional account names it (Graph leaves the
+    # field out for a Page with none); the sandbox always expands its id and username.
+    if account := linked_instagram_account(page):
+        linked = {"id": account.account_id, "username": account.username}
+        data["instagram_business_account"] = linked
     return _only(data, fields, ["name"])
 
 
@@ -522,6 +533,9 @@ def _messages(request, params, caller: Caller, node_id: str):
     if caller.number is not None and caller.number.phone_number_id == node_id:
         return _whatsapp_send(params, caller.number)
     if caller.page is not None and node_id in (caller.page.page_id, "me"):
+        # The sandbox's Pages linked to an Instagram account talk only on Instagram.
+        if (account := linked_instagram_account(caller.page)) is not None:
+            return _instagram_send(params, account)
         return _messenger_send(params, caller.page)
     return _unsupported(request.method, node_id)
 
@@ -731,6 +745,94 @@ def _messenger_allowed(conversation: Conversation, messaging_type: str, tag: str
         # A person's reply may follow the customer's last message by up to 7 days.
         return conversation.window_open(length=HUMAN_AGENT_WINDOW)
     return True
+
+
+# --- Instagram send (Messenger API support for Instagram) ------------------------------
+
+# Instagram takes one tag only: HUMAN_AGENT, a person's reply up to 7 days after the
+# customer's last message (docs/channels/instagram.md).
+INSTAGRAM_TAGS = {"HUMAN_AGENT"}
+INSTAGRAM_ATTACHMENTS = {"image", "video", "audio", "file"}
+
+
+def _instagram_send(params: dict, account: InstagramAccount):
+    recipient = _object_param(params, "recipient")
+    igsid = str(recipient.get("id", "")) if recipient else ""
+    if not igsid:
+        return _missing("recipient")
+    conversation = Conversation.objects.filter(
+        kind=INSTAGRAM, endpoint=account.account_id, customer_id=igsid
+    ).first()
+    if conversation is None:
+        return graph_error(400, 100, "(#100) No matching user found", subcode=2534014)
+    if params.get("sender_action"):
+        return JsonResponse({"recipient_id": igsid})
+    message = _object_param(params, "message")
+    attachment = message.get("attachment") if message else None
+    if not message or not (message.get("text") or attachment):
+        return graph_error(400, 100, "(#100) Must send either message or sender_action")
+    if attachment is not None:
+        if not isinstance(attachment, dict) or attachment.get("type") not in INSTAGRAM_ATTACHMENTS:
+            return graph_error(
+                400,
+                100,
+                "(#100) Param message[attachment][type] must be one of {image, video, audio, file}",
+            )
+        payload = attachment.get("payload")
+        if not isinstance(payload, dict) or not str(payload.get("url") or "").strip():
+            return _missing("message[attachment][payload][url]")
+    messaging_type = params.get("messaging_type") or "RESPONSE"
+    tag = params.get("tag") or ""
+    if messaging_type == "MESSAGE_TAG" and tag not in INSTAGRAM_TAGS:
+        return graph_error(
+            400, 100, f"(#100) Param tag must be one of {{HUMAN_AGENT}} for Instagram, got {tag!r}"
+        )
+    if not _instagram_allowed(conversation, messaging_type, tag):
+        return graph_error(
+            400,
+            10,
+            "(#10) This message is sent outside of allowed window.",
+            subcode=2534022,
+        )
+    mid = new_instagram_mid()
+    Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUT,
+        provider_message_id=mid,
+        content_type=str(attachment.get("type")) if attachment else "text",
+        text=str(message.get("text") or ""),
+        detail={"message": message, "messaging_type": messaging_type, "tag": tag},
+        status="sent",
+    )
+    return JsonResponse({"recipient_id": igsid, "message_id": mid})
+
+
+def _instagram_allowed(conversation: Conversation, messaging_type: str, tag: str) -> bool:
+    if conversation.window_open():
+        return True
+    # A person's reply (HUMAN_AGENT) may follow the customer's last message by 7 days.
+    return (
+        messaging_type == "MESSAGE_TAG"
+        and tag == "HUMAN_AGENT"
+        and conversation.window_open(length=HUMAN_AGENT_WINDOW)
+    )
+
+
+def new_instagram_mid() -> str:
+    # Instagram's message ids are long base64 strings ("aWdfZAG1faXRlbTox…").
+    return "aWdfZAG1faXRlbTox" + secrets.token_urlsafe(48)
+
+
+@require_GET
+def instagram_attachment(request, ref):
+    """A customer's picture on lookaside.fbsbx.com/ig_messaging_cdn: an unguessable URL,
+    no token needed."""
+    found = Message.objects.filter(
+        conversation__kind=INSTAGRAM, direction=Message.Direction.IN, media_ref=ref
+    ).exists()
+    if not found:
+        return graph_error(404, 100, "(#100) The attachment does not exist or has expired")
+    return media.photo_response()
 
 
 @require_GET

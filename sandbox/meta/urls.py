@@ -1,9 +1,10 @@
 """Meta's Graph API (META_GRAPH_API_URL = {base}/sandbox/graph/v25.0; any version
-works), its file hosts, the Meta app dashboard, and WhatsApp's pages of the sandbox."""
+works), its file hosts (WhatsApp's media, Messenger's and Instagram's CDN), the Meta app
+dashboard, and WhatsApp's pages of the sandbox."""
 
 from django.urls import path, re_path
 
-from . import graph, views, whatsapp
+from . import graph, instagram, views, whatsapp
 
 urlpatterns = [
     path(
@@ -17,6 +18,11 @@ urlpatterns = [
         name="whatsapp_media_download",
     ),
     path("graph/fbcdn/<str:ref>.jpg", graph.messenger_attachment, name="messenger_attachment"),
+    path(
+        "graph/ig_messaging_cdn/<str:ref>.jpg",
+        graph.instagram_attachment,
+        name="instagram_attachment",
+    ),
     re_path(
         r"^graph/(?P<version>v[0-9]+\.[0-9]+)/(?P<node_id>[A-Za-z0-9_.-]+)/?$",
         graph.node,
@@ -28,5 +34,9 @@ urlpatterns = [
         name="graph_edge",
     ),
     path("phone/brazilian", whatsapp.brazilian, name="phone_brazilian"),
+    path("phone/instagram/", instagram.customer_actions, name="instagram_chats"),
+    path("phone/instagram/<int:pk>/", instagram.customer_actions, name="instagram_actions"),
+    path("phone/instagram/<int:pk>/react", instagram.react, name="instagram_react"),
+    path("phone/instagram/<int:pk>/unsend", instagram.unsend, name="instagram_unsend"),
     path("meta/app/", views.meta_dashboard, name="meta_dashboard"),
 ]

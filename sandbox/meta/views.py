@@ -1,5 +1,5 @@
-"""The Meta app dashboard, where Messenger's (app-wide) callback URL is pasted, as in
-Meta's own dashboard."""
+"""The Meta app dashboard, where Messenger's and Instagram's (app-wide) callback URLs are
+pasted, as in Meta's own dashboard."""
 
 import re
 
@@ -8,13 +8,19 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from ..models import AppSubscription, Webhook
-from .directory import MESSENGER_PAGES, META_APP, WHATSAPP_NUMBERS
+from .directory import FACEBOOK_PAGES, META_APP, WHATSAPP_NUMBERS
 from .webhooks import meta_handshake
 
 META = "Meta"
 META_OBJECTS = {
     "page": ("Page (Messenger)", ["messages", "message_deliveries", "message_reads"]),
     "whatsapp_business_account": ("WhatsApp Business Account", ["messages"]),
+    # Instagram's fields are chosen here, on the app's Instagram webhook: the Page's
+    # subscribed_apps only switches its linked account's events on.
+    "instagram": (
+        "Instagram",
+        ["messages", "messaging_postbacks", "messaging_seen", "message_reactions"],
+    ),
 }
 
 
@@ -41,7 +47,7 @@ def meta_dashboard(request):
                 (name, label, fields, callbacks.get(name))
                 for name, (label, fields) in META_OBJECTS.items()
             ],
-            "pages": [(page, pages.get(page.page_id)) for page in MESSENGER_PAGES],
+            "pages": [(page, pages.get(page.page_id)) for page in FACEBOOK_PAGES],
             "numbers": [(number, number.waba_id in wabas) for number in WHATSAPP_NUMBERS],
         },
     )
@@ -50,7 +56,7 @@ def meta_dashboard(request):
 def _dashboard_post(request):
     name = request.POST.get("object", "")
     if name not in META_OBJECTS:
-        messages.error(request, "Choose Page or WhatsApp Business Account.")
+        messages.error(request, "Choose Page, WhatsApp Business Account or Instagram.")
         return redirect("sandbox:meta_dashboard")
     label, fields = META_OBJECTS[name]
     if request.POST.get("action") == "remove":

@@ -1,4 +1,4 @@
-"""Meta's side of a webhook (WhatsApp, Messenger): its body encoding, its signature with
+"""Meta's side of a webhook (WhatsApp, Messenger, Instagram): its body encoding, its signature with
 the app secret, and its subscribe handshake."""
 
 import hashlib

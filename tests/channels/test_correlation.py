@@ -40,7 +40,8 @@ def channel(cast, live_server, settings):
     }
     channel.save()
     # The customer's chat on the sandbox's phone, for the bot's reply to land in.
-    from sandbox.models import Conversation, Kind
+    from sandbox.kinds import Kind
+    from sandbox.models import Conversation
 
     Conversation.objects.create(
         kind=Kind.TELEGRAM, endpoint="7000000001", customer_id="555000111", customer_name="Jane"

@@ -44,6 +44,7 @@ ALLOWED = {
     ),
     # Meta's code shared by its kinds: the names of its API permissions.
     ("integrations/meta.py", "whatsapp"),
+    ("integrations/meta.py", "instagram"),
 }
 
 

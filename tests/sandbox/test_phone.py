@@ -25,6 +25,7 @@ from integrations.twilio.credentials import Credentials as TwilioCredentials
 from integrations.whatsapp import webhooks as whatsapp_hooks
 from integrations.whatsapp.credentials import Credentials as WhatsAppCredentials
 from sandbox import media
+from sandbox.kinds import KINDS
 from sandbox.models import Conversation, Message
 from tests.sandbox.support import (
     ACCOUNT,
