@@ -165,7 +165,6 @@ def test_every_default_customer_is_a_person_of_their_own():
     """The phone's default customers: none shares another's name or number (Pat, on SMS,
     once had Kerry's WhatsApp number and showed up in the inbox as Kerry)."""
     from sandbox.customer import CUSTOMER_DEFAULTS, customer_id
-    from sandbox.kinds import KINDS
 
     names = [name for name, _ in CUSTOMER_DEFAULTS.values()]
     numbers = [customer_id(kind, "").lstrip("+") for kind in CUSTOMER_DEFAULTS]
