@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 INTERCOM_IMAGE_TYPES = ("image/",)
 
 
+# A customer's message taken back, as the kinds that report it name it (provider_type).
+UNSEND = "unsend"
+
+
 def inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
     """What the inbox shows for a customer's message: text for what it cannot render
     (locations, contact cards, reactions, unknown types), files as links to us."""
@@ -50,6 +54,10 @@ def inbox_content(message: Message) -> tuple[str, tuple[str, ...]]:
         if not reaction.get("emoji"):
             return f"Removed their reaction{f' to: {quoted}' if quoted else ''}", ()
         return f"Reacted {reaction['emoji']}{f' to: {quoted}' if quoted else ''}", ()
+    if kind == "unsupported" and data.get("provider_type") == UNSEND:
+        # The customer took a message back (Instagram, LINE): say which, if we have it.
+        quoted = _quoted(message, data.get("reply_to", ""))
+        return f"[The customer unsent a message{f': {quoted}' if quoted else ''}]", ()
     if kind == "unsupported":
         named = data.get("provider_type") or "message"
         what = named if named == "message" else f"{named} message"

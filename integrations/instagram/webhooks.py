@@ -77,7 +77,7 @@ def _on_message(event: MessageEvent) -> list[InboundEvent]:
                 sender=sender,
                 sent_at=event.timestamp,
                 type=ContentType.UNSUPPORTED,
-                provider_type="unsent",
+                provider_type="unsend",
                 provider_note="The customer unsent (deleted) one of their earlier messages; "
                 "Instagram no longer shows it to them.",
                 reply_to=mid,

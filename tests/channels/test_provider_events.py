@@ -240,6 +240,29 @@ def test_every_unsupported_sentence_has_the_right_article(contact, provider_type
     assert body == f"[The customer sent {sentence}, which cannot be shown here.]"
 
 
+def test_an_unsent_message_is_named_for_the_agent_by_what_it_said(contact):
+    """Instagram's ``is_deleted`` and LINE's ``unsend`` name the message taken back
+    (docs/channels/instagram.md, docs/channels/line.md): the agent reads which one."""
+    inbound = {"channel": contact.channel, "contact": contact, "direction": Direction.INBOUND}
+    Message.objects.create(
+        **inbound,
+        provider_message_id="m-1",
+        type="text",
+        text="my card is 4242…",
+        status=MessageStatus.RELAYED,
+    )
+    unsent = Message.objects.create(
+        **inbound,
+        provider_message_id="unsend:m-1",
+        type="unsupported",
+        data={"provider_type": "unsend", "reply_to": "m-1", "provider_note": "taken back"},
+        status=MessageStatus.RECEIVED,
+    )
+    assert inbox_content(unsent) == ("[The customer unsent a message: my card is 4242…]", ())
+    unsent.data["reply_to"] = "m-unknown"
+    assert inbox_content(unsent) == ("[The customer unsent a message]", ())
+
+
 # ---- point 3: Telegram edits -------------------------------------------------------------
 
 

@@ -467,7 +467,7 @@ def test_an_unsend_reaches_the_product_as_a_note_on_the_message(client, mocked):
     assert InstagramPhone().unsend(conversation, said).ok
     unsent = only_message(events(mocked))
     assert unsent.type == ContentType.UNSUPPORTED
-    assert unsent.provider_type == "unsent"
+    assert unsent.provider_type == "unsend"
     assert unsent.reply_to == said.provider_message_id
 
 
@@ -520,7 +520,7 @@ def test_a_person_reacts_and_unsends_from_the_instagram_page(client, mocked):
     own = Message.objects.get(direction="in")
     client.post(f"/sandbox/phone/instagram/{conversation.pk}/unsend", {"message": own.pk})
     unsent = only_message(events(mocked))
-    assert (unsent.provider_type, unsent.reply_to) == ("unsent", own.provider_message_id)
+    assert (unsent.provider_type, unsent.reply_to) == ("unsend", own.provider_message_id)
 
 
 def test_the_instagram_page_refuses_a_reaction_it_does_not_offer(client, mocked):

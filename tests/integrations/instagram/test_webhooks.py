@@ -385,7 +385,7 @@ def test_unsend():
             sender=SENDER,
             sent_at=SENT_AT,
             type=ContentType.UNSUPPORTED,
-            provider_type="unsent",
+            provider_type="unsend",
             provider_note="The customer unsent (deleted) one of their earlier messages; "
             "Instagram no longer shows it to them.",
             reply_to=MID,
@@ -400,7 +400,7 @@ def test_it_reads_is_deleted_as_meta_writes_it(flag, unsent):
     document = fixture_json("text")
     event_of(document)["message"]["is_deleted"] = flag
     (message,) = parse_json(document)
-    assert (message.provider_type == "unsent") is unsent
+    assert (message.provider_type == "unsend") is unsent
 
 
 def test_echo():
