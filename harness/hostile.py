@@ -4,8 +4,10 @@
 workspace, a channel of each kind with a customer in a conversation) in the database it
 is given, then sends:
 
-- to each webhook (the four channel kinds, Intercom's and HubSpot's inbox hooks,
-  Intercom's uninstall notice), payloads of the provider's own shape, mutated: NUL
+- to each webhook (every channel kind in integrations.registry.CHANNELS, Intercom's and
+  HubSpot's inbox hooks, Intercom's uninstall notice), payloads of the provider's own
+  shape (``HOSTILE_KINDS`` says, per kind, where they come from, the cast channel's
+  credentials and how a body is signed), mutated: NUL
   bytes, unpaired surrogates, every character 0-255, huge and non-finite numbers, deep
   nesting, over-long ids and names, wrong types, missing fields, huge arrays, raw bytes
   and broken bodies. Most are correctly signed, so they reach the parser; the rest are
@@ -33,6 +35,7 @@ import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from unittest import mock
 from urllib.parse import quote, quote_from_bytes
 
@@ -42,21 +45,20 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-WEBHOOK_TARGETS = (
-    "whatsapp",
-    "sms",
-    "telegram",
-    "messenger",
-    "intercom",
-    "hubspot",
-    "intercom-uninstall",
-)
+from integrations.registry import CHANNELS
+
+# Inbox webhooks; the channel kinds' come from the registry (``HOSTILE_KINDS`` below).
+INBOX_TARGETS = ("intercom", "hubspot", "intercom-uninstall")
+WEBHOOK_TARGETS = (*CHANNELS, *INBOX_TARGETS)
 
 APP_SECRET = "hostile-meta-app-secret"
 VERIFY_TOKEN = "hostile-verify-token"
 BOT_SECRET = "hostile-telegram-secret"
 TWILIO_SID = "AC" + "7" * 32
 TWILIO_TOKEN = "hostile-twilio-auth-token"
+VIBER_TOKEN = "hostile-viber-auth-token"
+LINE_SECRET = "hostile-line-channel-secret"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "integrations"
 INTERCOM_SECRET = "hostile-intercom-client-secret"
 HUBSPOT_SECRET = "hostile-hubspot-client-secret"
 
@@ -479,6 +481,145 @@ def hubspot_payloads(thread_id: str) -> list:
     return [event, [event, {**event, "type": "CHANNEL_ACCOUNT_CREATED"}]]
 
 
+def fixture_payloads(kind: str) -> list:
+    """The webhook bodies a kind's own tests read (tests/integrations/<kind>/fixtures)."""
+    paths = sorted((FIXTURES / kind / "fixtures").glob("*.json"))
+    if not paths:
+        raise LookupError(f"no webhook fixtures for {kind} in {FIXTURES / kind / 'fixtures'}")
+    return [json.loads(path.read_text()) for path in paths]
+
+
+# --- what the run needs of each channel kind ---------------------------------------------
+
+
+def _meta_signature(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _hex_sha256(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _base64_sha256(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@dataclass(frozen=True)
+class HostileKind:
+    """A channel kind as the run sees it: its cast channel (``identity``,
+    ``credentials``), the bodies it mutates (``payloads``), and how a body is signed:
+    ``header`` carries ``sign(body, secret)``; a wrong secret signs the unsigned
+    variants. ``handshake`` is Meta's GET subscribe (hostile ``hub.*`` queries; a plain
+    GET otherwise). ``form``: Twilio's signed form posts (``Generator._twilio``)."""
+
+    identity: str
+    credentials: dict
+    payloads: Callable[[], list]
+    header: str = ""
+    secret: str = ""
+    sign: Callable[[bytes, str], str] = lambda body, secret: secret
+    handshake: bool = False
+    form: bool = False
+
+
+_META = {"header": "X-Hub-Signature-256", "secret": APP_SECRET, "sign": _meta_signature}
+
+# One entry per registered channel kind (tests/test_hostile_inputs.py checks this).
+HOSTILE_KINDS = {
+    "whatsapp": HostileKind(
+        identity="HPNID",
+        credentials={
+            "phone_number_id": "HPNID",
+            "waba_id": "WABA",
+            "access_token": "t",
+            "app_secret": APP_SECRET,
+            "verify_token": VERIFY_TOKEN,
+        },
+        payloads=whatsapp_payloads,
+        handshake=True,
+        **_META,
+    ),
+    "sms": HostileKind(
+        identity="+15550009999",
+        credentials={
+            "account_sid": TWILIO_SID,
+            "auth_token": TWILIO_TOKEN,
+            "phone_number": "+15550009999",
+        },
+        payloads=twilio_forms,
+        form=True,
+    ),
+    "telegram": HostileKind(
+        identity="900",
+        credentials={
+            "bot_token": "900:x",
+            "secret_token": BOT_SECRET,
+            "bot_id": "900",
+            "bot_username": "b",
+        },
+        payloads=telegram_payloads,
+        header="X-Telegram-Bot-Api-Secret-Token",
+        secret=BOT_SECRET,
+    ),
+    "messenger": HostileKind(
+        identity="HPAGE",
+        credentials={
+            "page_id": "HPAGE",
+            "page_access_token": "t",
+            "app_secret": APP_SECRET,
+            "verify_token": VERIFY_TOKEN,
+        },
+        payloads=messenger_payloads,
+        handshake=True,
+        **_META,
+    ),
+    "instagram": HostileKind(
+        identity="17841405822304914",
+        credentials={
+            "page_id": "HIGPAGE",
+            "instagram_account_id": "17841405822304914",
+            "page_access_token": "t",
+            "app_secret": APP_SECRET,
+            "verify_token": VERIFY_TOKEN,
+            "username": "hostile.shop",
+        },
+        payloads=lambda: fixture_payloads("instagram"),
+        handshake=True,
+        **_META,
+    ),
+    "viber": HostileKind(
+        identity="pa:hostile",
+        credentials={"auth_token": VIBER_TOKEN, "bot_id": "pa:hostile", "bot_name": "Hostile"},
+        payloads=lambda: fixture_payloads("viber"),
+        header="X-Viber-Content-Signature",
+        secret=VIBER_TOKEN,
+        sign=_hex_sha256,
+    ),
+    "line": HostileKind(
+        identity="Ub1b2c3d4e5f60718293a4b5c6d7e8f90",
+        credentials={
+            "channel_access_token": "t",
+            "channel_secret": LINE_SECRET,
+            "bot_user_id": "Ub1b2c3d4e5f60718293a4b5c6d7e8f90",
+            "basic_id": "@hostile",
+        },
+        payloads=lambda: fixture_payloads("line"),
+        header="X-Line-Signature",
+        secret=LINE_SECRET,
+        sign=_base64_sha256,
+    ),
+}
+
+
+def hostile_kinds() -> dict[str, HostileKind]:
+    """``HOSTILE_KINDS`` for every registered kind, in the registry's order; a kind
+    registered without an entry stops the run rather than go untested."""
+    missing = [kind for kind in CHANNELS if kind not in HOSTILE_KINDS]
+    if missing:
+        raise LookupError(f"harness/hostile.py has no HOSTILE_KINDS entry for {missing}")
+    return {kind: HOSTILE_KINDS[kind] for kind in CHANNELS}
+
+
 # --- the cast -------------------------------------------------------------------------------
 
 
@@ -526,44 +667,12 @@ def _make_cast() -> Cast:
         connected_by=admin,
         access_token="tok",
     )
-    credentials = {
-        "whatsapp": (
-            "HPNID",
-            {
-                "phone_number_id": "HPNID",
-                "waba_id": "WABA",
-                "access_token": "t",
-                "app_secret": APP_SECRET,
-                "verify_token": VERIFY_TOKEN,
-            },
-        ),
-        "messenger": (
-            "HPAGE",
-            {
-                "page_id": "HPAGE",
-                "page_access_token": "t",
-                "app_secret": APP_SECRET,
-                "verify_token": VERIFY_TOKEN,
-            },
-        ),
-        "telegram": (
-            "900",
-            {
-                "bot_token": "900:x",
-                "secret_token": BOT_SECRET,
-                "bot_id": "900",
-                "bot_username": "b",
-            },
-        ),
-        "sms": (
-            "+15550009999",
-            {"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN, "phone_number": "+15550009999"},
-        ),
-    }
     channels = {}
-    for kind, (identity, data) in credentials.items():
-        channel = Channel(workspace=intercom, kind=kind, name=f"Hostile {kind}", identity=identity)
-        channel.credentials_data = data
+    for kind, entry in hostile_kinds().items():
+        channel = Channel(
+            workspace=intercom, kind=kind, name=f"Hostile {kind}", identity=entry.identity
+        )
+        channel.credentials_data = entry.credentials
         channel.save()
         channels[kind] = channel
     intercom_contact = Contact.objects.create(channel=channels["whatsapp"], external_id="1555")
@@ -633,10 +742,6 @@ def _query(query: dict) -> str:
     return "&".join(f"{_q(key)}={_q(value)}" for key, value in query.items())
 
 
-def _meta_signature(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def _twilio_signature(url: str, pairs: list[tuple[str, str]], token: str = TWILIO_TOKEN) -> str:
     params: dict[str, set] = defaultdict(set)
     for name, value in pairs:
@@ -671,11 +776,9 @@ class Generator:
     def __init__(self, rng: random.Random, cast: Cast):
         self.rng, self.cast = rng, cast
         self.anon = Client(raise_request_exception=False)
+        self.kinds = hostile_kinds()
         self.bases = {
-            "whatsapp": whatsapp_payloads(),
-            "messenger": messenger_payloads(),
-            "telegram": telegram_payloads(),
-            "sms": twilio_forms(),
+            **{kind: entry.payloads() for kind, entry in self.kinds.items()},
             "intercom": intercom_payloads(cast.intercom_conversation),
             "hubspot": hubspot_payloads(cast.hubspot_thread),
             "intercom-uninstall": [{"app_id": "some-other-app"}],
@@ -685,8 +788,9 @@ class Generator:
 
     def webhook(self, target: str) -> Attempt:
         rng = self.rng
-        if target == "sms":
-            return self._twilio()
+        entry = self.kinds.get(target)
+        if entry is not None and entry.form:
+            return self._twilio(target)
         base = rng.choice(self.bases[target])
         if rng.random() < 0.15:
             body = broken_body(rng, json.dumps(base).encode())
@@ -695,7 +799,7 @@ class Generator:
         else:
             body = serialize(rng, mutate_document(rng, base))
         signed = rng.random() < 0.65
-        if target in ("whatsapp", "messenger", "telegram"):
+        if entry is not None:
             return self._channel_json(target, body, signed)
         return self._inbox(target, body, signed)
 
@@ -706,18 +810,16 @@ class Generator:
 
     def _channel_json(self, kind: str, body: bytes, signed: bool) -> Attempt:
         rng = self.rng
+        entry = self.kinds[kind]
         channel = self.cast.channels[kind]
         path = f"/hooks/{kind}/{channel.webhook_key}/"
-        if kind == "telegram":
-            name, good = "X-Telegram-Bot-Api-Secret-Token", BOT_SECRET
-        else:
-            name, good = "X-Hub-Signature-256", _meta_signature(body)
+        name, good = entry.header, entry.sign(body, entry.secret)
         if signed:
             return Attempt(kind, "signed", self._client_post(path, body, {name: good}))
         roll = rng.random()
         if roll < 0.15:
             # Meta's GET handshake with a wrong token, or hostile values in it.
-            if kind == "telegram":
+            if not entry.handshake:
                 return Attempt(kind, "unsigned", lambda: self.anon.get(path))
             query = {
                 "hub.mode": rng.choice(["subscribe", "", hostile_string(rng)]),
@@ -726,6 +828,8 @@ class Generator:
             }
             return Attempt(kind, "unsigned", lambda: self.anon.get(f"{path}?{_query(query)}"))
         if roll < 0.3:
+            # Another kind's channel: its key does not open this kind's webhook.
+            other = rng.choice([k for k in self.cast.channels if k != kind])
             key = rng.choice(
                 [
                     "%00",
@@ -734,23 +838,16 @@ class Generator:
                     "k" * 300,
                     _q(hostile_string(rng)[:200] or "x"),
                     channel.webhook_key + "x",
-                    # Another channel's key: its own signature does not fit there.
-                    self.cast.channels[
-                        "whatsapp" if kind == "telegram" else "telegram"
-                    ].webhook_key,
+                    self.cast.channels[other].webhook_key,
                 ]
             )
-            other_kind = rng.choice([kind, "viber", "%00", "intercom"])
+            other_kind = rng.choice([kind, "signal", "%00", "intercom"])
             headers = {name: good}
             return Attempt(
                 kind, "unsigned", self._client_post(f"/hooks/{other_kind}/{key}/", body, headers)
             )
         if roll < 0.4:
-            wrong_secret = (
-                {name: "not-" + BOT_SECRET}
-                if kind == "telegram"
-                else {name: _meta_signature(body, "not-the-secret")}
-            )
+            wrong_secret = {name: entry.sign(body, "not-" + entry.secret)}
             return Attempt(kind, "unsigned", self._client_post(path, body, wrong_secret))
         headers = {} if rng.random() < 0.2 else {name: _wrong_header(rng, good)}
         return Attempt(kind, "unsigned", self._client_post(path, body, headers))
@@ -804,11 +901,11 @@ class Generator:
             headers[name] = _wrong_header(rng, good)
         return Attempt(target, "unsigned", self._client_post(path, body, headers))
 
-    def _twilio(self) -> Attempt:
+    def _twilio(self, kind: str) -> Attempt:
         rng = self.rng
-        channel = self.cast.channels["sms"]
-        path = f"/hooks/sms/{channel.webhook_key}/"
-        form = dict(rng.choice(self.bases["sms"]))
+        channel = self.cast.channels[kind]
+        path = f"/hooks/{kind}/{channel.webhook_key}/"
+        form = dict(rng.choice(self.bases[kind]))
         pairs = list(form.items())
         for _ in range(rng.randrange(1, 4)):
             roll = rng.random()
@@ -842,7 +939,7 @@ class Generator:
                 # of ours can match; still never a 500.
                 body = body + b"&Body=" + quote_from_bytes(bytes(range(128, 256))).encode()
             return Attempt(
-                "sms",
+                kind,
                 "signed",
                 self._client_post(path, body, {"X-Twilio-Signature": good}, content_type),
             )
@@ -854,7 +951,7 @@ class Generator:
                 {"X-Twilio-Signature": _twilio_signature(url + "?x=1", pairs)},
             ]
         )
-        return Attempt("sms", "unsigned", self._client_post(path, body, wrong, content_type))
+        return Attempt(kind, "unsigned", self._client_post(path, body, wrong, content_type))
 
     # -- forms ----------------------------------------------------------------------------
 
