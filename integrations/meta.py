@@ -16,14 +16,22 @@ from typing import Annotated, Any
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, model_validator
 
 from .base import ProviderError
-from .channel import WebhookRejected, WebhookRequest
+from .channel import (
+    ContentType,
+    InboundEvent,
+    InboundMessage,
+    Sender,
+    WebhookRejected,
+    WebhookRequest,
+)
 from .errors import provider_call
 from .forms import secret_input
 from .http import ProviderSession
 from .media import Download, download, host_matches
+from .payload import OptStr, Payload
 from .webhook_guard import digests_equal
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -380,3 +388,103 @@ def download_from_cdn(url: str, *, label: str, hosts: tuple[str, ...], max_bytes
         allowed=allowed,
         redirect_allowed=allowed,
     )
+
+
+# --- what Messenger's and Instagram's webhooks share (entry[].messaging[]) ------------
+
+
+class Postback(Payload):
+    # Older postbacks carry no mid.
+    mid: OptStr = ""
+    title: OptStr = ""
+    payload: OptStr = ""
+
+
+class Reaction(Payload):
+    mid: NonEmpty
+    action: OptStr = ""  # "react" or "unreact"
+    emoji: OptStr = ""
+    reaction: OptStr = ""  # Meta's word for it: "like", "love", "other"…
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unread_words(cls, data: Any) -> Any:
+        # An unreact names no emoji worth reading; a react's word is only read when it
+        # has no emoji.
+        if not isinstance(data, dict) or not isinstance(data.get("action"), str | None):
+            return data
+        if data.get("action") == "unreact":
+            unread = ("emoji", "reaction")
+        elif isinstance(data.get("emoji"), str) and data["emoji"]:
+            unread = ("reaction",)
+        else:
+            return data
+        return {key: value for key, value in data.items() if key not in unread}
+
+
+def unix_millis(at: datetime) -> int:
+    """The Unix milliseconds Meta sent, for ids built from them."""
+    return (at - EPOCH) // timedelta(milliseconds=1)
+
+
+def text_or_nothing(*, mid: str, text: str, common: dict) -> list[InboundEvent]:
+    """A message without attachments: its text, or (nothing we can read) a note."""
+    if text:
+        return [InboundMessage(provider_message_id=mid, type=ContentType.TEXT, text=text, **common)]
+    return [
+        InboundMessage(
+            provider_message_id=mid, type=ContentType.UNSUPPORTED, provider_type="message", **common
+        )
+    ]
+
+
+def attachment_messages(*, mid: str, text: str, attachments, fields_of, common: dict) -> list:
+    """One message per attachment (``fields_of`` gives each one's InboundMessage
+    fields); the first keeps the mid, so a single-attachment message dedupes on the
+    plain mid, the rest get "<mid>:<n>". Meta has no captions: the message's text (or
+    an attachment's own, a shared link's URL) rides on the first one."""
+    messages: list[InboundEvent] = []
+    for n, attachment in enumerate(attachments):
+        fields = fields_of(attachment)
+        own_text = fields.pop("text", "")
+        messages.append(
+            InboundMessage(
+                provider_message_id=mid if n == 0 else f"{mid}:{n}",
+                text=(text if n == 0 else "") or own_text,
+                **fields,
+                **common,
+            )
+        )
+    return messages
+
+
+def postback_message(*, sender: str, at: datetime, postback: Postback) -> list[InboundEvent]:
+    """A tapped button: its title as text, its payload as the reply's data."""
+    return [
+        InboundMessage(
+            # Older postbacks carry no mid; sender + timestamp is then the stable dedupe key.
+            provider_message_id=postback.mid or f"postback:{sender}:{unix_millis(at)}",
+            sender=Sender(external_id=sender),
+            sent_at=at,
+            type=ContentType.INTERACTIVE,
+            text=postback.title,
+            payload=postback.payload,
+        )
+    ]
+
+
+def reaction_message(*, sender: str, at: datetime, reaction: Reaction) -> list[InboundEvent]:
+    # A react must never read as a removal, so fall back to Meta's word ("like").
+    emoji = "" if reaction.action == "unreact" else reaction.emoji or reaction.reaction
+    return [
+        InboundMessage(
+            # Reactions have no id of their own; one person's react/unreact on one
+            # message at one instant is unique.
+            provider_message_id=f"reaction:{reaction.mid}:{sender}:{unix_millis(at)}",
+            sender=Sender(external_id=sender),
+            sent_at=at,
+            type=ContentType.REACTION,
+            reaction_emoji=emoji,
+            reacted_to=reaction.mid,
+        )
+    ]

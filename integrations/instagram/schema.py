@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainValidator, model_validator
 
-from ..meta import LooseStr, Millis, empty_as_list, empty_as_none
+from ..meta import LooseStr, Millis, Postback, Reaction, empty_as_list, empty_as_none
 from ..meta import NonEmpty as Id
 from ..payload import OptStr, Payload
 
@@ -126,31 +126,10 @@ class MessageEvent(Payload):
     message: Message
 
 
-class Postback(Payload):
-    mid: OptStr = ""
-    title: OptStr = ""
-    payload: OptStr = ""
-
-
 class PostbackEvent(Payload):
     sender: Igsid
     timestamp: Millis
     postback: Postback
-
-
-class Reaction(Payload):
-    mid: Id
-    action: OptStr = ""  # "react" or "unreact"
-    emoji: OptStr = ""
-    reaction: OptStr = ""  # Meta's word for it: "love", "like", "other"…
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unread_words(cls, data: Any) -> Any:
-        # An unreact names no emoji worth reading.
-        if isinstance(data, dict) and data.get("action") == "unreact":
-            return {key: value for key, value in data.items() if key not in ("emoji", "reaction")}
-        return data
 
 
 class ReactionEvent(Payload):

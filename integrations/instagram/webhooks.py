@@ -6,7 +6,6 @@ Meta signs no timestamp, so a replayed POST verifies: the ids built here are the
 dedupe keys (RELIABILITY.md §1.1).
 """
 
-from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +21,6 @@ from ..channel import (
     Watermark,
     WebhookRequest,
 )
-from ..meta import EPOCH
 from ..payload import load_json, parse_as
 from .credentials import Credentials
 from .schema import (
@@ -123,72 +121,31 @@ def _on_message(event: MessageEvent) -> list[InboundEvent]:
         ]
 
     if not message.attachments:
-        if text:
-            return [
-                InboundMessage(provider_message_id=mid, type=ContentType.TEXT, text=text, **common)
-            ]
-        return [
-            InboundMessage(
-                provider_message_id=mid,
-                type=ContentType.UNSUPPORTED,
-                provider_type="message",
-                **common,
-            )
-        ]
+        return meta.text_or_nothing(mid=mid, text=text, common=common)
 
-    # One message per attachment; the first keeps the mid so a single-attachment
-    # message dedupes on the plain mid, the rest get "<mid>:<n>".
-    messages: list[InboundEvent] = []
-    for n, attachment in enumerate(message.attachments):
-        if isinstance(attachment, MediaAttachment):
-            fields = _on_media(attachment)
-        else:
-            fields = _on_shared(attachment)
-        own_text = fields.pop("text", "")
-        messages.append(
-            InboundMessage(
-                provider_message_id=mid if n == 0 else f"{mid}:{n}",
-                text=(text if n == 0 else "") or own_text,
-                **fields,
-                **common,
-            )
-        )
-    return messages
+    return meta.attachment_messages(
+        mid=mid,
+        text=text,
+        attachments=message.attachments,
+        fields_of=lambda attachment: (
+            _on_media(attachment)
+            if isinstance(attachment, MediaAttachment)
+            else _on_shared(attachment)
+        ),
+        common=common,
+    )
 
 
 def _on_postback(event: PostbackEvent) -> list[InboundEvent]:
-    postback = event.postback
-    sender = event.sender.id
-    return [
-        InboundMessage(
-            # A postback without mid (before v11.0): sender + timestamp is then the key.
-            provider_message_id=postback.mid or f"postback:{sender}:{_millis(event.timestamp)}",
-            sender=Sender(external_id=sender),
-            sent_at=event.timestamp,
-            type=ContentType.INTERACTIVE,
-            text=postback.title,
-            payload=postback.payload,
-        )
-    ]
+    return meta.postback_message(
+        sender=event.sender.id, at=event.timestamp, postback=event.postback
+    )
 
 
 def _on_reaction(event: ReactionEvent) -> list[InboundEvent]:
-    reaction = event.reaction
-    sender = event.sender.id
-    # A react must never read as a removal, so fall back to Meta's word ("love").
-    emoji = "" if reaction.action == "unreact" else reaction.emoji or reaction.reaction
-    return [
-        InboundMessage(
-            # Reactions have no id of their own; one person's react/unreact on one
-            # message at one instant is unique.
-            provider_message_id=f"reaction:{reaction.mid}:{sender}:{_millis(event.timestamp)}",
-            sender=Sender(external_id=sender),
-            sent_at=event.timestamp,
-            type=ContentType.REACTION,
-            reaction_emoji=emoji,
-            reacted_to=reaction.mid,
-        )
-    ]
+    return meta.reaction_message(
+        sender=event.sender.id, at=event.timestamp, reaction=event.reaction
+    )
 
 
 def _on_read(event: ReadEvent) -> list[InboundEvent]:
@@ -251,8 +208,3 @@ def _on_shared(attachment: SharedAttachment) -> dict:
         "provider_note": _SHARED_NOTES.get(attachment.type, ""),
         "text": payload.url or payload.title,
     }
-
-
-def _millis(at: datetime) -> int:
-    # The Unix milliseconds Meta sent, for ids built from them.
-    return (at - EPOCH) // timedelta(milliseconds=1)

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..meta import LooseStr, Millis, empty_as_list, empty_as_none
+from ..meta import LooseStr, Millis, Postback, Reaction, empty_as_list, empty_as_none
 from ..meta import NonEmpty as Id
 from ..payload import OptStr, Payload
 
@@ -182,39 +182,10 @@ class MessageEvent(Payload):
     message: Message
 
 
-class Postback(Payload):
-    # Older postbacks carry no mid.
-    mid: OptStr = ""
-    title: OptStr = ""
-    payload: OptStr = ""
-
-
 class PostbackEvent(Payload):
     sender: Sender
     timestamp: Millis
     postback: Postback
-
-
-class Reaction(Payload):
-    mid: Id
-    action: OptStr = ""  # "react" or "unreact"
-    emoji: OptStr = ""
-    reaction: OptStr = ""  # Meta's word for it: "like", "love", "other"…
-
-    @model_validator(mode="before")
-    @classmethod
-    def _unread_words(cls, data: Any) -> Any:
-        # An unreact names no emoji worth reading; a react's word is only read when it
-        # has no emoji.
-        if not isinstance(data, dict) or not isinstance(data.get("action"), str | None):
-            return data
-        if data.get("action") == "unreact":
-            unread = ("emoji", "reaction")
-        elif isinstance(data.get("emoji"), str) and data["emoji"]:
-            unread = ("reaction",)
-        else:
-            return data
-        return {key: value for key, value in data.items() if key not in unread}
 
 
 class ReactionEvent(Payload):
