@@ -7,11 +7,15 @@ download of customers' files from Meta's CDN."""
 import hashlib
 import hmac
 import json
+import logging
+import mimetypes
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import PurePosixPath
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 from django import forms
 from django.conf import settings
@@ -21,8 +25,12 @@ from pydantic import AfterValidator, BeforeValidator, model_validator
 from .base import ProviderError
 from .channel import (
     ContentType,
+    FetchedMedia,
     InboundEvent,
     InboundMessage,
+    Media,
+    OutboundMedia,
+    OutboundMessage,
     Sender,
     WebhookRejected,
     WebhookRequest,
@@ -30,7 +38,7 @@ from .channel import (
 from .errors import provider_call
 from .forms import secret_input
 from .http import ProviderSession
-from .media import Download, download, host_matches
+from .media import Download, download, file_too_large, host_matches, safe_filename
 from .payload import OptStr, Payload
 from .webhook_guard import digests_equal
 
@@ -488,3 +496,56 @@ def reaction_message(*, sender: str, at: datetime, reaction: Reaction) -> list[I
             reacted_to=reaction.mid,
         )
     ]
+
+
+# --- what Messenger's and Instagram's adapters share (the Send API, attachments) -----
+
+
+def message_content(message: OutboundMessage, *, label: str, reusable: bool) -> dict:
+    """The Send API's ``message`` for one OutboundMessage. Neither kind has captions:
+    with ``media`` only the file goes (``takes_caption`` is False, so the relay sends
+    the text as a message of its own); ``reusable`` asks Meta to keep the file."""
+    if message.template is not None:
+        raise ProviderError(
+            f"Approved templates are a WhatsApp feature; {label} has none. Send the "
+            "message as an ordinary reply.",
+            permanent=True,
+        )
+    if message.media is not None:
+        if message.text:
+            logging.getLogger(__name__).warning(
+                "%s takes no caption: a file was sent without its text", label
+            )
+        payload: dict = {"url": message.media.url}
+        if reusable:
+            payload["is_reusable"] = True
+        return {"attachment": {"type": _attachment_type(message.media), "payload": payload}}
+    if message.text.strip():
+        return {"text": message.text}
+    raise ProviderError(
+        f"The reply had nothing {label} can send: no text and no file.", permanent=True
+    )
+
+
+def fetched_attachment(media: Media, *, label: str, max_bytes: int, fetch) -> FetchedMedia:
+    """A customer's file from Meta's file hosts (``fetch``: the kind's download)."""
+    if media.size is not None and media.size > max_bytes:
+        raise file_too_large(label, max_bytes=max_bytes, size=media.size)
+    fetched = fetch(media.ref, max_bytes=max_bytes)
+    name = safe_filename(media.filename) or fetched.filename or _url_name(media.ref)
+    mime_type = (
+        fetched.content_type
+        or media.mime_type
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
+    return FetchedMedia(content=fetched.content, mime_type=mime_type, filename=name)
+
+
+def _attachment_type(media: OutboundMedia) -> str:
+    family = media.mime_type.split("/", 1)[0].strip().lower()
+    return family if family in ("image", "video", "audio") else "file"
+
+
+def _url_name(url: str) -> str:
+    return safe_filename(unquote(PurePosixPath(urlsplit(url).path).name))

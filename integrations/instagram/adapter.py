@@ -1,9 +1,7 @@
 import logging
-import mimetypes
 import secrets
-from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
+from .. import meta
 from ..base import ProviderError
 from ..channel import (
     ChannelAdapter,
@@ -14,7 +12,6 @@ from ..channel import (
     OutboundMessage,
 )
 from ..formatting import PLAIN, html_to_text
-from ..media import file_too_large, safe_filename
 from . import webhooks
 from .client import InstagramClient, download_attachment
 from .credentials import Credentials
@@ -122,27 +119,7 @@ class InstagramAdapter(ChannelAdapter):
     def send(self, *, credentials: Credentials, message: OutboundMessage) -> str:
         """Send one message. Instagram has no captions: with ``media`` only the file is
         sent, and ``text`` must go as a message of its own (``takes_caption``)."""
-        if message.template is not None:
-            raise ProviderError(
-                "Approved templates are a WhatsApp feature; Instagram has none. Send the "
-                "message as an ordinary reply.",
-                permanent=True,
-            )
-        if message.media is not None:
-            if message.text:
-                logger.warning("Instagram takes no caption: a file was sent without its text")
-            content: dict = {
-                "attachment": {
-                    "type": _attachment_type(message.media),
-                    "payload": {"url": message.media.url},
-                }
-            }
-        elif message.text.strip():
-            content = {"text": message.text}
-        else:
-            raise ProviderError(
-                "The reply had nothing Instagram can send: no text and no file.", permanent=True
-            )
+        content = meta.message_content(message, label=self.label, reusable=False)
         return InstagramClient(credentials.page_access_token).send_message(
             credentials.page_id, recipient=message.to, message=content
         )
@@ -150,23 +127,6 @@ class InstagramAdapter(ChannelAdapter):
     def fetch_media(
         self, *, credentials: Credentials, media: Media, max_bytes: int
     ) -> FetchedMedia:
-        if media.size is not None and media.size > max_bytes:
-            raise file_too_large(self.label, max_bytes=max_bytes, size=media.size)
-        fetched = download_attachment(media.ref, max_bytes=max_bytes)
-        name = safe_filename(media.filename) or fetched.filename or _url_name(media.ref)
-        mime_type = (
-            fetched.content_type
-            or media.mime_type
-            or mimetypes.guess_type(name)[0]
-            or "application/octet-stream"
+        return meta.fetched_attachment(
+            media, label=self.label, max_bytes=max_bytes, fetch=download_attachment
         )
-        return FetchedMedia(content=fetched.content, mime_type=mime_type, filename=name)
-
-
-def _attachment_type(media: OutboundMedia) -> str:
-    family = media.mime_type.split("/", 1)[0].strip().lower()
-    return family if family in ("image", "video", "audio") else "file"
-
-
-def _url_name(url: str) -> str:
-    return safe_filename(unquote(PurePosixPath(urlsplit(url).path).name))
