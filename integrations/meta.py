@@ -430,6 +430,21 @@ class Reaction(Payload):
         return {key: value for key, value in data.items() if key not in unread}
 
 
+def messaging_events(envelope, *, object_name: str, handlers: dict) -> list[InboundEvent]:
+    """The events of ``entry[].messaging[]`` for our ``object`` ("page", "instagram"),
+    each read by its kind's handler; another object's webhook, and kinds without a
+    handler (optin, referral, echoes…: read as unread events), give none."""
+    if envelope.object != object_name:
+        return []
+    events: list[InboundEvent] = []
+    for entry in envelope.entry:
+        for event in entry.messaging:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                events.extend(handler(event))
+    return events
+
+
 def unix_millis(at: datetime) -> int:
     """The Unix milliseconds Meta sent, for ids built from them."""
     return (at - EPOCH) // timedelta(milliseconds=1)

@@ -49,16 +49,7 @@ def verify(*, credentials: Credentials, request: WebhookRequest) -> None:
 
 def parse(*, request: WebhookRequest) -> list[InboundEvent]:
     envelope = parse_as(Envelope, load_json(request.body))
-    if envelope.object != "page":
-        return []
-    events: list[InboundEvent] = []
-    for entry in envelope.entry:
-        for event in entry.messaging:
-            # optin, referral, account_linking, echoes…: read as UnreadEvent, not relayed.
-            handler = EVENT_HANDLERS.get(type(event))
-            if handler is not None:
-                events.extend(handler(event))
-    return events
+    return meta.messaging_events(envelope, object_name="page", handlers=EVENT_HANDLERS)
 
 
 # ---- event handlers (one per messaging[] event kind) -------------------------------
