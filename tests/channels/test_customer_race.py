@@ -7,7 +7,6 @@ Without the lock the second finds nothing under its own form and creates a conta
 its own, and never waits."""
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +14,7 @@ from django.db import connection, transaction
 
 from channels.models import Contact, Message
 from channels.services import contact_upsert, inbound_store
+from harness.services import wait_until
 from integrations.channel import ContentType, InboundMessage, Sender
 
 from .conftest import acme_workspace
@@ -42,10 +42,7 @@ def waiting_for_a_lock() -> int:
 
 
 def until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+    wait_until(condition, timeout=WAIT_SECONDS, what=what)
 
 
 def in_thread(work) -> tuple[threading.Thread, list]:

@@ -4,6 +4,7 @@ in production) fetches the photo from the sandbox's Telegram, stores it in a buc
 moto's S3 server and hands the inbox our signed link; the web process (the live server)
 serves that link from the bucket."""
 
+import logging
 import uuid
 
 import pytest
@@ -19,6 +20,7 @@ from tests.s3 import S3Server, s3_storages
 from .conftest import telegram_channel, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+logger = logging.getLogger(__name__)
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def s3_server():
 
 
 def test_a_file_stored_by_a_worker_is_served_by_the_web_process_from_s3(
-    client, stack, s3_server, settings, monkeypatch, tmp_path, capsys
+    client, stack, s3_server, settings, monkeypatch, tmp_path
 ):
     bucket = f"octopods-{uuid.uuid4().hex[:12]}"
     s3_server.create_bucket(bucket)
@@ -73,5 +75,4 @@ def test_a_file_stored_by_a_worker_is_served_by_the_web_process_from_s3(
     assert served.content == media.photo()
     assert served.headers["Content-Type"] == "image/jpeg"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
-    with capsys.disabled():
-        print(f"\n[media] worker → s3://{bucket}/{key} → web: {len(served.content)} bytes, equal")
+    logger.info("worker → s3://%s/%s → web: %d bytes, equal", bucket, key, len(served.content))
